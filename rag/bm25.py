@@ -1,0 +1,134 @@
+"""BM25 over Chinese text: jieba words plus character bigrams, scored by ``bm25s``.
+
+Words catch terms, bigrams catch names and phrases the segmenter splits differently
+("孙起鹏" may be one word or three characters; its bigrams match either way).
+The index is rebuilt from what Chroma holds, so the two always cover the same chunks;
+``stamp`` (a hash of the chunk ids) tells whether a saved BM25 index is still current.
+It does no query expansion: that is the retriever's job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from rag.errors import IndexCorruptError
+
+log = logging.getLogger(__name__)
+
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
+_WORD = re.compile(r"[\w\u3400-\u9fff%./]+")
+STOPWORDS = frozenset(
+    "的 了 和 与 及 是 在 对 为 以 等 中 要 把 将 从 向 由 或 并 其 之 而 也 都 就 被 "
+    "哪些 哪个 什么 多少 怎么 如何 是否 吗 呢 啊 谁 哪 几 个 有 这 那".split()
+)
+
+
+def tokenize(text: str) -> list[str]:
+    """Words (jieba) without stopwords, plus CJK character bigrams.
+
+    "招商六组的牵头领导" → ["招商", "六组", "牵头", "领导", "招商", "商六", "六组", "组的", ...]
+    """
+    import rjieba
+
+    text = text.lower()
+    words = [w for w in rjieba.cut(text) if _WORD.fullmatch(w) and w not in STOPWORDS]
+    grams = [run[i : i + 2] for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)]
+    return words + grams
+
+
+def stamp_of(ids: Sequence[str]) -> str:
+    h = hashlib.sha256()
+    for i in sorted(ids):
+        h.update(i.encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+class BM25Index:
+    """A BM25 index over chunks, with their ids and metadata kept alongside."""
+
+    def __init__(self, ids: list[str], metadatas: list[dict], model: object | None) -> None:
+        self.ids = ids
+        self.metadatas = metadatas
+        self._model = model
+        self.stamp = stamp_of(ids)
+
+    @classmethod
+    def build(cls, ids: list[str], texts: list[str], metadatas: list[dict]) -> BM25Index:
+        if not ids:
+            return cls([], [], None)
+        import bm25s
+
+        model = bm25s.BM25(k1=1.2, b=0.75)
+        model.index([tokenize(t) for t in texts], show_progress=False)
+        return cls(ids, metadatas, model)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Top-k (row, score) with score > 0; ``mask`` (0/1 per row) restricts the rows."""
+        if self._model is None or not self.ids:
+            return []
+        tokens = [t for t in tokenize(query) if t in self._vocab]
+        if not tokens:
+            return []
+        k = min(k, len(self.ids))
+        docs, scores = self._model.retrieve(  # type: ignore[attr-defined]
+            [tokens], k=k, show_progress=False, weight_mask=mask, n_threads=0
+        )
+        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+    @property
+    def _vocab(self) -> dict:
+        return self._model.vocab_dict  # type: ignore[attr-defined,union-attr]
+
+    # ---------------------------------------------------------------- persistence
+
+    def save(self, folder: Path) -> None:
+        tmp = folder.with_name(folder.name + ".tmp")
+        tmp.mkdir(parents=True, exist_ok=True)
+        if self._model is not None:
+            self._model.save(str(tmp / "model"))  # type: ignore[attr-defined]
+        (tmp / "chunks.json").write_text(
+            json.dumps({"stamp": self.stamp, "ids": self.ids, "metadatas": self.metadatas}, ensure_ascii=False),
+            encoding="utf-8",
+        )
+        if folder.exists():
+            old = folder.with_name(folder.name + ".old")
+            if old.exists():
+                _rmtree(old)
+            folder.rename(old)
+            tmp.rename(folder)
+            _rmtree(old)
+        else:
+            tmp.rename(folder)
+
+    @classmethod
+    def load(cls, folder: Path) -> BM25Index:
+        try:
+            data = json.loads((folder / "chunks.json").read_text(encoding="utf-8"))
+            model = None
+            if data["ids"]:
+                import bm25s
+
+                model = bm25s.BM25.load(str(folder / "model"))
+            index = cls(data["ids"], data["metadatas"], model)
+        except Exception as e:
+            raise IndexCorruptError(f"关键词索引文件损坏（{folder}）：{type(e).__name__}") from e
+        if index.stamp != data.get("stamp"):
+            raise IndexCorruptError(f"关键词索引文件不一致（{folder}）")
+        return index
+
+
+def _rmtree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,32 @@
+"""PolicyQA's exceptions.
+
+Every error a user can meet carries a message a government staff member can act on,
+in Chinese, because it reaches the UI, the CLI and the REST API as it is. Entry points
+translate these into an exit code or an HTTP status; library code only raises them.
+"""
+
+from __future__ import annotations
+
+
+class PolicyQAError(Exception):
+    """Base class: ``str(err)`` is the user-facing (Chinese) message."""
+
+
+class LoadError(PolicyQAError):
+    """A file could not be read into a document (corrupt, empty, unsupported, too big...)."""
+
+
+class IndexMismatchError(PolicyQAError):
+    """The index on disk was built with another embedder or format than the one configured."""
+
+
+class IndexCorruptError(PolicyQAError):
+    """A file of the index (manifest, BM25) is unreadable."""
+
+
+class ConfigError(PolicyQAError):
+    """A setting is invalid (unknown embedder, bad URL...)."""
+
+
+class QueryError(PolicyQAError):
+    """A search request is invalid (empty query, bad filter...)."""

@@ -1,0 +1,415 @@
+"""The PolicyQA index: a Chroma collection (vectors, bodies, metadata), a BM25 index
+rebuilt from it, LangChain's SQL record manager, and a manifest saying what built it.
+
+Writes go through LangChain's indexing API one document at a time, so a document is
+indexed whole or not at all: its chunks are embedded before anything is written, and a
+failure leaves the previous version in place. Unchanged documents (same text, metadata
+and chunker settings) are skipped before any embedding.
+
+Chroma is the source of truth; the BM25 index is derived from it and carries a stamp of
+the chunk ids it covers, so a stale or damaged BM25 file is rebuilt on open.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from langchain_chroma import Chroma
+from langchain_core.documents import Document as LCDocument
+from langchain_core.embeddings import Embeddings
+
+from ingest.chunk import CHUNKER_VERSION, chunk_document
+from ingest.documents import read_documents
+from ingest.loaders import SUPPORTED
+from ingest.metadata import CATALOG_NAME, date_as_int, load_catalog
+from ingest.records import Chunk, Document, embedding_text
+from rag.bm25 import BM25Index, stamp_of
+from rag.embeddings import cached, embedder_dim, embedder_name, load_embedder
+from rag.errors import IndexCorruptError, IndexMismatchError, PolicyQAError
+from rag.settings import Settings
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+META_KEYS = ("chunk_id", "doc_id", "title", "kind", "issuer", "doc_number", "date", "region",
+             "section_path", "source", "page", "page_end", "ordinal", "doc_hash")
+
+
+class PolicyChroma(Chroma):
+    """Chroma that embeds title + breadcrumb + body but stores the body alone (for quoting)."""
+
+    def add_texts(
+        self,
+        texts: Iterable[str],
+        metadatas: list[dict] | None = None,
+        ids: list[str] | None = None,
+        **kwargs: Any,
+    ) -> list[str]:
+        texts = list(texts)
+        metadatas = metadatas or [{} for _ in texts]
+        if ids is None:
+            raise ValueError("PolicyChroma needs ids")
+        to_embed = [
+            embedding_text(t, str(m.get("title", "")), str(m.get("section_path", "")))
+            for t, m in zip(texts, metadatas, strict=True)
+        ]
+        assert self._embedding_function is not None
+        vectors = self._embedding_function.embed_documents(to_embed)
+        self._collection.upsert(ids=ids, documents=texts, metadatas=metadatas, embeddings=vectors)  # type: ignore[arg-type]
+        return ids
+
+
+@dataclass
+class FileReport:
+    path: str
+    status: str  # added / updated / unchanged / failed / skipped
+    documents: int = 0
+    chunks: int = 0
+    reason: str = ""
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (path or doc id, reason)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # per-record warnings
+    chunks_written: int = 0
+    chunks_deleted: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def chunk_metadata(chunk: Chunk, doc_hash: str) -> dict[str, str | int | float]:
+    m = chunk.meta
+    meta: dict[str, str | int | float] = {
+        "chunk_id": chunk.chunk_id,
+        "doc_id": chunk.doc_id,
+        "title": m.title,
+        "kind": m.kind,
+        "issuer": m.issuer,
+        "doc_number": m.doc_number,
+        "date": m.date,
+        "date_int": date_as_int(m.date),
+        "region": m.region,
+        "section_path": chunk.section_path,
+        "source": chunk.source,
+        "ordinal": chunk.ordinal,
+        "doc_hash": doc_hash,
+    }
+    if chunk.page is not None:
+        meta["page"] = chunk.page
+        meta["page_end"] = chunk.page_end or chunk.page
+    for k, v in chunk.extra.items():
+        if isinstance(v, str | int | float) and v != "":
+            meta[f"x_{k}"] = v
+    return meta
+
+
+def iter_files(paths: Sequence[Path]) -> Iterable[tuple[Path, bool]]:
+    """(file, named explicitly) for each path: a file itself, or the files under a folder."""
+    for root in paths:
+        if root.is_dir():
+            for f in sorted(root.rglob("*")):
+                if f.is_file() and f.name != CATALOG_NAME and not f.name.startswith("."):
+                    yield f, False
+        else:
+            yield root, True
+
+
+class PolicyIndex:
+    """Open (or create) the index described by ``settings``."""
+
+    def __init__(self, settings: Settings, embeddings: Embeddings | None = None) -> None:
+        self.settings = settings
+        self.dir = Path(settings.index_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._check_manifest_name()
+        raw = embeddings if embeddings is not None else load_embedder(settings.embedder, settings.embed_batch_size)
+        self.embedder_name = embedder_name(raw)
+        self.dim = embedder_dim(raw)
+        self.embeddings = cached(raw, settings.cache_dir)
+        self._check_manifest_full()
+        self.client = self._client()
+        self.store = PolicyChroma(
+            collection_name=settings.collection,
+            embedding_function=self.embeddings,
+            client=self.client,
+            collection_metadata={"hnsw:space": "cosine", "policyqa_embedder": self.embedder_name,
+                                 "policyqa_dim": self.dim},
+        )
+        self._check_collection()
+        from langchain_classic.indexes import SQLRecordManager
+
+        self.records = SQLRecordManager(
+            f"chroma/{settings.collection}", db_url=f"sqlite:///{self.dir / 'records.sqlite'}"
+        )
+        self.records.create_schema()
+        self._bm25: BM25Index | None = None
+        self._write_manifest()
+
+    # ---------------------------------------------------------------- set-up and checks
+
+    def _client(self) -> Any:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        url = self.settings.chroma_url.strip()
+        if not url:
+            return chromadb.PersistentClient(path=str(self.dir / "chroma"), settings=chroma_settings)
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise PolicyQAError(f"Chroma 服务地址格式不正确：“{url}”（应为 http://主机:端口）")
+        return chromadb.HttpClient(
+            host=parsed.hostname,
+            port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+            ssl=parsed.scheme == "https",
+            settings=chroma_settings,
+        )
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.dir / "manifest.json"
+
+    def _read_manifest(self) -> dict | None:
+        if not self.manifest_path.exists():
+            return None
+        try:
+            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or "embedder" not in data:
+                raise ValueError("no embedder")
+            return data
+        except (ValueError, OSError) as e:
+            raise IndexCorruptError(
+                f"索引清单文件损坏：{self.manifest_path}。请删除该文件后重新导入（policyqa ingest）。"
+            ) from e
+
+    def _check_manifest_name(self) -> None:
+        data = self._read_manifest()
+        if data and data["embedder"] != self.settings.embedder:
+            raise IndexMismatchError(
+                f"索引（{self.dir}）是用嵌入模型“{data['embedder']}”（{data.get('dim')} 维）构建的，"
+                f"当前配置的是“{self.settings.embedder}”。请改回原模型（POLICYQA_EMBEDDER），"
+                f"或换一个索引目录（POLICYQA_INDEX_DIR）重新导入。"
+            )
+        if data and data.get("format_version") != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"索引格式版本为 {data.get('format_version')}，本程序需要 {FORMAT_VERSION}；请重新导入。"
+            )
+
+    def _check_manifest_full(self) -> None:
+        data = self._read_manifest()
+        if data and data.get("dim") not in (None, self.dim):
+            raise IndexMismatchError(
+                f"索引向量维度为 {data['dim']}，当前嵌入模型“{self.embedder_name}”为 {self.dim} 维；请重新导入。"
+            )
+
+    def _check_collection(self) -> None:
+        meta = self.store._collection.metadata or {}
+        name = meta.get("policyqa_embedder")
+        if name and name != self.embedder_name:
+            raise IndexMismatchError(
+                f"Chroma 集合“{self.settings.collection}”是用嵌入模型“{name}”构建的，"
+                f"当前配置的是“{self.embedder_name}”。请改回原模型或使用另一个集合名。"
+            )
+
+    def _write_manifest(self) -> None:
+        data = self._read_manifest() or {"created": datetime.now(UTC).isoformat(timespec="seconds")}
+        data.update(
+            format_version=FORMAT_VERSION,
+            embedder=self.settings.embedder,
+            embedder_name=self.embedder_name,
+            dim=self.dim,
+            chunker_version=CHUNKER_VERSION,
+            chunk_size=self.settings.chunk_size,
+            min_section_chars=self.settings.min_section_chars,
+            collection=self.settings.collection,
+            chroma_url=self.settings.chroma_url,
+        )
+        tmp = self.manifest_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+        tmp.replace(self.manifest_path)
+
+    @property
+    def chunker_signature(self) -> str:
+        return f"v{CHUNKER_VERSION}/{self.settings.chunk_size}/{self.settings.min_section_chars}"
+
+    # ---------------------------------------------------------------- reading
+
+    @property
+    def collection(self) -> Any:
+        return self.store._collection
+
+    def count(self) -> int:
+        return int(self.collection.count())
+
+    def all_chunks(self, include_documents: bool = True) -> tuple[list[str], list[str], list[dict]]:
+        """All (ids, bodies, metadatas) in Chroma, fetched in pages."""
+        ids: list[str] = []
+        docs: list[str] = []
+        metas: list[dict] = []
+        total = self.count()
+        include = ["metadatas", "documents"] if include_documents else ["metadatas"]
+        page = 5000
+        for offset in range(0, total, page):
+            got = self.collection.get(include=include, limit=page, offset=offset)
+            ids.extend(got["ids"])
+            metas.extend(dict(m or {}) for m in got["metadatas"])
+            if include_documents:
+                docs.extend(got["documents"] or [])
+        return ids, docs, metas
+
+    def doc_hashes(self) -> dict[str, tuple[str, str]]:
+        """doc_id → (doc_hash, source) for every indexed document."""
+        _, _, metas = self.all_chunks(include_documents=False)
+        return {m["doc_id"]: (m.get("doc_hash", ""), m.get("source", "")) for m in metas}
+
+    @property
+    def bm25(self) -> BM25Index:
+        if self._bm25 is None:
+            self._bm25 = self._load_or_rebuild_bm25()
+        return self._bm25
+
+    def _load_or_rebuild_bm25(self) -> BM25Index:
+        folder = self.dir / "bm25"
+        ids = self.collection.get(include=[])["ids"] if self.count() else []
+        if folder.exists():
+            try:
+                index = BM25Index.load(folder)
+                if index.stamp == stamp_of(ids):
+                    return index
+                log.info("BM25 index is stale (Chroma changed); rebuilding")
+            except IndexCorruptError as e:
+                log.warning("%s — rebuilding it from Chroma", e)
+        return self.rebuild_bm25()
+
+    def rebuild_bm25(self) -> BM25Index:
+        ids, docs, metas = self.all_chunks()
+        texts = [embedding_text(d, str(m.get("title", "")), str(m.get("section_path", ""))) for d, m in zip(docs, metas, strict=True)]
+        index = BM25Index.build(ids, texts, metas)
+        index.save(self.dir / "bm25")
+        self._bm25 = index
+        return index
+
+    # ---------------------------------------------------------------- writing
+
+    def ingest(
+        self,
+        paths: Sequence[Path],
+        prune: bool = False,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> IngestReport:
+        """Index every supported file under ``paths``; see the module docstring."""
+        from langchain_core.indexing import index as lc_index
+
+        t0 = time.perf_counter()
+        report = IngestReport()
+        existing = self.doc_hashes()
+        files = list(iter_files([Path(p) for p in paths]))
+        catalogs: dict[Path, dict] = {}
+        seen_docs: set[str] = set()
+        failed_sources: set[str] = set()
+        max_bytes = int(self.settings.max_file_mb * 1e6)
+        for n, (path, explicit) in enumerate(files, start=1):
+            if progress:
+                progress(n, len(files), str(path))
+            if path.suffix.lower() not in SUPPORTED and not explicit:
+                report.problems.append((str(path), f"不支持的文件类型“{path.suffix}”，已跳过"))
+                continue
+            cat_dir = path.parent
+            if cat_dir not in catalogs:
+                catalogs[cat_dir] = load_catalog(cat_dir / CATALOG_NAME)
+            try:
+                docs, problems = read_documents(path, catalogs[cat_dir], max_bytes)
+            except PolicyQAError as e:
+                report.failed.append((str(path), str(e)))
+                failed_sources.add(str(path))
+                continue
+            except Exception as e:  # a loader bug must not stop the batch
+                log.exception("unexpected failure reading %s", path)
+                report.failed.append((str(path), f"读取失败：{type(e).__name__}: {e}"))
+                failed_sources.add(str(path))
+                continue
+            report.problems.extend((str(path), p) for p in problems)
+            for doc in docs:
+                if doc.doc_id in seen_docs:
+                    report.failed.append((str(path), f"文档编号重复：{doc.doc_id}"))
+                    continue
+                seen_docs.add(doc.doc_id)
+                self._index_document(doc, existing, report, lc_index)
+        if prune:
+            self._prune(paths, seen_docs, failed_sources, existing, report)
+        if report.added or report.updated or report.removed or self._bm25_missing():
+            self.rebuild_bm25()
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _bm25_missing(self) -> bool:
+        return not (self.dir / "bm25").exists()
+
+    def _index_document(self, doc: Document, existing: dict, report: IngestReport, lc_index: Any) -> None:
+        doc_hash = hashlib.sha256(f"{doc.content_hash}/{self.chunker_signature}".encode()).hexdigest()[:16]
+        before = existing.get(doc.doc_id)
+        if before and before[0] == doc_hash:
+            report.unchanged.append(doc.doc_id)
+            return
+        chunks = chunk_document(doc, self.settings.chunk_size, self.settings.min_section_chars)
+        lc_docs = [LCDocument(page_content=c.text, metadata=chunk_metadata(c, doc_hash)) for c in chunks]
+        try:
+            result = lc_index(
+                lc_docs,
+                self.records,
+                self.store,
+                cleanup="incremental",
+                source_id_key="doc_id",
+                batch_size=max(len(lc_docs), 1),
+                key_encoder="sha256",
+            )
+        except Exception as e:
+            log.exception("indexing %s failed", doc.doc_id)
+            report.failed.append((doc.doc_id, f"写入索引失败（原有内容保持不变）：{type(e).__name__}: {e}"))
+            return
+        report.chunks_written += result["num_added"] + result["num_updated"]
+        report.chunks_deleted += result["num_deleted"]
+        (report.updated if before else report.added).append(doc.doc_id)
+
+    def delete_documents(self, doc_ids: Sequence[str]) -> int:
+        """Remove documents (all their chunks) from Chroma and the record manager."""
+        deleted = 0
+        for doc_id in doc_ids:
+            keys = self.records.list_keys(group_ids=[doc_id])
+            got = self.collection.get(where={"doc_id": doc_id}, include=[])
+            stale = sorted(set(keys) | set(got["ids"]))
+            if stale:
+                self.collection.delete(ids=stale)
+                self.records.delete_keys(keys)
+                deleted += len(stale)
+        return deleted
+
+    def _prune(self, paths: Sequence[Path], seen: set[str], failed: set[str], existing: dict,
+               report: IngestReport) -> None:
+        roots = [Path(p).resolve() for p in paths]
+        gone = []
+        for doc_id, (_, source) in existing.items():
+            if doc_id in seen or source in failed or not source:
+                continue
+            src = Path(source).resolve()
+            if any(src == r or r in src.parents for r in roots):
+                gone.append(doc_id)
+        report.chunks_deleted += self.delete_documents(gone)
+        report.removed.extend(gone)

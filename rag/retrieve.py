@@ -1,0 +1,228 @@
+"""Retrievers as LangChain ``BaseRetriever``s: dense (Chroma), BM25, and their RRF fusion.
+
+Each returns LangChain ``Document``s whose metadata carries the chunk's fields plus the
+evidence an evaluator needs: ``dense_rank``, ``dense_score``, ``bm25_rank``,
+``bm25_score``, ``score`` (the fused score for hybrid). Filters are applied inside each
+retriever (a Chroma ``where`` and a BM25 row mask), never by post-filtering a top-k.
+
+Fusion (``rrf``) is a pure function from ranked lists to a ranked list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document as LCDocument
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from ingest.metadata import date_as_int
+from rag.errors import QueryError
+from rag.index import PolicyIndex
+
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Metadata filters; text fields match as substrings ("焦作" matches "河南省焦作市")."""
+
+    kind: tuple[str, ...] = ()
+    region: str = ""
+    issuer: str = ""
+    doc_number: str = ""
+    date_from: str = ""
+    date_to: str = ""
+    doc_ids: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None) -> Filters:
+        if not data:
+            return cls()
+        unknown = set(data) - {"kind", "region", "issuer", "doc_number", "date_from", "date_to", "doc_ids"}
+        if unknown:
+            raise QueryError(f"未知的筛选条件：{'、'.join(sorted(unknown))}")
+        kind = data.get("kind") or ()
+        kinds = (kind,) if isinstance(kind, str) else tuple(kind)
+        for d in ("date_from", "date_to"):
+            v = str(data.get(d) or "")
+            if v and not re.fullmatch(r"\d{4}(-\d{1,2}(-\d{1,2})?)?", v):
+                raise QueryError(f"日期格式不正确：{v}（应为 YYYY、YYYY-MM 或 YYYY-MM-DD）")
+        return cls(
+            kind=kinds,
+            region=str(data.get("region") or ""),
+            issuer=str(data.get("issuer") or ""),
+            doc_number=str(data.get("doc_number") or ""),
+            date_from=str(data.get("date_from") or ""),
+            date_to=str(data.get("date_to") or ""),
+            doc_ids=tuple(data.get("doc_ids") or ()),
+        )
+
+    def is_empty(self) -> bool:
+        return not any((self.kind, self.region, self.issuer, self.doc_number, self.date_from,
+                        self.date_to, self.doc_ids))
+
+    def _date_bounds(self) -> tuple[int, int]:
+        lo = date_as_int(self.date_from) if self.date_from else 0
+        hi = date_as_int(self.date_to) if self.date_to else 0
+        if hi and hi % 10000 == 0:  # "2020" → end of 2020
+            hi += 1231
+        elif hi and hi % 100 == 0:  # "2020-03" → end of March
+            hi += 31
+        return lo, hi
+
+    def matches(self, meta: Mapping[str, Any]) -> bool:
+        if self.kind and meta.get("kind") not in self.kind:
+            return False
+        for name in ("region", "issuer", "doc_number"):
+            want = getattr(self, name)
+            if want and want not in str(meta.get(name, "")):
+                return False
+        if self.doc_ids and meta.get("doc_id") not in self.doc_ids:
+            return False
+        lo, hi = self._date_bounds()
+        d = int(meta.get("date_int") or 0)
+        if lo and d < lo:
+            return False
+        return not (hi and (not d or d > hi))
+
+    def chroma_where(self, metadatas: Sequence[Mapping[str, Any]]) -> dict | None:
+        """A Chroma ``where``; substring fields become ``$in`` over the values present."""
+        clauses: list[dict] = []
+        if self.kind:
+            clauses.append({"kind": {"$in": list(self.kind)}})
+        for name in ("region", "issuer", "doc_number"):
+            want = getattr(self, name)
+            if want:
+                values = sorted({str(m.get(name, "")) for m in metadatas if want in str(m.get(name, ""))})
+                clauses.append({name: {"$in": values or ["\u0000none"]}})
+        if self.doc_ids:
+            clauses.append({"doc_id": {"$in": list(self.doc_ids)}})
+        lo, hi = self._date_bounds()
+        if lo:
+            clauses.append({"date_int": {"$gte": lo}})
+        if hi:
+            clauses.append({"date_int": {"$lte": hi}})
+            clauses.append({"date_int": {"$gt": 0}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def rrf(runs: Sequence[Sequence[str]], weights: Sequence[float] | None = None, k: int = RRF_K) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion: score(d) = Σ w_i / (k + rank_i(d)), ranks from 1.
+
+    [["a", "b"], ["b", "c"]] → [("b", 1/62 + 1/61), ("a", 1/61), ("c", 1/62)]
+    """
+    weights = weights or [1.0] * len(runs)
+    scores: dict[str, float] = {}
+    for run, w in zip(runs, weights, strict=True):
+        for rank, doc in enumerate(run, start=1):
+            scores[doc] = scores.get(doc, 0.0) + w / (k + rank)
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _to_doc(chunk_key: str, text: str, meta: Mapping[str, Any], **scores: Any) -> LCDocument:
+    md = dict(meta)
+    md.update(scores)
+    return LCDocument(id=chunk_key, page_content=text, metadata=md)
+
+
+class DenseRetriever(BaseRetriever):
+    """Nearest chunks by embedding (cosine) in Chroma."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    index: PolicyIndex
+    k: int = 5
+    filters: Filters = Filters()
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
+        if self.index.count() == 0:
+            return []
+        where = self.filters.chroma_where(self.index.bm25.metadatas) if not self.filters.is_empty() else None
+        vector = self.index.embeddings.embed_query(query)
+        got = self.index.collection.query(
+            query_embeddings=[vector], n_results=min(self.k, self.index.count()), where=where,
+            include=["documents", "metadatas", "distances"],
+        )
+        out = []
+        for rank, (cid, text, meta, dist) in enumerate(
+            zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True), start=1
+        ):
+            out.append(_to_doc(cid, text, meta, dense_rank=rank, dense_score=round(1 - float(dist), 6),
+                               score=round(1 - float(dist), 6)))
+        return out
+
+
+class BM25Retriever(BaseRetriever):
+    """Keyword (BM25) retrieval over jieba words and character bigrams."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    index: PolicyIndex
+    k: int = 5
+    filters: Filters = Filters()
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
+        bm25 = self.index.bm25
+        if not len(bm25):
+            return []
+        mask = None
+        if not self.filters.is_empty():
+            mask = np.array([1.0 if self.filters.matches(m) else 0.0 for m in bm25.metadatas], dtype=np.float32)
+            if not mask.any():
+                return []
+        hits = bm25.search(query, self.k, mask)
+        if not hits:
+            return []
+        keys = [bm25.ids[row] for row, _ in hits]
+        bodies = dict(zip(keys, self.index.collection.get(ids=keys, include=["documents"])["documents"], strict=True))
+        return [
+            _to_doc(bm25.ids[row], bodies.get(bm25.ids[row], ""), bm25.metadatas[row], bm25_rank=rank,
+                    bm25_score=round(score, 6), score=round(score, 6))
+            for rank, (row, score) in enumerate(hits, start=1)
+        ]
+
+
+class HybridRetriever(BaseRetriever):
+    """Dense and BM25 candidates fused by weighted reciprocal rank fusion."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    index: PolicyIndex
+    k: int = 5
+    filters: Filters = Filters()
+    candidates: int = 30
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
+        dense = DenseRetriever(index=self.index, k=self.candidates, filters=self.filters).invoke(query)
+        lexical = BM25Retriever(index=self.index, k=self.candidates, filters=self.filters).invoke(query)
+        by_id: dict[str, LCDocument] = {}
+        for d in dense + lexical:
+            assert d.id is not None
+            if d.id in by_id:
+                by_id[d.id].metadata.update({k: v for k, v in d.metadata.items() if k.endswith(("_rank", "_score"))})
+            else:
+                by_id[d.id] = d
+        fused = rrf([[d.id for d in dense if d.id], [d.id for d in lexical if d.id]],
+                    [self.dense_weight, self.bm25_weight])
+        out = []
+        for key, score in fused[: self.k]:
+            doc = by_id[key]
+            doc.metadata["score"] = round(score, 6)
+            out.append(doc)
+        return out
+
+
+RETRIEVERS = {"dense": DenseRetriever, "bm25": BM25Retriever, "hybrid": HybridRetriever}
+
+
+def make_retriever(index: PolicyIndex, kind: str = "hybrid", k: int = 5, filters: Filters | None = None) -> BaseRetriever:
+    if kind not in RETRIEVERS:
+        raise QueryError(f"未知的检索方式“{kind}”：可选 bm25、dense、hybrid")
+    return RETRIEVERS[kind](index=index, k=k, filters=filters or Filters())  # type: ignore[call-arg]
