@@ -198,11 +198,15 @@ def load_html(source: str, text: str) -> SourceDocument:
         tag.decompose()
     title = soup.title.get_text(strip=True) if soup.title else ""
     body = soup.body or soup
-    for h in body.find_all(["h1", "h2", "h3", "h4"]):
-        h.insert_before("\n" + "#" * int(h.name[1]) + " ")
+    for h in body.find_all(["h1", "h2", "h3", "h4", "h5", "h6"]):
+        h.insert(0, "#" * int(h.name[1]) + " ")
     for br in body.find_all("br"):
         br.replace_with("\n")
-    blocks = body.get_text("\n")
+    for block in body.find_all(["p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section",
+                                "article", "blockquote", "pre", "table"]):
+        block.insert_before("\n")
+        block.append("\n")
+    blocks = body.get_text("")
     if not blocks.strip():
         raise LoadError("HTML 文件没有正文文字")
     return SourceDocument(source=source, lines=tuple(_lines(blocks)), hints={"title": title} if title else {})

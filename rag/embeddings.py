@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
@@ -108,11 +107,14 @@ def cached(embedder: Embeddings, cache_dir: Path) -> Embeddings:
     from langchain_classic.embeddings import CacheBackedEmbeddings
     from langchain_classic.storage import LocalFileStore
 
+    import hashlib
+    import re
+
     cache_dir.mkdir(parents=True, exist_ok=True)
     store = LocalFileStore(cache_dir)
-    return CacheBackedEmbeddings.from_bytes_store(
-        embedder, store, namespace=getattr(embedder, "name", "embedder"), key_encoder="sha256"
-    )
+    name = str(getattr(embedder, "name", "embedder"))
+    namespace = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[-40:] + "-" + hashlib.sha1(name.encode()).hexdigest()[:8]
+    return CacheBackedEmbeddings.from_bytes_store(embedder, store, namespace=namespace, key_encoder="sha256")
 
 
 def embedder_name(embedder: Embeddings) -> str:
@@ -126,7 +128,3 @@ def embedder_dim(embedder: Embeddings) -> int:
     if dim:
         return int(dim)
     return len(inner.embed_query("维度"))
-
-
-def as_texts(items: Sequence[str]) -> list[str]:
-    return [str(t) for t in items]
