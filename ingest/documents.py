@@ -18,7 +18,7 @@ from pathlib import Path
 from ingest.clean import clean_lines, join_lines
 from ingest.loaders import load_file
 from ingest.metadata import CatalogEntry, apply_catalog, extract_meta
-from ingest.records import Document, DocMeta, Line, Paragraph, SourceDocument
+from ingest.records import DocMeta, Document, Line, Paragraph, SourceDocument
 
 
 def _squash(s: str) -> str:
@@ -101,9 +101,9 @@ def read_documents(
                 if doc:
                     docs.append(doc)
         else:
-            entry = entries[0] if entries else None
+            only = entries[0] if entries else None
             doc = build_document(
-                src, (entry.doc_id if entry else "") or path.stem, src.lines, entry.meta if entry else None
+                src, (only.doc_id if only else "") or path.stem, src.lines, only.meta if only else None
             )
             if doc:
                 docs.append(doc)

@@ -271,7 +271,7 @@ def load_jsonl(source: str, text: str) -> LoadResult:
             "region": _field(obj, "region"),
             "kind": _field(obj, "kind"),
         }
-        extra = {"url": u} if (u := _field(obj, "url")) else {}
+        extra: dict[str, str | float | int] = {"url": u} if (u := _field(obj, "url")) else {}
         docs.append(
             SourceDocument(
                 source=source,

@@ -75,9 +75,9 @@ def find_dates(text: str) -> list[str]:
             hits.append((m.start(), f"{y:04d}-{mo:02d}-{d:02d}"))
     for m in _DATE_CN.finditer(text):
         y = int("".join(str(_CN_DIGIT[c]) for c in m.group(1)))
-        mo, d = _cn_small_number(m.group(2)), _cn_small_number(m.group(3))
-        if mo and d and 1 <= mo <= 12 and 1 <= d <= 31:
-            hits.append((m.start(), f"{y:04d}-{mo:02d}-{d:02d}"))
+        cmo, cd = _cn_small_number(m.group(2)), _cn_small_number(m.group(3))
+        if cmo and cd and 1 <= cmo <= 12 and 1 <= cd <= 31:
+            hits.append((m.start(), f"{y:04d}-{cmo:02d}-{cd:02d}"))
     return [d for _, d in sorted(hits)]
 
 

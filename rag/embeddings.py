@@ -104,11 +104,11 @@ def load_embedder(spec: str, batch_size: int = 32) -> Embeddings:
 
 def cached(embedder: Embeddings, cache_dir: Path) -> Embeddings:
     """Cache document embeddings on disk by a SHA-256 of (embedder name, text)."""
-    from langchain_classic.embeddings import CacheBackedEmbeddings
-    from langchain_classic.storage import LocalFileStore
-
     import hashlib
     import re
+
+    from langchain_classic.embeddings import CacheBackedEmbeddings
+    from langchain_classic.storage import LocalFileStore
 
     cache_dir.mkdir(parents=True, exist_ok=True)
     store = LocalFileStore(cache_dir)

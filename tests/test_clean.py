@@ -1,6 +1,12 @@
 """Cleaning rules on before/after examples taken from the seed documents."""
 
-from ingest.clean import clean_to_paragraphs, dedouble_line, dedouble_lines, is_page_number, normalize_text
+from ingest.clean import (
+    clean_to_paragraphs,
+    dedouble_line,
+    dedouble_lines,
+    is_page_number,
+    normalize_text,
+)
 from ingest.records import Line
 
 

@@ -10,7 +10,15 @@ import pytest
 from ingest.documents import read_documents
 from ingest.loaders import load_file
 from rag.errors import LoadError
-from tests.files import PAGE_TWO, POLICY_TEXT, make_docx, make_jsonl, make_pdf, make_scanned_pdf, make_xlsx
+from tests.files import (
+    PAGE_TWO,
+    POLICY_TEXT,
+    make_docx,
+    make_jsonl,
+    make_pdf,
+    make_scanned_pdf,
+    make_xlsx,
+)
 
 MB = 50_000_000
 
