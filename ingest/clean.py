@@ -15,7 +15,6 @@ It deliberately does not rewrite wording, fix OCR errors or guess at missing cha
 from __future__ import annotations
 
 import re
-import statistics
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -66,13 +65,10 @@ def _undouble_token(tok: str) -> str | None:
     if n % 2:
         return None
     half = n // 2
-    if tok[:half] == tok[half:]:
-        if all(c in _PUNCT_SET for c in tok) and half > 1:
-            # "，，，，" is both forms; per-char pairs is the right reading for punctuation
-            pass
-        else:
-            return tok[:half]
-    if all(c in _PUNCT_SET for c in tok) and all(tok[i] == tok[i + 1] for i in range(0, n, 2)):
+    is_punct = all(c in _PUNCT_SET for c in tok)
+    if not is_punct and tok[:half] == tok[half:]:
+        return tok[:half]
+    if is_punct and all(tok[i] == tok[i + 1] for i in range(0, n, 2)):
         return tok[::2]
     return None
 
@@ -328,6 +324,3 @@ def clean_lines(lines: Sequence[Line]) -> list[Line]:
 def clean_to_paragraphs(lines: Sequence[Line]) -> list[Paragraph]:
     return join_lines(clean_lines(lines))
 
-
-def median_width(paras: Sequence[Paragraph]) -> float:
-    return statistics.median([width(p.text) for p in paras]) if paras else 0.0
