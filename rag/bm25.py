@@ -86,6 +86,19 @@ class BM25Index:
         )
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
+    def idf(self, token: str) -> float:
+        """Inverse document frequency of a token over the chunks (unknown tokens: the maximum).
+
+        log(1 + (N - df + 0.5) / (df + 0.5)), the BM25 idf.
+        """
+        n = len(self.ids)
+        tid = self._vocab.get(token) if self._model is not None else None
+        df = 0
+        if tid is not None:
+            indptr = self._model.scores["indptr"]  # type: ignore[attr-defined,union-attr]
+            df = int(indptr[tid + 1] - indptr[tid])
+        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+
     @property
     def _vocab(self) -> dict:
         return self._model.vocab_dict  # type: ignore[attr-defined,union-attr]

@@ -30,3 +30,7 @@ class ConfigError(PolicyQAError):
 
 class QueryError(PolicyQAError):
     """A search request is invalid (empty query, bad filter...)."""
+
+
+class LLMError(PolicyQAError):
+    """The configured LLM endpoint failed or timed out; callers fall back to extractive."""

@@ -274,6 +274,18 @@ class PolicyIndex:
                 docs.extend(got["documents"] or [])
         return ids, docs, metas
 
+    def neighbours(self, doc_id: str, ordinal: int, section_path: str | None = None) -> list[tuple[str, str, dict]]:
+        """The chunks just before and after ``ordinal`` in the document, as (id, body, meta).
+
+        With ``section_path`` only neighbours in that same section are returned.
+        """
+        got = self.collection.get(
+            where={"$and": [{"doc_id": doc_id}, {"ordinal": {"$in": [ordinal - 1, ordinal + 1]}}]},
+            include=["documents", "metadatas"],
+        )
+        rows = sorted(zip(got["ids"], got["documents"], got["metadatas"], strict=True), key=lambda r: r[2]["ordinal"])
+        return [(i, d, dict(m)) for i, d, m in rows if section_path is None or m.get("section_path") == section_path]
+
     def doc_hashes(self) -> dict[str, tuple[str, str]]:
         """doc_id → (doc_hash, source) for every indexed document."""
         _, _, metas = self.all_chunks(include_documents=False)

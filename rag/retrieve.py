@@ -5,7 +5,11 @@ evidence an evaluator needs: ``dense_rank``, ``dense_score``, ``bm25_rank``,
 ``bm25_score``, ``score`` (the fused score for hybrid). Filters are applied inside each
 retriever (a Chroma ``where`` and a BM25 row mask), never by post-filtering a top-k.
 
-Fusion (``rrf``) is a pure function from ranked lists to a ranked list.
+Fusion (``rrf``) is a pure function from ranked lists to a ranked list. Near-duplicate
+chunks (the same paragraph in two notices, a reprinted article) are collapsed into the
+best-ranked one, which lists the others under ``duplicates``. An optional cross-encoder
+(sentence-transformers ``CrossEncoder``, a local model path in ``POLICYQA_RERANKER``)
+reorders the fused candidates and adds ``rerank_score``.
 """
 
 from __future__ import annotations
@@ -16,16 +20,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.callbacks import CallbackManagerForRetrieverRun, Callbacks
+from langchain_core.documents import BaseDocumentCompressor
 from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from ingest.metadata import date_as_int
-from rag.errors import QueryError
+from rag.errors import ConfigError, QueryError
 from rag.index import PolicyIndex
 
 RRF_K = 60
+_SPARE = 5  # extra candidates fetched so that collapsing duplicates still leaves k
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,29 @@ def rrf(runs: Sequence[Sequence[str]], weights: Sequence[float] | None = None, k
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
+def _shingles(text: str, n: int = 3) -> set[str]:
+    t = re.sub(r"\s+", "", text)
+    return {t[i : i + n] for i in range(max(len(t) - n + 1, 1))}
+
+
+def collapse_near_duplicates(docs: Sequence[LCDocument], threshold: float = 0.85) -> list[LCDocument]:
+    """Keep the first of each group of chunks whose character-trigram Jaccard ≥ ``threshold``.
+
+    The kept chunk's metadata ``duplicates`` lists the chunk ids folded into it.
+    """
+    kept: list[tuple[LCDocument, set[str]]] = []
+    for doc in docs:
+        grams = _shingles(doc.page_content)
+        for other, other_grams in kept:
+            inter = len(grams & other_grams)
+            if inter and inter / len(grams | other_grams) >= threshold:
+                other.metadata.setdefault("duplicates", []).append(doc.id)
+                break
+        else:
+            kept.append((doc, grams))
+    return [d for d, _ in kept]
+
+
 def _to_doc(chunk_key: str, text: str, meta: Mapping[str, Any], **scores: Any) -> LCDocument:
     md = dict(meta)
     md.update(scores)
@@ -147,7 +176,7 @@ class DenseRetriever(BaseRetriever):
         where = self.filters.chroma_where(self.index.bm25.metadatas) if not self.filters.is_empty() else None
         vector = self.index.embeddings.embed_query(query)
         got = self.index.collection.query(
-            query_embeddings=[vector], n_results=min(self.k, self.index.count()), where=where,
+            query_embeddings=[vector], n_results=min(self.k + _SPARE, self.index.count()), where=where,
             include=["documents", "metadatas", "distances"],
         )
         out = []
@@ -156,16 +185,21 @@ class DenseRetriever(BaseRetriever):
         ):
             out.append(_to_doc(cid, text, meta, dense_rank=rank, dense_score=round(1 - float(dist), 6),
                                score=round(1 - float(dist), 6)))
-        return out
+        return collapse_near_duplicates(out)[: self.k]
 
 
 class BM25Retriever(BaseRetriever):
-    """Keyword (BM25) retrieval over jieba words and character bigrams."""
+    """Keyword (BM25) retrieval over jieba words and character bigrams.
+
+    The query is expanded first (``rag.query``): number forms (1/4 ↔ 四分之一) and the
+    synonym list (一把手 ↔ 主要负责同志), so staff wording meets document wording.
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
     index: PolicyIndex
     k: int = 5
     filters: Filters = Filters()
+    expand: bool = True
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
         bm25 = self.index.bm25
@@ -176,16 +210,21 @@ class BM25Retriever(BaseRetriever):
             mask = np.array([1.0 if self.filters.matches(m) else 0.0 for m in bm25.metadatas], dtype=np.float32)
             if not mask.any():
                 return []
-        hits = bm25.search(query, self.k, mask)
+        from rag.query import expand_for_bm25, load_synonyms
+
+        expanded = expand_for_bm25(query, load_synonyms(self.index.settings.synonyms_file)) if self.expand else query
+        hits = bm25.search(expanded, self.k + _SPARE, mask)
         if not hits:
             return []
         keys = [bm25.ids[row] for row, _ in hits]
-        bodies = dict(zip(keys, self.index.collection.get(ids=keys, include=["documents"])["documents"], strict=True))
-        return [
+        got = self.index.collection.get(ids=keys, include=["documents"])
+        bodies = dict(zip(got["ids"], got["documents"], strict=True))  # Chroma does not keep the order asked
+        out = [
             _to_doc(bm25.ids[row], bodies.get(bm25.ids[row], ""), bm25.metadatas[row], bm25_rank=rank,
                     bm25_score=round(score, 6), score=round(score, 6))
             for rank, (row, score) in enumerate(hits, start=1)
         ]
+        return collapse_near_duplicates(out)[: self.k]
 
 
 class HybridRetriever(BaseRetriever):
@@ -212,17 +251,84 @@ class HybridRetriever(BaseRetriever):
         fused = rrf([[d.id for d in dense if d.id], [d.id for d in lexical if d.id]],
                     [self.dense_weight, self.bm25_weight])
         out = []
-        for key, score in fused[: self.k]:
+        for key, score in fused:
             doc = by_id[key]
             doc.metadata["score"] = round(score, 6)
             out.append(doc)
-        return out
+        return collapse_near_duplicates(out)[: self.k]
+
+
+class CrossEncoderScorer:
+    """A sentence-transformers ``CrossEncoder`` behind LangChain's ``BaseCrossEncoder`` interface.
+
+    Loaded offline only: a local folder, or a model already in the Hugging Face cache.
+    """
+
+    def __init__(self, model: str) -> None:
+        import os
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import CrossEncoder
+
+        try:
+            self.model = CrossEncoder(model, device="cpu")
+        except Exception as e:  # OSError, ValueError, HF errors: all mean "not available here"
+            raise ConfigError(
+                f"无法加载重排序模型“{model}”：本机没有该模型文件（不会联网下载）。请填写本地模型目录路径。"
+                f"（{type(e).__name__}）"
+            ) from e
+        self.name = model
+
+    def score(self, text_pairs: list[tuple[str, str]]) -> list[float]:
+        return [float(s) for s in self.model.predict(text_pairs, show_progress_bar=False)]
+
+
+class RerankCompressor(BaseDocumentCompressor):
+    """Reorder candidates by cross-encoder score, keeping ``top_n``; records ``rerank_score``."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model: Any
+    top_n: int = 5
+
+    def compress_documents(self, documents: Sequence[LCDocument], query: str,
+                           callbacks: Callbacks | None = None) -> Sequence[LCDocument]:
+        if not documents:
+            return []
+        scores = self.model.score([(query, d.page_content) for d in documents])
+        ranked = sorted(zip(documents, scores, strict=True), key=lambda ds: -ds[1])[: self.top_n]
+        for rank, (doc, score) in enumerate(ranked, start=1):
+            doc.metadata.update(rerank_rank=rank, rerank_score=round(score, 6), score=round(score, 6))
+        return [d for d, _ in ranked]
+
+
+_SCORERS: dict[str, CrossEncoderScorer] = {}
+
+
+def load_reranker(model: str) -> CrossEncoderScorer:
+    """One loaded cross-encoder per model path, shared by all retrievers of the process."""
+    if model not in _SCORERS:
+        _SCORERS[model] = CrossEncoderScorer(model)
+    return _SCORERS[model]
 
 
 RETRIEVERS = {"dense": DenseRetriever, "bm25": BM25Retriever, "hybrid": HybridRetriever}
 
 
-def make_retriever(index: PolicyIndex, kind: str = "hybrid", k: int = 5, filters: Filters | None = None) -> BaseRetriever:
+def make_retriever(index: PolicyIndex, kind: str = "hybrid", k: int = 5, filters: Filters | None = None,
+                   reranker: str = "", rerank_candidates: int = 20) -> BaseRetriever:
+    """The named retriever; with ``reranker`` set, wrapped in a cross-encoder rerank.
+
+    Rerank is LangChain's ``ContextualCompressionRetriever`` over ``rerank_candidates``
+    fused candidates.
+    """
     if kind not in RETRIEVERS:
         raise QueryError(f"未知的检索方式“{kind}”：可选 bm25、dense、hybrid")
-    return RETRIEVERS[kind](index=index, k=k, filters=filters or Filters())  # type: ignore[call-arg]
+    if not reranker:
+        return RETRIEVERS[kind](index=index, k=k, filters=filters or Filters())  # type: ignore[call-arg]
+    from langchain_classic.retrievers import ContextualCompressionRetriever
+
+    base = RETRIEVERS[kind](index=index, k=max(k, rerank_candidates), filters=filters or Filters())  # type: ignore[call-arg]
+    return ContextualCompressionRetriever(
+        base_compressor=RerankCompressor(model=load_reranker(reranker), top_n=k), base_retriever=base
+    )

@@ -15,9 +15,12 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
+from rag.answer import Answer, verify
 from rag.errors import QueryError
+from rag.extractive import QUESTION_NOISE, extract_answer, missing_entities
 from rag.index import IngestReport, PolicyIndex
 from rag.retrieve import Filters, make_retriever
+from rag.rewrite import rewrite_followup
 from rag.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,9 @@ class Hit:
     bm25_rank: int | None = None
     dense_score: float | None = None
     bm25_score: float | None = None
+    rerank_score: float | None = None
+    ordinal: int | None = None
+    duplicates: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,6 +65,16 @@ def clean_query(query: str) -> str:
     if len(q) > MAX_QUERY_CHARS:
         raise QueryError(f"查询过长（{len(q)} 字），请控制在 {MAX_QUERY_CHARS} 字以内")
     return q
+
+
+def _topic(question: str) -> str:
+    """The question without its question words: "深圳的招商补贴标准是多少？" → "“深圳的招商补贴标准”"."""
+    t = question.rstrip("？?。！! ")
+    for w in sorted(QUESTION_NOISE | {"是谁", "是多少", "有哪些", "是什么", "多少", "几个", "吗", "呢"}, key=len, reverse=True):
+        if t.endswith(w):
+            t = t[: -len(w)]
+    t = t.rstrip("的是为有")
+    return f"“{t}”" if t else "该问题"
 
 
 class PolicyQA:
@@ -86,7 +102,8 @@ class PolicyQA:
         if not 1 <= k <= 100:
             raise QueryError("k 必须在 1 到 100 之间")
         flt = filters if isinstance(filters, Filters) else Filters.from_mapping(filters)
-        docs = make_retriever(self.index, retriever, k, flt).invoke(query)
+        docs = make_retriever(self.index, retriever, k, flt, self.settings.reranker,
+                              self.settings.rerank_candidates).invoke(query)
         hits = []
         for rank, d in enumerate(docs, start=1):
             m = d.metadata
@@ -109,9 +126,89 @@ class PolicyQA:
                     bm25_rank=m.get("bm25_rank"),
                     dense_score=m.get("dense_score"),
                     bm25_score=m.get("bm25_score"),
+                    rerank_score=m.get("rerank_score"),
+                    ordinal=int(m["ordinal"]) if m.get("ordinal") is not None else None,
+                    duplicates=tuple(m.get("duplicates") or ()),
                 )
             )
         return hits
+
+    def rewrite(self, question: str, history: Sequence[str] = ()) -> tuple[str, list[str]]:
+        """A standalone question for retrieval, and notes (e.g. an LLM fallback)."""
+        turns = [clean_query(t) for t in history if t and t.strip()]
+        if not turns:
+            return question, []
+        if self.settings.llm_enabled:
+            from rag.errors import LLMError
+            from rag.llm import LLMAnswerer
+
+            try:
+                return LLMAnswerer(self.settings).rewrite(question, turns), []
+            except LLMError as e:
+                return rewrite_followup(question, turns), [f"问题改写未使用大模型（{e}）"]
+        return rewrite_followup(question, turns), []
+
+    def ask(self, question: str, history: Sequence[str] = (), filters: Filters | Mapping[str, Any] | None = None,
+            on_token: Callable[[str], None] | None = None) -> Answer:
+        """Answer from the documents, cited; refuse when they do not cover the question.
+
+        With an LLM configured it writes the answer (streamed through ``on_token``); any
+        failure falls back to the extractive answer with a note. Refusal is decided before
+        any LLM is asked, on the same evidence for both.
+        """
+        question = clean_query(question)
+        rewritten, notes = self.rewrite(question, history)
+        hits = self.search(rewritten, k=self.settings.answer_passages, filters=filters)
+        from rag.query import load_synonyms
+
+        ex = extract_answer(rewritten, hits, self.index.bm25.idf, self.settings.answer_max_chars,
+                            load_synonyms(self.settings.synonyms_file))
+        cited = {c.chunk_id for c in ex.citations}
+        missing = missing_entities(rewritten, [h for h in hits if h.chunk_id in cited] or hits)
+        if missing or not ex.citations or ex.strength < self.settings.refusal_threshold:
+            refusal = self._refuse(question, rewritten, hits, missing, notes)
+            refusal.strength = 0.0 if missing else ex.strength
+            return refusal
+        extractive = Answer(question, rewritten, True, ex.text, ex.citations, "extractive", notes, strength=ex.strength)
+        chunk_texts = {h.chunk_id: h.text for h in hits}
+        if self.settings.llm_enabled:
+            from rag.errors import LLMError
+            from rag.llm import LLMAnswerer, fallback_note
+
+            try:
+                llm = LLMAnswerer(self.settings).answer(rewritten, hits, on_token=on_token)
+                llm.question, llm.rewritten_question = question, rewritten
+                llm.notes = notes + llm.notes
+                return verify(llm, chunk_texts)
+            except LLMError as e:
+                extractive.notes.append(fallback_note(e))
+        answer = verify(extractive, chunk_texts)
+        if on_token:
+            on_token(answer.text)
+        return answer
+
+    def _refuse(self, question: str, rewritten: str, hits: Sequence[Hit], missing: Sequence[str],
+                notes: list[str]) -> Answer:
+        topic = "、".join(missing) if missing else _topic(rewritten)
+        closest: list[dict[str, str]] = []
+        for h in hits:
+            if all(c["doc_id"] != h.doc_id for c in closest):
+                closest.append({"doc_id": h.doc_id, "title": h.title, "doc_number": h.doc_number})
+        text = f"现有资料中未找到关于{topic}的规定或记载。"
+        if closest:
+            text += "最接近的资料：" + "；".join(
+                f"《{c['title']}》" + (f"（{c['doc_number']}）" if c["doc_number"] else "") for c in closest[:3]
+            ) + "。"
+        return Answer(question, rewritten, False, text, [], "refusal", notes, closest=closest[:3])
+
+    def context(self, hit: Hit, same_section: bool = True) -> tuple[str, str]:
+        """The text of the chunks just before and after ``hit`` (same section by default)."""
+        if hit.ordinal is None:
+            return "", ""
+        rows = self.index.neighbours(hit.doc_id, hit.ordinal, hit.section_path if same_section else None)
+        before = next((d for _, d, m in rows if m["ordinal"] == hit.ordinal - 1), "")
+        after = next((d for _, d, m in rows if m["ordinal"] == hit.ordinal + 1), "")
+        return before, after
 
     def documents(self) -> list[dict[str, Any]]:
         """One row per indexed document with its metadata and chunk count."""

@@ -29,10 +29,37 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(default=50.0, gt=0)
     embed_batch_size: int = Field(default=32, ge=1)
     default_k: int = Field(default=5, ge=1, le=100)
+    reranker: str = Field(default="", description="local path or cached name of a sentence-transformers CrossEncoder; empty = no rerank")
+    rerank_candidates: int = Field(default=20, ge=1, le=200, description="fused candidates the cross-encoder reorders")
+    answer_max_chars: int = Field(default=300, ge=50, le=3000, description="extractive answer length")
+    answer_passages: int = Field(default=5, ge=1, le=20, description="passages an answer is drawn from")
+    refusal_threshold: float = Field(
+        default=0.3, ge=0, le=1,
+        description="below this share of the question's weight in the best evidence, refuse (calibrated on the eval set)",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=7860, ge=1, le=65535)
     corpus_dirs: list[Path] = Field(default=[PROJECT_DIR / "corpus"], description="what make run ingests")
+    synonyms_file: Path = Field(
+        default=PROJECT_DIR / "rag" / "data" / "synonyms.txt",
+        description="同义词表（UTF-8，每行一组可互换的词），关键词检索时用于扩展查询",
+    )
 
     @property
     def cache_dir(self) -> Path:
         return self.index_dir / "embedding_cache"
+
+    # An OpenAI-compatible chat endpoint (vLLM, Ollama, DeepSeek, Qwen...). Answers come from
+    # it when base URL and model are set; local servers accept any key, so the key may be
+    # left empty (sent as "EMPTY").
+    llm_base_url: str = Field(default="", description="e.g. http://127.0.0.1:8000/v1; empty = no LLM")
+    llm_model: str = Field(default="", description="model name the endpoint serves")
+    llm_api_key: str = Field(default="", repr=False, description="empty = 'EMPTY' (vLLM, Ollama)")
+    llm_timeout: float = Field(default=30.0, gt=0, description="seconds without a byte from the endpoint")
+    llm_temperature: float = Field(default=0.1, ge=0, le=2)
+    llm_max_tokens: int = Field(default=800, ge=1)
+
+    @property
+    def llm_enabled(self) -> bool:
+        """True when ``POLICYQA_LLM_BASE_URL`` and ``POLICYQA_LLM_MODEL`` are both set."""
+        return bool(self.llm_base_url.strip() and self.llm_model.strip())
