@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint eval bench clean
+.PHONY: setup run test lint eval eval-index bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,9 +23,24 @@ run: setup
 test: setup
 	$(VENV)/bin/pytest -q
 
+# The eval index: corpus/ plus the 72 government work reports (first build embeds ~2.8k
+# chunks: about 30 min on 2 cores; later runs reuse the embedding cache).
+EVAL_INDEX := $(CURDIR)/.policyqa-eval
+REPORTS    ?= ../shared/corpus/extra/government_work_reports.jsonl
+
+eval-index: setup
+	POLICYQA_INDEX_DIR=$(EVAL_INDEX) $(VENV)/bin/policyqa ingest corpus/ $(REPORTS)
+
+eval: eval-index
+	POLICYQA_INDEX_DIR=$(EVAL_INDEX) $(VENV)/bin/policyqa eval evals/sets/policy_qa.jsonl \
+		--retriever bm25 --retriever dense --retriever hybrid --answers --out evals/results/latest
+
+bench: eval-index
+	POLICYQA_INDEX_DIR=$(EVAL_INDEX) $(PY) evals/bench.py --repeat 2
+
 lint: setup
-	$(VENV)/bin/ruff check ingest rag app.py tests
+	$(VENV)/bin/ruff check ingest rag app.py tests evals/bench.py
 	$(VENV)/bin/mypy ingest rag
 
 clean:
-	rm -rf .policyqa
+	rm -rf .policyqa .policyqa-eval

@@ -37,7 +37,7 @@ _NUMBER_Q = re.compile(r"多少|几|多大|多长|多久|比例|金额|规模|�
 _HAS_NUMBER = re.compile(r"\d|[一二三四五六七八九十百千万亿]+[个项年月天倍家亿万元%]")
 _HEADING = re.compile(r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)]|\d+[.、．])")
 _GROUP = re.compile(r"招商[一二三四五六七八九十\d]+组")
-_YEAR_REPORT = re.compile(r"((?:19|20)\d{2})年(?:的)?(?:国务院)?政府工作报告")
+YEAR_REPORT = re.compile(r"((?:19|20)\d{2})年(?:的)?(?:国务院)?政府工作报告")
 QUESTION_NOISE = frozenset(
     "哪些 哪个 哪位 哪家 什么 多少 怎么 怎样 如何 是否 分别 具体 主要 一下 请问 规定 要求 提出 提到 "
     "材料 文件 这份 该文 哪里 哪儿 为什么 情况 内容 有关 关于 相关 方面".split()
@@ -318,6 +318,37 @@ def hard_entities(question: str) -> list[str]:
     return _places(question) + _GROUP.findall(question) + quoted
 
 
+_NUMERAL = r"[\d一二三四五六七八九十百千万两〇零Oo.．]+"
+# (what the question asks for, what the evidence must then contain)
+_ANSWER_TYPES: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
+    ("金额", re.compile(r"(?:多少|几)(?:万|亿|万亿)?元|金额|多少钱|多少资金"), re.compile(_NUMERAL + r"(?:万|亿|万亿)?(?:元|美元)")),
+    ("比例", re.compile(r"多少比例|百分之几|比例(?:是|为)?多少|多少%|(?:增长|下降)多少"),
+     re.compile(r"\d+(?:\.\d+)?%|百分之|" + _NUMERAL + r"成|比例(?:为|达|不低于|不超过)")),
+    ("时间", re.compile(r"多少(?:天|时间)|多久|多长时间|几(?:天|个月|年)"),
+     re.compile(_NUMERAL + r"(?:天|个月|月|年|小时|周|个工作日)|\d+/\d+|分之|每(?:双?月|季度|年|周|半年|旬)|季度|半年")),
+]
+_COUNT = re.compile(r"(?<!哪)(?:多少|几)(个|家|项(?!目)|名|人|次|批|条|所|座|户|处)([\u4e00-\u9fff]{0,8})")
+
+
+def missing_answer_type(question: str, quotes: Sequence[str]) -> str:
+    """What kind of figure the question asks for that the chosen quotes do not contain, or "".
+
+    "雄安…入驻了多少家企业？" with quotes that give no "N家" → "家数"; a question for an
+    amount needs an amount in yuan, one for a share needs a percentage.
+    """
+    text = "".join(quotes)
+    for name, asks, needs in _ANSWER_TYPES:
+        if asks.search(question) and not needs.search(text):
+            return name
+    m = _COUNT.search(question)
+    if m and not re.search(_NUMERAL + r"[余多来]?(?:" + m.group(1) + "|大)", text):
+        return f"{m.group(1)}数"
+    head = m.group(2)[-2:] if m and len(m.group(2)) >= 2 else ""
+    if head and head not in text:  # "几个办事处" answered by "五个…分局" is not an answer
+        return f"{m.group(1) if m else ''}数"
+    return ""
+
+
 def missing_entities(question: str, hits: Sequence) -> list[str]:
     """Places, 招商N组 and report years the question names but no retrieved passage mentions.
 
@@ -331,7 +362,7 @@ def missing_entities(question: str, hits: Sequence) -> list[str]:
         if _core(place) not in pool:
             missing.append(place)
     missing += [g for g in _GROUP.findall(question) if g not in pool]
-    for year in _YEAR_REPORT.findall(question):
+    for year in YEAR_REPORT.findall(question):
         if f"{year}年" not in titles:
             missing.append(f"{year}年政府工作报告")
     return missing

@@ -147,6 +147,9 @@ def collapse_near_duplicates(docs: Sequence[LCDocument], threshold: float = 0.85
     for doc in docs:
         grams = _shingles(doc.page_content)
         for other, other_grams in kept:
+            small, large = sorted((len(grams), len(other_grams)))
+            if small < threshold * large:  # Jaccard ≤ |small| / |large|: cannot reach the threshold
+                continue
             inter = len(grams & other_grams)
             if inter and inter / len(grams | other_grams) >= threshold:
                 other.metadata.setdefault("duplicates", []).append(doc.id)
@@ -169,14 +172,16 @@ class DenseRetriever(BaseRetriever):
     index: PolicyIndex
     k: int = 5
     filters: Filters = Filters()
+    collapse: bool = True  # fold near-duplicate chunks (off when the hybrid collapses after fusion)
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
-        if self.index.count() == 0:
+        total = self.index.count()
+        if total == 0:
             return []
         where = self.filters.chroma_where(self.index.bm25.metadatas) if not self.filters.is_empty() else None
         vector = self.index.embeddings.embed_query(query)
         got = self.index.collection.query(
-            query_embeddings=[vector], n_results=min(self.k + _SPARE, self.index.count()), where=where,
+            query_embeddings=[vector], n_results=min(self.k + _SPARE, total), where=where,
             include=["documents", "metadatas", "distances"],
         )
         out = []
@@ -185,7 +190,7 @@ class DenseRetriever(BaseRetriever):
         ):
             out.append(_to_doc(cid, text, meta, dense_rank=rank, dense_score=round(1 - float(dist), 6),
                                score=round(1 - float(dist), 6)))
-        return collapse_near_duplicates(out)[: self.k]
+        return (collapse_near_duplicates(out) if self.collapse else out)[: self.k]
 
 
 class BM25Retriever(BaseRetriever):
@@ -200,6 +205,7 @@ class BM25Retriever(BaseRetriever):
     k: int = 5
     filters: Filters = Filters()
     expand: bool = True
+    collapse: bool = True
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
         bm25 = self.index.bm25
@@ -224,7 +230,7 @@ class BM25Retriever(BaseRetriever):
                     bm25_score=round(score, 6), score=round(score, 6))
             for rank, (row, score) in enumerate(hits, start=1)
         ]
-        return collapse_near_duplicates(out)[: self.k]
+        return (collapse_near_duplicates(out) if self.collapse else out)[: self.k]
 
 
 class HybridRetriever(BaseRetriever):
@@ -236,11 +242,12 @@ class HybridRetriever(BaseRetriever):
     filters: Filters = Filters()
     candidates: int = 30
     dense_weight: float = 1.0
-    bm25_weight: float = 1.0
+    bm25_weight: float = 3.0
+    rrf_k: int = 5
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
-        dense = DenseRetriever(index=self.index, k=self.candidates, filters=self.filters).invoke(query)
-        lexical = BM25Retriever(index=self.index, k=self.candidates, filters=self.filters).invoke(query)
+        dense = DenseRetriever(index=self.index, k=self.candidates, filters=self.filters, collapse=False).invoke(query)
+        lexical = BM25Retriever(index=self.index, k=self.candidates, filters=self.filters, collapse=False).invoke(query)
         by_id: dict[str, LCDocument] = {}
         for d in dense + lexical:
             assert d.id is not None
@@ -249,9 +256,9 @@ class HybridRetriever(BaseRetriever):
             else:
                 by_id[d.id] = d
         fused = rrf([[d.id for d in dense if d.id], [d.id for d in lexical if d.id]],
-                    [self.dense_weight, self.bm25_weight])
+                    [self.dense_weight, self.bm25_weight], k=self.rrf_k)
         out = []
-        for key, score in fused:
+        for key, score in fused[: self.k + _SPARE]:
             doc = by_id[key]
             doc.metadata["score"] = round(score, 6)
             out.append(doc)
@@ -324,11 +331,13 @@ def make_retriever(index: PolicyIndex, kind: str = "hybrid", k: int = 5, filters
     """
     if kind not in RETRIEVERS:
         raise QueryError(f"未知的检索方式“{kind}”：可选 bm25、dense、hybrid")
+    st = index.settings
+    fusion = {"rrf_k": st.rrf_k, "bm25_weight": st.bm25_weight, "dense_weight": st.dense_weight} if kind == "hybrid" else {}
     if not reranker:
-        return RETRIEVERS[kind](index=index, k=k, filters=filters or Filters())  # type: ignore[call-arg]
+        return RETRIEVERS[kind](index=index, k=k, filters=filters or Filters(), **fusion)  # type: ignore[call-arg]
     from langchain_classic.retrievers import ContextualCompressionRetriever
 
-    base = RETRIEVERS[kind](index=index, k=max(k, rerank_candidates), filters=filters or Filters())  # type: ignore[call-arg]
+    base = RETRIEVERS[kind](index=index, k=max(k, rerank_candidates), filters=filters or Filters(), **fusion)  # type: ignore[call-arg]
     return ContextualCompressionRetriever(
         base_compressor=RerankCompressor(model=load_reranker(reranker), top_n=k), base_retriever=base
     )

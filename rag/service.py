@@ -17,7 +17,13 @@ from langchain_core.embeddings import Embeddings
 
 from rag.answer import Answer, verify
 from rag.errors import QueryError
-from rag.extractive import QUESTION_NOISE, extract_answer, missing_entities
+from rag.extractive import (
+    QUESTION_NOISE,
+    YEAR_REPORT,
+    extract_answer,
+    missing_answer_type,
+    missing_entities,
+)
 from rag.index import IngestReport, PolicyIndex
 from rag.retrieve import Filters, make_retriever
 from rag.rewrite import rewrite_followup
@@ -102,6 +108,8 @@ class PolicyQA:
         if not 1 <= k <= 100:
             raise QueryError("k 必须在 1 到 100 之间")
         flt = filters if isinstance(filters, Filters) else Filters.from_mapping(filters)
+        if flt.is_empty():
+            flt = self.implied_filters(query)
         docs = make_retriever(self.index, retriever, k, flt, self.settings.reranker,
                               self.settings.rerank_candidates).invoke(query)
         hits = []
@@ -163,8 +171,15 @@ class PolicyQA:
 
         ex = extract_answer(rewritten, hits, self.index.bm25.idf, self.settings.answer_max_chars,
                             load_synonyms(self.settings.synonyms_file))
-        cited = {c.chunk_id for c in ex.citations}
-        missing = missing_entities(rewritten, [h for h in hits if h.chunk_id in cited] or hits)
+        # the passage of the first quote must name the question's places, groups and years,
+        # and the quotes must hold the kind of figure asked for (an amount, a share, a count)
+        first = [h for h in hits if ex.citations and h.chunk_id == ex.citations[0].chunk_id]
+        missing = missing_entities(rewritten, first or hits)
+        if not missing and ex.citations:
+            lead = ex.citations[0].chunk_id
+            figure = missing_answer_type(rewritten, [c.quote for c in ex.citations if c.chunk_id == lead])
+            if figure:
+                missing = [f"{_topic(rewritten)}的具体{figure}"]
         if missing or not ex.citations or ex.strength < self.settings.refusal_threshold:
             refusal = self._refuse(question, rewritten, hits, missing, notes)
             refusal.strength = 0.0 if missing else ex.strength
@@ -209,6 +224,27 @@ class PolicyQA:
         before = next((d for _, d, m in rows if m["ordinal"] == hit.ordinal - 1), "")
         after = next((d for _, d, m in rows if m["ordinal"] == hit.ordinal + 1), "")
         return before, after
+
+    def implied_filters(self, query: str) -> Filters:
+        """Filters the question itself states: "2025年政府工作报告…" → that year's report.
+
+        Only when such a document is indexed; otherwise no filter (and ``ask`` refuses,
+        because the year is missing from every passage).
+        """
+        years = YEAR_REPORT.findall(query)
+        if not years:
+            return Filters()
+        titles = self._titles()
+        ids = tuple(d for d, t in titles.items() if "政府工作报告" in t and any(t.startswith(f"{y}年") for y in years))
+        return Filters(doc_ids=ids) if ids else Filters()
+
+    def _titles(self) -> dict[str, str]:
+        """doc_id → title, from the BM25 side's metadata (in memory), cached per index stamp."""
+        bm25 = self.index.bm25
+        if getattr(self, "_titles_stamp", None) != bm25.stamp:
+            self._titles_cache = {m["doc_id"]: str(m.get("title", "")) for m in bm25.metadatas}
+            self._titles_stamp = bm25.stamp
+        return self._titles_cache
 
     def documents(self) -> list[dict[str, Any]]:
         """One row per indexed document with its metadata and chunk count."""

@@ -29,12 +29,15 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(default=50.0, gt=0)
     embed_batch_size: int = Field(default=32, ge=1)
     default_k: int = Field(default=5, ge=1, le=100)
+    rrf_k: int = Field(default=5, ge=1, le=1000, description="RRF constant: score = Σ w / (rrf_k + rank)")
+    bm25_weight: float = Field(default=3.0, ge=0, description="weight of the BM25 run in the fusion")
+    dense_weight: float = Field(default=1.0, ge=0, description="weight of the dense run in the fusion")
     reranker: str = Field(default="", description="local path or cached name of a sentence-transformers CrossEncoder; empty = no rerank")
     rerank_candidates: int = Field(default=20, ge=1, le=200, description="fused candidates the cross-encoder reorders")
     answer_max_chars: int = Field(default=300, ge=50, le=3000, description="extractive answer length")
     answer_passages: int = Field(default=5, ge=1, le=20, description="passages an answer is drawn from")
     refusal_threshold: float = Field(
-        default=0.3, ge=0, le=1,
+        default=0.31, ge=0, le=1,
         description="below this share of the question's weight in the best evidence, refuse (calibrated on the eval set)",
     )
     host: str = "127.0.0.1"
