@@ -364,6 +364,8 @@ def _print_eval(blocks: dict[str, Any], cuts: list[int], answer_block: dict[str,
         table.add_column("value", justify="right")
         for key in ("accuracy", "citation_validity", "citation_precision", "refusal_accuracy", "false_refusal_rate"):
             table.add_row(key, f"{answer_block[key]:.3f}")
+        for kind, value in answer_block.get("accuracy_per_type", {}).items():
+            table.add_row(f"  accuracy · {kind}", f"{value:.3f}")
         out.print(table)
 
 

@@ -295,11 +295,19 @@ def false_refusal_rate(answers: Sequence[Answer]) -> float:
 
 
 def answer_metrics(items: Sequence[EvalItem], answers: Sequence[Answer],
-                   chunk_texts: Mapping[str, str]) -> dict[str, float]:
-    """Accuracy, citation validity/precision, refusal accuracy and false refusals, with counts."""
+                   chunk_texts: Mapping[str, str]) -> dict[str, Any]:
+    """Accuracy, citation validity/precision, refusal accuracy and false refusals, with counts.
+
+    ``accuracy_per_type`` has the accuracy of each answerable question type, so follow-ups
+    can be compared with standalone questions.
+    """
     ok = [(i, a) for i, a in zip(items, answers, strict=True) if i.answerable]
     no = [a for i, a in zip(items, answers, strict=True) if not i.answerable]
+    per_type: dict[str, list[bool]] = {}
+    for i, a in ok:
+        per_type.setdefault(i.type, []).append(answer_correct(a, i.answers))
     return {
+        "accuracy_per_type": {t: sum(v) / len(v) for t, v in sorted(per_type.items())},
         "n_answerable": len(ok),
         "n_unanswerable": len(no),
         "accuracy": sum(answer_correct(a, i.answers) for i, a in ok) / len(ok) if ok else 0.0,

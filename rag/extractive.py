@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rag.answer import Citation, citation_for, sentences
 from rag.bm25 import STOPWORDS
@@ -28,6 +29,8 @@ from rag.query import Synonyms, normalize_query, number_variants
 from rag.rewrite import _places
 
 LIST_QUESTION = re.compile(r"哪些|哪几|哪[一二三四五六七八九十两\d]+[个项类条张大种]|分别|包括|有几|几[个项类条大种]|指哪|是哪")
+# asks for a count or each of several parts: the answer may be a run of sibling sections
+ENUMERATION_QUESTION = re.compile(r"哪几|几[个项类条大种部]|分别")
 _ENUM = re.compile(
     r"^(?:[一二三四五六七八九十]+(?:是|要|抓|看|靠)|[（(][一二三四五六七八九十\d]+[）)]|\d{1,2}[.、．]|[①-⑳]|"
     r"第[一二三四五六七八九十]+[，,、是])"
@@ -166,7 +169,8 @@ def score_sentences(question: str, hits: Sequence, terms: Sequence[Term], passag
     return sorted(out, key=lambda s: -s.score)
 
 
-def _greedy(best: Scored, scored: Sequence[Scored], terms: Sequence[Term], max_chars: int) -> list[Scored]:
+def _greedy(best: Scored, scored: Sequence[Scored], terms: Sequence[Term], max_chars: int,
+            context: str = "") -> list[Scored]:
     """Best sentence first, then sentences that add question terms it lacks (same passage preferred).
 
     "由谁牵头、哪个单位牵头" after the 工作职责 sentence adds "牵头领导：薛志杰。" and
@@ -174,7 +178,8 @@ def _greedy(best: Scored, scored: Sequence[Scored], terms: Sequence[Term], max_c
     """
     total = sum(t.weight for t in terms) or 1.0
     chosen = [best]
-    covered = {t.surface for t in terms if t.found_in(best.text) == 1.0}
+    # what the best sentence or its breadcrumb ("（三）招商三组") already says is not news
+    covered = {t.surface for t in terms if t.found_in(best.text + context) == 1.0}
     used = len(best.text)
     candidates = [s for s in scored[:40] if s is not best and s.own > 0]
 
@@ -201,6 +206,47 @@ def _greedy(best: Scored, scored: Sequence[Scored], terms: Sequence[Term], max_c
 _ITEM_START = re.compile(r"(?:^|(?<=[。；;：:\n]))\s*(?=" + _ENUM.pattern[1:] + ")", re.M)
 
 
+def _section_items(hits: Sequence, best: Scored, terms: Sequence[Term],
+                   family: Callable[[Any], list]) -> tuple[list, list[Scored]]:
+    """List items that are sibling sections: each one's heading line and first sentence.
+
+    Used when the parent heading ("三、健全保障机制", "一、成立7个招商小组") carries the
+    question's main term.
+    """
+    members = family(hits[best.hit_index])
+    if len(members) < 2:
+        return list(hits), []
+    parent = " › ".join(members[0].section_path.split(" › ")[:-1])
+    top = max(t.weight for t in terms)
+    if not any(t.weight >= 0.5 * top and t.found_in(parent) == 1.0 for t in terms):
+        return list(hits), []
+    extended = list(hits)
+    # the heading's own chunk ("由7位市政府副市长牵头负责，…成立7个招商小组。") leads the list
+    lead = hits[best.hit_index]
+    chosen: list[Scored] = [best] if all(m.chunk_id != lead.chunk_id for m in members) else []
+    for member in members:
+        spans = _spans(member.text, member.section_path)
+        if not spans:
+            continue
+        off, sent = spans[0]
+        extended.append(member)
+        chosen.append(Scored(len(extended) - 1, 0, member.text[: off + len(sent)], 0, 0, 0))
+    return extended, chosen
+
+
+_NOUN_AFTER = re.compile(r"哪(?:些|几|[一二三四五六七八九十两\d]+)[个项类条张大种家位]?[“\"]?([\u4e00-\u9fff]{2,6})")
+_NOUN_BEFORE = re.compile(r"([\u4e00-\u9fff]{2,8})[”\"]?(?:有哪些|包括哪些|是哪些|指哪|包括哪几)")
+
+
+def list_noun(question: str) -> str:
+    """What a list question enumerates: "新材料产业链招引了哪些项目" → "项目", "“五大弊病”有哪些" → "五大弊病"."""
+    m = _NOUN_AFTER.search(question)
+    if m:
+        return re.split(r"[的在和与及是]", m.group(1))[0]
+    m = _NOUN_BEFORE.search(question)
+    return re.split(r"[的在和与及]", m.group(1))[-1] if m else ""
+
+
 def list_items(text: str, section_path: str = "") -> list[tuple[int, str]]:
     """Enumerated items of a passage as (offset, first sentence of the item).
 
@@ -224,8 +270,13 @@ class Extract:
 
 
 def extract_answer(question: str, hits: Sequence, idf: Callable[[str], float], max_chars: int = 300,
-                   synonyms: Synonyms | None = None) -> Extract:
-    """Pick, order and cite the sentences that answer ``question`` from ``hits`` (best first)."""
+                   synonyms: Synonyms | None = None, family: Callable[[Any], list] | None = None) -> Extract:
+    """Pick, order and cite the sentences that answer ``question`` from ``hits`` (best first).
+
+    ``family(hit)`` returns the chunks of the sections under the hit's parent heading (or
+    under the hit itself), in document order: a list question whose items are sections of
+    their own ("保障机制包括哪几项" → （一）…（五）) is answered from their headings.
+    """
     if not hits:
         return Extract("", [], 0.0)
     terms = question_terms(question, idf, synonyms)
@@ -240,13 +291,18 @@ def extract_answer(question: str, hits: Sequence, idf: Callable[[str], float], m
             items = list_items(hit.text, hit.section_path)
             intro = hit.section_path + hit.text[: items[0][0]] if items else ""
             key = max(terms, key=lambda t: t.weight * t.found_in(intro), default=None)
-            if items and key is not None and key.found_in(intro) and key.weight >= 0.5 * max(t.weight for t in terms):
+            noun = list_noun(question)
+            if (items and key is not None and key.found_in(intro) and key.weight >= 0.5 * max(t.weight for t in terms)
+                    and (not noun or noun[-2:] in intro)):
                 total = sum(t.weight for t in terms) or 1.0
                 chosen = [Scored(s.hit_index, off, sent, _weight(sent, terms) / total, s.cover, s.score)
                           for off, sent in items]
                 break
+        if not chosen and family is not None and ENUMERATION_QUESTION.search(question):
+            hits, chosen = _section_items(hits, best, terms, family)
     if not chosen:
-        chosen = _greedy(best, scored, terms, max_chars)
+        lead = hits[best.hit_index]
+        chosen = _greedy(best, scored, terms, max_chars, f"{lead.title} {lead.section_path}")
         # a label line ("牵头领导：") or a short item head ("五是土地管理不严。") is explained
         # by the next sentence of the same paragraph
         line_end = hits[best.hit_index].text.find("\n", best.start)

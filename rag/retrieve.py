@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,7 @@ from rag.index import PolicyIndex
 
 RRF_K = 60
 _SPARE = 5  # extra candidates fetched so that collapsing duplicates still leaves k
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="policyqa-bm25")
 
 
 @dataclass(frozen=True)
@@ -246,8 +248,12 @@ class HybridRetriever(BaseRetriever):
     rrf_k: int = 5
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
+        # BM25 runs in a worker thread while the query is embedded (the model releases the GIL)
+        lexical_job = _POOL.submit(
+            BM25Retriever(index=self.index, k=self.candidates, filters=self.filters, collapse=False).invoke, query
+        )
         dense = DenseRetriever(index=self.index, k=self.candidates, filters=self.filters, collapse=False).invoke(query)
-        lexical = BM25Retriever(index=self.index, k=self.candidates, filters=self.filters, collapse=False).invoke(query)
+        lexical = lexical_job.result()
         by_id: dict[str, LCDocument] = {}
         for d in dense + lexical:
             assert d.id is not None

@@ -112,34 +112,32 @@ class PolicyQA:
             flt = self.implied_filters(query)
         docs = make_retriever(self.index, retriever, k, flt, self.settings.reranker,
                               self.settings.rerank_candidates).invoke(query)
-        hits = []
-        for rank, d in enumerate(docs, start=1):
-            m = d.metadata
-            hits.append(
-                Hit(
-                    rank=rank,
-                    score=float(m.get("score", 0.0)),
-                    chunk_id=str(m.get("chunk_id", "")),
-                    doc_id=str(m.get("doc_id", "")),
-                    title=str(m.get("title", "")),
-                    doc_number=str(m.get("doc_number", "")),
-                    kind=str(m.get("kind", "")),
-                    region=str(m.get("region", "")),
-                    date=str(m.get("date", "")),
-                    section_path=str(m.get("section_path", "")),
-                    page=int(m["page"]) if m.get("page") is not None else None,
-                    text=d.page_content,
-                    source=str(m.get("source", "")),
-                    dense_rank=m.get("dense_rank"),
-                    bm25_rank=m.get("bm25_rank"),
-                    dense_score=m.get("dense_score"),
-                    bm25_score=m.get("bm25_score"),
-                    rerank_score=m.get("rerank_score"),
-                    ordinal=int(m["ordinal"]) if m.get("ordinal") is not None else None,
-                    duplicates=tuple(m.get("duplicates") or ()),
-                )
-            )
-        return hits
+        return [self._hit(rank, d.page_content, d.metadata) for rank, d in enumerate(docs, start=1)]
+
+    @staticmethod
+    def _hit(rank: int, text: str, m: Mapping[str, Any]) -> Hit:
+        return Hit(
+            rank=rank,
+            score=float(m.get("score", 0.0)),
+            chunk_id=str(m.get("chunk_id", "")),
+            doc_id=str(m.get("doc_id", "")),
+            title=str(m.get("title", "")),
+            doc_number=str(m.get("doc_number", "")),
+            kind=str(m.get("kind", "")),
+            region=str(m.get("region", "")),
+            date=str(m.get("date", "")),
+            section_path=str(m.get("section_path", "")),
+            page=int(m["page"]) if m.get("page") is not None else None,
+            text=text,
+            source=str(m.get("source", "")),
+            dense_rank=m.get("dense_rank"),
+            bm25_rank=m.get("bm25_rank"),
+            dense_score=m.get("dense_score"),
+            bm25_score=m.get("bm25_score"),
+            rerank_score=m.get("rerank_score"),
+            ordinal=int(m["ordinal"]) if m.get("ordinal") is not None else None,
+            duplicates=tuple(m.get("duplicates") or ()),
+        )
 
     def rewrite(self, question: str, history: Sequence[str] = ()) -> tuple[str, list[str]]:
         """A standalone question for retrieval, and notes (e.g. an LLM fallback)."""
@@ -170,7 +168,7 @@ class PolicyQA:
         from rag.query import load_synonyms
 
         ex = extract_answer(rewritten, hits, self.index.bm25.idf, self.settings.answer_max_chars,
-                            load_synonyms(self.settings.synonyms_file))
+                            load_synonyms(self.settings.synonyms_file), self.section_family)
         # the passage of the first quote must name the question's places, groups and years,
         # and the quotes must hold the kind of figure asked for (an amount, a share, a count)
         first = [h for h in hits if ex.citations and h.chunk_id == ex.citations[0].chunk_id]
@@ -185,7 +183,6 @@ class PolicyQA:
             refusal.strength = 0.0 if missing else ex.strength
             return refusal
         extractive = Answer(question, rewritten, True, ex.text, ex.citations, "extractive", notes, strength=ex.strength)
-        chunk_texts = {h.chunk_id: h.text for h in hits}
         if self.settings.llm_enabled:
             from rag.errors import LLMError
             from rag.llm import LLMAnswerer, fallback_note
@@ -194,10 +191,10 @@ class PolicyQA:
                 llm = LLMAnswerer(self.settings).answer(rewritten, hits, on_token=on_token)
                 llm.question, llm.rewritten_question = question, rewritten
                 llm.notes = notes + llm.notes
-                return verify(llm, chunk_texts)
+                return verify(llm, self.stored_texts([c.chunk_id for c in llm.citations]))
             except LLMError as e:
                 extractive.notes.append(fallback_note(e))
-        answer = verify(extractive, chunk_texts)
+        answer = verify(extractive, self.stored_texts([c.chunk_id for c in extractive.citations]))
         if on_token:
             on_token(answer.text)
         return answer
@@ -215,6 +212,31 @@ class PolicyQA:
                 f"《{c['title']}》" + (f"（{c['doc_number']}）" if c["doc_number"] else "") for c in closest[:3]
             ) + "。"
         return Answer(question, rewritten, False, text, [], "refusal", notes, closest=closest[:3])
+
+    def stored_texts(self, chunk_ids: Sequence[str]) -> dict[str, str]:
+        """chunk id → the text Chroma holds for it: what every quote is verified against."""
+        ids = sorted(set(chunk_ids))
+        if not ids:
+            return {}
+        got = self.index.collection.get(where={"chunk_id": {"$in": ids}}, include=["documents", "metadatas"])
+        return {str(m["chunk_id"]): d for d, m in zip(got["documents"], got["metadatas"], strict=True)}
+
+    def section_family(self, hit: Hit) -> list[Hit]:
+        """The chunks of the sections under ``hit``'s parent heading, or under ``hit`` itself
+        when it is a heading with subsections, in document order (first chunk of each section)."""
+        got = self.index.collection.get(where={"doc_id": hit.doc_id}, include=["documents", "metadatas"])
+        rows = sorted(zip(got["documents"], got["metadatas"], strict=True), key=lambda r: r[1].get("ordinal", 0))
+        own = hit.section_path
+        parts = own.split(" › ")
+        children = [r for r in rows if str(r[1].get("section_path", "")).startswith(own + " › ")] if own else []
+        if not children and len(parts) > 1:
+            parent = " › ".join(parts[:-1])
+            children = [r for r in rows if str(r[1].get("section_path", "")).startswith(parent + " › ")
+                        and str(r[1]["section_path"]).count(" › ") == own.count(" › ")]
+        first: dict[str, tuple[str, dict]] = {}
+        for text, meta in children:
+            first.setdefault(str(meta["section_path"]), (text, meta))
+        return [self._hit(0, text, meta) for text, meta in first.values()]
 
     def context(self, hit: Hit, same_section: bool = True) -> tuple[str, str]:
         """The text of the chunks just before and after ``hit`` (same section by default)."""
