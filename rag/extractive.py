@@ -26,9 +26,11 @@ from typing import Any
 from rag.answer import Citation, citation_for, sentences
 from rag.bm25 import STOPWORDS
 from rag.query import Synonyms, normalize_query, number_variants
-from rag.rewrite import _places
+from rag.rewrite import _place_level, _places
 
-LIST_QUESTION = re.compile(r"哪些|哪几|哪[一二三四五六七八九十两\d]+[个项类条张大种]|分别|包括|有几|几[个项类条大种]|指哪|是哪")
+LIST_QUESTION = re.compile(r"哪些|哪几|哪[二三四五六七八九十两\d]+[个项类条张大种]|分别|包括|有几|几[个项类条大种]|指哪|是哪(?!一)")
+_ORDINAL = re.compile(r"第([一二三四五六七八九十])[改条项点个是要]")
+_LABEL_LINE = re.compile(r"^([\u4e00-\u9fff]{2,8})[：:][^。\n]{1,40}。?$")
 # asks for a count or each of several parts: the answer may be a run of sibling sections
 ENUMERATION_QUESTION = re.compile(r"哪几|几[个项类条大种部]|分别")
 _ENUM = re.compile(
@@ -89,12 +91,22 @@ def question_terms(question: str, idf: Callable[[str], float], synonyms: Synonym
     words = found + [w for w in rjieba.cut(rest) if w.strip()]
     terms: dict[str, Term] = {}
     for w in words:
+        for noise in QUESTION_NOISE:  # "哪些项目" → "项目"
+            if noise in w and noise != w:
+                w = w.replace(noise, "")
         if w in terms or w in QUESTION_NOISE or w in STOPWORDS or not _CONTENT.search(w) or (
                 len(w) < 2 and not w.isdigit()):
             continue
         alts = tuple(synonyms.alternatives(w) if synonyms else ()) + tuple(number_variants(w))
         weight = max([idf(w)] + [idf(a) for a in alts if " " not in a])
         terms[w] = Term(w, alts, weight)
+    # "第四改" is written "四要改…", "四是…", "（四）…" in the item itself
+    for m in _ORDINAL.finditer(q):
+        n = m.group(1)
+        for w in [w for w in terms if w in q[m.start():m.end() + 2]]:
+            del terms[w]
+        terms[m.group(0)] = Term(m.group(0), (f"{n}要", f"{n}是", f"（{n}）", f"{n}、"),
+                                 max((t.weight for t in terms.values()), default=1.0))
     # adjacent content words as a phrase ("牵头" + "单位"): the exact wording counts extra
     for a, b in [(a, b) for a in list(terms) for b in list(terms) if a != b and a + b in q and a + b not in terms]:
         terms[a + b] = Term(a + b, (), 0.5 * min(terms[a].weight, terms[b].weight))
@@ -128,8 +140,13 @@ def _spans(text: str, section_path: str = "") -> list[tuple[int, str]]:
     return out
 
 
-def _window(sentence: str, terms: Sequence[Term], limit: int) -> tuple[int, str]:
-    """The run of clauses (≤ ``limit`` chars) carrying most of the question's weight."""
+def _window(sentence: str, terms: Sequence[Term], limit: int, figure: re.Pattern[str] | None = None) -> tuple[int, str]:
+    """The run of clauses (≤ ``limit`` chars) carrying most of the question's weight.
+
+    With ``figure`` (what a "多少天/多少亿元" question asks for) a window holding such a figure
+    is preferred: the answer "150天" must not be cut off.
+    """
+    bonus = max((t.weight for t in terms), default=1.0)
     clauses = [m.group(0) for m in _CLAUSE.finditer(sentence)]
     best = (0.0, 0, sentence[:limit])
     for i in range(len(clauses)):
@@ -138,7 +155,7 @@ def _window(sentence: str, terms: Sequence[Term], limit: int) -> tuple[int, str]
             if len(text) + len(clauses[j]) > limit:
                 break
             text += clauses[j]
-            w = _weight(text, terms)
+            w = _weight(text, terms) + (bonus if figure is not None and figure.search(text) else 0.0)
             if w > best[0]:
                 best = (w, sum(len(c) for c in clauses[:i]), text)
     return best[1], best[2]
@@ -148,15 +165,18 @@ def score_sentences(question: str, hits: Sequence, terms: Sequence[Term], passag
     total = sum(t.weight for t in terms) or 1.0
     wants_number = bool(_NUMBER_Q.search(question))
     hard = hard_entities(question)
+    figure = asked_figure(question)
+    ordinal = _ORDINAL.search(question)
+    item_n = re.compile(rf"^(?:{ordinal.group(1)}[是要]|[（(]{ordinal.group(1)}[）)]|{ordinal.group(1)}、)") if ordinal else None
     out: list[Scored] = []
     for hi, hit in enumerate(hits[:passages]):
         context = f"{hit.title} {hit.section_path}"
         pool = f"{context} {hit.region} {hit.text}"
         consistent = all(_core(e) in pool for e in hard)
-        for start, sent in _spans(hit.text, hit.section_path):
+        for start, sent in _spans(hit.text, f"{hit.section_path} › {hit.title}"):
             quote_start, quote = start, sent
             if len(sent) > LONG_SENTENCE:
-                off, quote = _window(sent, terms, LONG_SENTENCE)
+                off, quote = _window(sent, terms, LONG_SENTENCE, figure)
                 quote_start = start + off
             own = _weight(quote, terms) / total
             cover = _weight(quote + context, terms) / total
@@ -165,6 +185,14 @@ def score_sentences(question: str, hits: Sequence, terms: Sequence[Term], passag
                 score += 0.05
             if not consistent:  # the question names 招商四组 or 郑州; this passage is about another
                 score *= 0.5
+            # the sentence itself names what the question is about ("长三角", "“五改”"), and
+            # more so when it names no other place ("在长三角地区要…" beats "环渤海、长三角、珠三角")
+            if hard and any(_core(e) in quote for e in hard):
+                levels = {_place_level(e) for e in hard}
+                others = {_core(p) for p in _places(quote) if _place_level(p) in levels} - {_core(e) for e in hard}
+                score += 0.1 if others else 0.25
+            if item_n and item_n.match(quote):  # "第四改" is the item that starts "四要改"
+                score += 0.5
             out.append(Scored(hi, quote_start, quote, own, cover, score))
     return sorted(out, key=lambda s: -s.score)
 
@@ -312,7 +340,57 @@ def extract_answer(question: str, hits: Sequence, idf: Callable[[str], float], m
             nxt = next(((o, t) for o, t in spans if o > best.start), None)
             if nxt and all(c.start != nxt[0] or c.hit_index != best.hit_index for c in chosen):
                 chosen.append(Scored(best.hit_index, nxt[0], nxt[1], 0, 0, 0))
+        chosen += _context_lines(question, best, hits[best.hit_index], terms, chosen)
+        chosen += _noun_sentences(question, best, hits[best.hit_index], chosen)
     return _compose(chosen, hits, max_chars, best.cover)
+
+
+def _noun_sentences(question: str, best: Scored, hit: Any, chosen: Sequence[Scored]) -> list[Scored]:
+    """For a list question, the other sentences of the best passage naming what it lists.
+
+    "哪三条“丝绸之路”" → the sentences with 空中/陆上/网上“丝绸之路”.
+    """
+    noun = list_noun(question) if LIST_QUESTION.search(question) else ""
+    if len(noun) < 2 or noun not in best.text:
+        return []
+    have = {(c.hit_index, c.start) for c in chosen}
+    return [Scored(best.hit_index, off, sent, 0, 0, 0) for off, sent in _spans(hit.text, hit.section_path)
+            if noun in sent and (best.hit_index, off) not in have and off != best.start]
+
+
+_WHO = re.compile(r"谁|哪位|哪个单位|哪个部门|哪个局|什么单位|哪家单位")
+
+
+def _context_lines(question: str, best: Scored, hit: Any, terms: Sequence[Term],
+                   chosen: Sequence[Scored]) -> list[Scored]:
+    """Lines of the best passage a reader needs beside the best sentence.
+
+    - label lines whose label carries a question term: "牵头领导：薛志杰。" and
+      "牵头单位：市科技局。" for "由谁牵头、哪个单位牵头";
+    - the head of the enumerated item the best sentence sits in: "一是新官不理旧账。" for a
+      sentence from its explanation ("前任承诺的政策，后任不愿兑现。").
+    """
+    have = {(c.hit_index, c.start) for c in chosen}
+    extra: list[Scored] = []
+    who = bool(_WHO.search(question))
+    pos = 0
+    for line in hit.text.split("\n"):
+        start = pos
+        pos += len(line) + 1
+        label = _LABEL_LINE.match(line.strip())
+        if label and (any(t.surface in label.group(1) for t in terms if len(t.surface) >= 2)
+                      or (who and re.search(r"领导|单位|负责人", label.group(1)))):
+            off = start + line.index(line.strip())
+            if (best.hit_index, off) not in have:
+                extra.append(Scored(best.hit_index, off, line.strip(), 0, 0, 0))
+        elif start <= best.start < pos and _ENUM.match(line.strip()):
+            head = sentences(line)[0]
+            if _squash(head) in {_squash(h) for h in hit.section_path.split(" › ")}:
+                continue  # the section's own heading, already named in the answer
+            off = start + line.index(head)
+            if off != best.start and (best.hit_index, off) not in have:
+                extra.append(Scored(best.hit_index, off, head, 0, 0, 0))
+    return extra
 
 
 def _compose(chosen: list[Scored], hits: Sequence, max_chars: int, strength: float) -> Extract:
@@ -384,6 +462,15 @@ _ANSWER_TYPES: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
      re.compile(_NUMERAL + r"(?:天|个月|月|年|小时|周|个工作日)|\d+/\d+|分之|每(?:双?月|季度|年|周|半年|旬)|季度|半年")),
 ]
 _COUNT = re.compile(r"(?<!哪)(?:多少|几)(个|家|项(?!目)|名|人|次|批|条|所|座|户|处)([\u4e00-\u9fff]{0,8})")
+
+
+def asked_figure(question: str) -> re.Pattern[str] | None:
+    """The pattern of the figure a question asks for ("多少天" → N天 …), or None."""
+    for _, asks, needs in _ANSWER_TYPES:
+        if asks.search(question):
+            return needs
+    m = _COUNT.search(question)
+    return re.compile(_NUMERAL + r"[余多来]?(?:" + m.group(1) + "|大)") if m else None
 
 
 def missing_answer_type(question: str, quotes: Sequence[str]) -> str:

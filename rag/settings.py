@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     answer_max_chars: int = Field(default=300, ge=50, le=3000, description="extractive answer length")
     answer_passages: int = Field(default=5, ge=1, le=20, description="passages an answer is drawn from")
     refusal_threshold: float = Field(
-        default=0.31, ge=0, le=1,
+        default=0.27, ge=0, le=1,
         description="below this share of the question's weight in the best evidence, refuse (calibrated on the eval set)",
     )
     host: str = "127.0.0.1"
@@ -66,3 +66,8 @@ class Settings(BaseSettings):
     def llm_enabled(self) -> bool:
         """True when ``POLICYQA_LLM_BASE_URL`` and ``POLICYQA_LLM_MODEL`` are both set."""
         return bool(self.llm_base_url.strip() and self.llm_model.strip())
+
+    # Optional sign-in for the app and the REST API: "user:password,user2:pw". Empty = open
+    # (the app listens on 127.0.0.1 by default). Admins may upload, delete and re-index.
+    users: str = Field(default="", repr=False, description="登录用户，格式 user:password,user2:pw；空 = 不需要登录")
+    admins: str = Field(default="", description="管理员用户名，逗号分隔（可上传、删除、重建索引）")

@@ -109,11 +109,18 @@ NUMBER = "焦作县（市）区主要负责同志全年外出招商要不少于�
 LIST = "招商引资的“五大弊病”有哪些？"
 REFUSALS = ("洛阳市成立了几个招商小组，分别由谁牵头？", "深圳市对新引进企业的招商补贴标准是多少？")
 FOLLOW_UP = ("那招商七组呢？", ("焦作招商六组的牵头领导是谁？",))
+BOTH_LINES = "焦作负责高新技术、特种设备、教育等领域招商的小组由谁牵头、哪个单位牵头？"
+SECTIONS = "焦作“7+X”机制的保障机制包括哪几项？"
+GROUPS = "焦作成立了几个招商小组，分别由谁牵头？"
+ORDINAL = "招商引资“五改”的第四改是什么？"
+ITEM = "前任谈的项目后任不管、前任许诺的政策后任不兑现，这种问题叫什么？"
+NO_FIGURE = "汝州驻地招商分局在日本设立了几个办事处？"
 
 
 @pytest.fixture(scope="module")
 def answers(corpus_qa: PolicyQA) -> dict[str, Answer]:
-    out = {q: corpus_qa.ask(q) for q in (RESPONSIBILITY, NUMBER, LIST, *REFUSALS)}
+    out = {q: corpus_qa.ask(q) for q in (RESPONSIBILITY, NUMBER, LIST, *REFUSALS, BOTH_LINES, SECTIONS, GROUPS,
+                                         ORDINAL, ITEM, NO_FIGURE)}
     out[FOLLOW_UP[0]] = corpus_qa.ask(FOLLOW_UP[0], history=list(FOLLOW_UP[1]))
     return out
 
@@ -151,6 +158,40 @@ def test_uncovered_questions_are_refused(answers, question: str):
     assert a.citations == [] and markers(a.text) == []
     assert a.closest and all(c["title"] and c["doc_id"] for c in a.closest)
     assert f"《{a.closest[0]['title']}》" in a.text
+
+
+def test_who_and_which_unit_gets_both_label_lines(answers):
+    a = answers[BOTH_LINES]
+    assert a.answered and "薛志杰" in a.text and "市科技局" in a.text, a.text
+
+
+def test_list_of_sections_names_each_section(answers):
+    a = answers[SECTIONS]
+    for name in ("高层调度机制", "联动协调机制", "信息联络机制", "经费保障机制", "督查激励机制"):
+        assert name in a.text, (name, a.text)
+    assert len({c.section_path for c in a.citations}) == 5
+
+
+def test_count_and_each_leader(answers):
+    a = answers[GROUPS]
+    assert a.answered and "7个招商小组" in a.text
+    for leader in ("李民生", "牛炎平", "武磊", "闫小杏", "王付举", "孙起鹏", "薛志杰"):
+        assert leader in a.text, leader
+
+
+def test_ordinal_item(answers):
+    a = answers[ORDINAL]
+    assert a.answered and "四要改“全民招商”为“专业招商”" in a.text, a.text
+
+
+def test_item_head_names_the_problem(answers):
+    a = answers[ITEM]
+    assert a.answered and "新官不理旧账" in a.text, a.text
+
+
+def test_question_for_a_figure_the_passage_lacks_is_refused(answers):
+    a = answers[NO_FIGURE]
+    assert not a.answered and a.text.startswith("现有资料中未找到"), a.text
 
 
 def test_follow_up_is_answered_about_group_seven(answers):

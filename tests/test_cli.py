@@ -30,7 +30,7 @@ def cli_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize("sub", ["ingest", "search", "stats", "serve"])
+@pytest.mark.parametrize("sub", ["ingest", "search", "ask", "eval", "stats", "serve"])
 def test_every_subcommand_has_help(sub: str):
     done = run([sub, "--help"], dict(os.environ))
     assert done.returncode == 0 and "Usage" in done.stdout
@@ -77,3 +77,38 @@ def test_failed_file_sets_exit_code(cli_env: dict[str, str], tmp_path: Path):
     done = run(["ingest", str(tmp_path / "empty.txt")], cli_env)
     assert done.returncode == 1 and "文件为空" in done.stdout
     assert "documents    7" in run(["stats"], cli_env).stdout
+
+
+def test_ask_json_cites_the_notice(cli_env: dict[str, str]):
+    done = run(["ask", "招商六组的牵头领导是谁？", "--json"], cli_env)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["answered"] and "孙起鹏" in out["answer"]
+    assert set(out) >= {"question", "rewritten_question", "answered", "answer", "citations"}
+    cite = out["citations"][0]
+    assert set(cite) >= {"n", "chunk_id", "title", "doc_number", "section_path", "page", "quote", "source"}
+    assert any(c["doc_number"] == "焦政办〔2020〕9号" and "孙起鹏" in c["quote"] for c in out["citations"])
+
+
+def test_ask_follow_up_shows_the_rewrite(cli_env: dict[str, str]):
+    done = run(["ask", "那招商七组呢？", "--history", "焦作招商六组的牵头领导是谁？"], cli_env)
+    assert done.returncode == 0, done.stderr
+    assert "理解为：焦作招商七组的牵头领导是谁？" in done.stdout and "薛志杰" in done.stdout
+
+
+def test_ask_batch_answers_each_line_with_its_id(cli_env: dict[str, str], tmp_path: Path):
+    batch = tmp_path / "q.jsonl"
+    batch.write_text(
+        '{"id": "a", "question": "招商六组的牵头领导是谁？"}\n'
+        "not json\n"
+        '{"id": "b", "question": "那招商七组呢？", "history": ["招商六组的牵头领导是谁？"]}\n'
+        '{"id": "c", "question": "洛阳市成立了几个招商小组？"}\n',
+        encoding="utf-8",
+    )
+    done = run(["ask", "--batch", str(batch), "--json"], cli_env)
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r.get("id") for r in rows] == ["a", None, "b", "c"]
+    assert rows[1]["line"] == 2 and "error" in rows[1]
+    assert "孙起鹏" in rows[0]["answer"] and "薛志杰" in rows[2]["answer"]
+    assert rows[3]["answered"] is False and rows[3]["answer"].startswith("现有资料中未找到")
