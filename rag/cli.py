@@ -84,8 +84,9 @@ def ingest(
 def _hit_json(hit: Any) -> dict[str, Any]:
     d = hit.to_dict()
     keys = ("rank", "score", "chunk_id", "doc_id", "title", "doc_number", "kind", "region", "date",
-            "section_path", "page", "text", "source", "dense_rank", "bm25_rank", "dense_score", "bm25_score")
-    return {k: d[k] for k in keys}
+            "section_path", "page", "text", "source", "dense_rank", "bm25_rank", "dense_score", "bm25_score",
+            "rerank_score", "duplicates")
+    return {k: list(d[k]) if k == "duplicates" else d[k] for k in keys}
 
 
 @app.command()
@@ -101,6 +102,7 @@ def search(
     date_to: Annotated[str, typer.Option("--to", help="date to (YYYY[-MM[-DD]])")] = "",
     retriever: Annotated[str, typer.Option("--retriever", help="hybrid / dense / bm25")] = "hybrid",
     batch: Annotated[Path | None, typer.Option("--batch", help='JSONL of {"id", "question"} lines')] = None,
+    context: Annotated[bool, typer.Option("--context", help="add the neighbouring chunks of the same section")] = False,
 ) -> None:
     """Ranked passages for a question (or for each line of --batch)."""
     filters = {"kind": kind or [], "region": region, "issuer": issuer, "doc_number": doc_number,
@@ -117,8 +119,11 @@ def search(
     except PolicyQAError as e:
         _fail(e)
         return
+    neighbours = {h.chunk_id: svc.context(h) for h in hits} if context else {}
     if as_json:
-        print(json.dumps({"query": query, "results": [_hit_json(h) for h in hits]}, ensure_ascii=False, indent=2))
+        results = [_hit_json(h) | ({"context_before": neighbours[h.chunk_id][0], "context_after": neighbours[h.chunk_id][1]}
+                                   if context else {}) for h in hits]
+        print(json.dumps({"query": query, "results": results}, ensure_ascii=False, indent=2))
         return
     if not hits:
         out.print("没有找到相关内容。")
@@ -126,7 +131,12 @@ def search(
         where = " › ".join(x for x in (h.section_path,) if x) or "正文"
         page = f" 第{h.page}页" if h.page else ""
         out.print(f"[bold]{h.rank}. {h.title}[/bold] {h.doc_number} [dim]{where}{page} score={h.score:.4f}[/dim]")
+        before, after = neighbours.get(h.chunk_id, ("", ""))
+        if before:
+            out.print(f"   [dim]（上文）{before[-100:]}[/dim]", highlight=False)
         out.print(f"   {h.text[:200]}")
+        if after:
+            out.print(f"   [dim]（下文）{after[:100]}[/dim]", highlight=False)
 
 
 def _search_batch(svc: Any, batch: Path, k: int, filters: dict, retriever: str) -> None:

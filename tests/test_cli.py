@@ -112,3 +112,11 @@ def test_ask_batch_answers_each_line_with_its_id(cli_env: dict[str, str], tmp_pa
     assert rows[1]["line"] == 2 and "error" in rows[1]
     assert "孙起鹏" in rows[0]["answer"] and "薛志杰" in rows[2]["answer"]
     assert rows[3]["answered"] is False and rows[3]["answer"].startswith("现有资料中未找到")
+
+
+def test_search_context_gives_the_neighbouring_chunks(cli_env: dict[str, str]):
+    done = run(["search", "瑞庆年产30万台第五代混合动力发动机项目", "-k", "3", "--context", "--json"], cli_env)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)["results"]
+    assert all({"context_before", "context_after", "duplicates", "rerank_score"} <= set(r) for r in results)
+    assert any(r["context_before"] or r["context_after"] for r in results)
