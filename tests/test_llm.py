@@ -187,3 +187,46 @@ def test_llm_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings()
     assert settings.llm_enabled and settings.llm_api_key == "sk-local-secret"
     assert "sk-local-secret" not in repr(settings)
+
+
+# ---------------------------------------------------------------- PolicyQA.ask through the LLM
+
+
+def _service(corpus_qa, server: FakeOpenAI, timeout: float = 5.0):
+    from rag.service import PolicyQA
+
+    settings = corpus_qa.settings.model_copy(update={
+        "llm_base_url": server.base_url, "llm_model": "fake-qwen", "llm_timeout": timeout})
+    return PolicyQA(settings, corpus_qa._embeddings)
+
+
+def test_ask_streams_the_llm_answer_with_verified_citations(corpus_qa, server: FakeOpenAI) -> None:
+    server.reply("招商六组的牵头领导是孙起鹏[1]，牵头单位是市工业和信息化局[1]。另见[9]。", chunks=4)
+    tokens: list[str] = []
+    answer = _service(corpus_qa, server).ask("招商六组的牵头领导是谁？", on_token=tokens.append)
+    assert answer.mode == "llm" and answer.answered
+    assert len(tokens) > 1 and "孙起鹏" in "".join(tokens)
+    assert "[9]" not in answer.text and "[1]" in answer.text
+    stored = corpus_qa.stored_texts([c.chunk_id for c in answer.citations])
+    assert answer.citations and all(c.quote in stored[c.chunk_id] for c in answer.citations)
+    assert any(c.doc_number == "焦政办〔2020〕9号" for c in answer.citations)
+
+
+@pytest.mark.parametrize("failure", ["http500", "timeout"])
+def test_ask_falls_back_to_extractive_with_a_note(corpus_qa, server: FakeOpenAI, failure: str) -> None:
+    if failure == "http500":
+        server.fail(500)
+    else:
+        server.stall(5)
+    started = time.monotonic()
+    answer = _service(corpus_qa, server, timeout=1.0).ask("招商六组的牵头领导是谁？")
+    assert time.monotonic() - started < 20
+    assert answer.mode == "extractive" and answer.answered and "孙起鹏" in answer.text
+    assert any("大模型" in note for note in answer.notes), answer.notes
+
+
+def test_ask_does_not_call_the_llm_for_an_uncovered_question(corpus_qa, server: FakeOpenAI) -> None:
+    server.reply("洛阳市成立了8个招商小组[1]。")
+    answer = _service(corpus_qa, server).ask("洛阳市成立了几个招商小组，分别由谁牵头？")
+    assert not answer.answered and answer.mode == "refusal"
+    assert server.requests == []
