@@ -312,10 +312,30 @@ def split_stray_fragments(lines: Sequence[Line]) -> list[Line]:
     return out
 
 
+# Licence footers that web archives (Wikisource) append to the documents they host.
+_FOOTER = re.compile(r"^(?:本作品(?:是中华人民共和国的|来自|在全世界都属于公有领域|在中华人民共和国以外)|Public domain$)")
+
+
+def drop_licence_footer(lines: Sequence[Line]) -> list[Line]:
+    """Cut the archive's licence notice at the end of a document, and everything after it.
+
+    "…不懈奋斗！", "本作品是中华人民共和国的", "法律", …, "Public domain", "false" → "…不懈奋斗！"
+    Only a notice with at most ~1,500 characters after it counts (the notice itself is a few
+    hundred), so a policy text quoting such a sentence in its body keeps it.
+    """
+    remaining = sum(len(ln.text) for ln in lines)
+    for i, ln in enumerate(lines):
+        if remaining <= 1500 and _FOOTER.match(ln.text.strip()):
+            return list(lines[:i])
+        remaining -= len(ln.text)
+    return list(lines)
+
+
 def clean_lines(lines: Sequence[Line]) -> list[Line]:
     """Line-level repairs (everything but joining)."""
     fixed = dedouble_lines(lines)
     fixed = [Line(normalize_text(ln.text), ln.page) for ln in fixed]
+    fixed = drop_licence_footer(fixed)
     fixed = drop_page_furniture(fixed)
     fixed = split_stray_fragments(fixed)
     return fixed

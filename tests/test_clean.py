@@ -4,6 +4,7 @@ from ingest.clean import (
     clean_to_paragraphs,
     dedouble_line,
     dedouble_lines,
+    drop_licence_footer,
     is_page_number,
     normalize_text,
 )
@@ -83,3 +84,12 @@ def test_normalize_width_and_spacing():
 def test_page_numbers():
     assert is_page_number("- 3 -") and is_page_number("第 3 页") and is_page_number("12")
     assert not is_page_number("2018年2月13日") and not is_page_number("1.招商引资")
+
+
+def test_wikisource_licence_footer_is_cut():
+    body = [Line(f"第{i}段正文内容。" * 20, None) for i in range(20)]
+    footer = [Line(t, None) for t in ("", "本作品是中华人民共和国的", "法律", "、", "法规", "Public domain", "false")]
+    out = drop_licence_footer(body + footer)
+    assert [ln.text for ln in out] == [ln.text for ln in body] + [""]
+    early = [Line("本作品来自中华人民共和国全国人民代表大会的决议。", None)] + body
+    assert drop_licence_footer(early) == early  # a quotation in the body stays
