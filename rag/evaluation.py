@@ -4,21 +4,28 @@ Relevance is judged by document and answer string, never by chunk id, so a set s
 re-chunking: a retrieved chunk is *relevant* to a question when its ``doc_id`` is a gold
 document (``source`` or one of ``sources``) and its text contains at least one gold
 answer string. Strings are compared after ``normalize`` (no whitespace, full-width ASCII
-made half-width), because PDF text is spaced oddly.
+made half-width), because PDF text is spaced oddly. A question with gold documents but no
+answer strings (a BEIR set) is judged by document alone.
 
 Relevance is known only for the chunks a retriever returned: nobody labelled the whole
 index. nDCG's ideal ranking is therefore built from the relevant chunks *retrieved* (all
 hits returned, depth max(k, 10)), so nDCG@10 measures how well a run orders what it found,
 not how much it missed; Hit@k, Recall@k and coverage@k cover the missing part.
 
+The ``doc_*`` metrics judge by document only: the first hit of each gold document is
+relevant (later hits of the same document add nothing), and because the gold documents
+are *all* the relevant documents, doc_nDCG's ideal holds min(#gold, k) of them.
+
 The metric functions are pure and take a ranked list of booleans (``rels[i]`` is the
 relevance of the hit at rank i + 1) or of strings; ``evaluate`` runs a search function
-over a set; ``write_outputs`` writes metrics.json, run.trec, qrels.trec, misses.md and
-per_question.jsonl.
+over a set; ``write_run`` writes run.trec, qrels.trec, misses.md and per_question.jsonl;
+``result_row``/``result_from_row`` store a finished question for ``--resume``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import math
 import re
@@ -29,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from rag.answer import Answer
+from rag.answer import Answer, Citation
 from rag.errors import PolicyQAError
 from rag.rewrite import rewrite_followup
 
@@ -40,6 +47,10 @@ _FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}  # ！…～ → !�
 
 class EvalSetError(PolicyQAError):
     """The question set is missing or malformed (the message names the line)."""
+
+
+class ResumeError(PolicyQAError):
+    """``--resume`` found results of another set or configuration in ``--out``."""
 
 
 class HitLike(Protocol):
@@ -169,8 +180,24 @@ def contains_any(text: str, answers: Iterable[str]) -> bool:
 
 
 def is_relevant(item: EvalItem, doc_id: str, text: str) -> bool:
-    """A hit is relevant when it is from a gold document and holds a gold answer string."""
-    return doc_id in item.gold_docs and contains_any(text, item.answers)
+    """A hit is relevant when it is from a gold document and holds a gold answer string.
+
+    Without answer strings (BEIR qrels) the document alone decides.
+    """
+    return doc_id in item.gold_docs and (not item.answers or contains_any(text, item.answers))
+
+
+def doc_first_rels(doc_ids: Sequence[str], gold_docs: Iterable[str]) -> list[bool]:
+    """Relevance by document only: True at the first hit of each gold document.
+
+    doc_first_rels(["b", "a", "a", "c"], {"a", "c"}) → [False, True, False, True]
+    """
+    gold, seen = set(gold_docs), set()
+    rels = []
+    for d in doc_ids:
+        rels.append(d in gold and d not in seen)
+        seen.add(d)
+    return rels
 
 
 # ------------------------------------------------------------------------- retrieval metrics
@@ -201,17 +228,20 @@ def mrr_at(rels: Sequence[bool], k: int = DEPTH) -> float:
     return 1.0 / rank if rank else 0.0
 
 
-def ndcg_at(rels: Sequence[bool], k: int = DEPTH) -> float:
+def ndcg_at(rels: Sequence[bool], k: int = DEPTH, n_relevant: int | None = None) -> float:
     """nDCG@k with binary gains; the ideal puts every *retrieved* relevant hit first.
 
     DCG = Σ rel_i / log2(i + 1) over ranks i ≤ k; ideal DCG is the same sum for
     min(R, k) relevant hits at ranks 1…, where R counts the relevant hits in all of
-    ``rels`` (the whole retrieved list, which may be deeper than k). 0 when R = 0.
+    ``rels`` (the whole retrieved list, which may be deeper than k), or is ``n_relevant``
+    when every relevant item is known (gold documents). 0 when R = 0.
 
-    ndcg_at([True, False, True]) → (1 + 1/log2(4)) / (1 + 1/log2(3)) ≈ 0.9197
+    ndcg_at([True, False, True]) → (1 + 1/log2(4)) / (1 + 1/log2(3)) ≈ 0.9197;
+    ndcg_at([True], n_relevant=2) → 1 / (1 + 1/log2(3)) ≈ 0.6131
     """
     dcg = sum(1.0 / math.log2(i + 1) for i, r in enumerate(rels[:k], start=1) if r)
-    ideal = sum(1.0 / math.log2(i + 1) for i in range(1, min(sum(rels), k) + 1))
+    total = sum(rels) if n_relevant is None else n_relevant
+    ideal = sum(1.0 / math.log2(i + 1) for i in range(1, min(total, k) + 1))
     return dcg / ideal if ideal else 0.0
 
 
@@ -222,6 +252,16 @@ def doc_recall_at(doc_ids: Sequence[str], gold_docs: Iterable[str], k: int) -> f
     """
     gold = set(gold_docs)
     return len(gold & set(doc_ids[:k])) / len(gold) if gold else 0.0
+
+
+def answer_recall_at(docs: Sequence[str], texts: Sequence[str], item: EvalItem, k: int) -> float:
+    """Fraction of gold answer strings found in top-``k`` hits *from a gold document*.
+
+    Like ``coverage_at`` but judged by document and answer string: for answers
+    ["李民生", "武磊"] and top hits [("A", "李民生"), ("B", "武磊")] with gold {"A"} → 0.5.
+    """
+    return coverage_at([t for d, t in zip(docs[:k], texts[:k], strict=True) if d in item.gold_docs],
+                       item.answers, k)
 
 
 def coverage_at(texts: Sequence[str], answers: Sequence[str], k: int) -> float:
@@ -294,28 +334,46 @@ def false_refusal_rate(answers: Sequence[Answer]) -> float:
     return refusal_accuracy(answers)
 
 
+def _mean(flags: Sequence[bool]) -> float | None:
+    return sum(flags) / len(flags) if flags else None
+
+
 def answer_metrics(items: Sequence[EvalItem], answers: Sequence[Answer],
                    chunk_texts: Mapping[str, str]) -> dict[str, Any]:
-    """Accuracy, citation validity/precision, refusal accuracy and false refusals, with counts.
+    """Accuracy, follow-up accuracy, citation validity/precision, refusals, with counts.
 
-    ``accuracy_per_type`` has the accuracy of each answerable question type, so follow-ups
-    can be compared with standalone questions.
+    A rate without questions to judge is None (n/a): ``accuracy`` needs answerable
+    questions with answer strings, ``followup_accuracy`` those with a history,
+    ``refusal_accuracy`` unanswerable ones. ``accuracy_per_type`` has the accuracy of each
+    answerable question type.
     """
     ok = [(i, a) for i, a in zip(items, answers, strict=True) if i.answerable]
     no = [a for i, a in zip(items, answers, strict=True) if not i.answerable]
+    graded = [(i, answer_correct(a, i.answers)) for i, a in ok if i.answers]
     per_type: dict[str, list[bool]] = {}
-    for i, a in ok:
-        per_type.setdefault(i.type, []).append(answer_correct(a, i.answers))
+    for i, correct in graded:
+        per_type.setdefault(i.type, []).append(correct)
     return {
         "accuracy_per_type": {t: sum(v) / len(v) for t, v in sorted(per_type.items())},
         "n_answerable": len(ok),
         "n_unanswerable": len(no),
-        "accuracy": sum(answer_correct(a, i.answers) for i, a in ok) / len(ok) if ok else 0.0,
+        "n_followup": sum(bool(i.history) for i, _ in graded),
+        "accuracy": _mean([c for _, c in graded]),
+        "followup_accuracy": _mean([c for i, c in graded if i.history]),
         "citation_validity": citation_validity(answers, chunk_texts),
         "citation_precision": citation_precision([(a, i.answers) for i, a in ok], chunk_texts),
-        "refusal_accuracy": refusal_accuracy(no),
-        "false_refusal_rate": false_refusal_rate([a for _, a in ok]),
+        "refusal_accuracy": refusal_accuracy(no) if no else None,
+        "false_refusal_rate": false_refusal_rate([a for _, a in ok]) if ok else None,
     }
+
+
+def answer_from_dict(d: Mapping[str, Any]) -> Answer:
+    """The ``Answer`` back from its ``to_dict()`` (what answers.jsonl and the checkpoint hold)."""
+    fields = {f.name for f in dataclasses.fields(Citation)}
+    return Answer(d["question"], d["rewritten_question"], d["answered"], d["answer"],
+                  [Citation(**{k: v for k, v in c.items() if k in fields}) for c in d.get("citations", [])],
+                  d.get("mode", "extractive"), list(d.get("notes", [])), list(d.get("flagged_numbers", [])),
+                  list(d.get("closest", [])), float(d.get("strength", 0.0)))
 
 
 # ------------------------------------------------------------------------- one run
@@ -330,9 +388,11 @@ class QuestionResult:
     hits: list[HitLike]
     latency_ms: float
     rels: list[bool] = field(init=False)
+    doc_rels: list[bool] = field(init=False)
 
     def __post_init__(self) -> None:
         self.rels = [is_relevant(self.item, h.doc_id, h.text) for h in self.hits]
+        self.doc_rels = doc_first_rels([h.doc_id for h in self.hits], self.item.gold_docs)
 
     @property
     def first_rank(self) -> int | None:
@@ -340,8 +400,11 @@ class QuestionResult:
 
 
 def evaluate(search: Callable[[str], Sequence[HitLike]], items: Iterable[EvalItem],
-             on_done: Callable[[], None] | None = None) -> list[QuestionResult]:
-    """Run ``search`` (query → ranked hits) for every item, timing each call."""
+             on_done: Callable[[QuestionResult], None] | None = None) -> list[QuestionResult]:
+    """Run ``search`` (query → ranked hits) for every item, timing each call.
+
+    ``on_done`` gets each result as soon as it exists (progress, checkpoint).
+    """
     results = []
     for item in items:
         query = item.query
@@ -353,26 +416,50 @@ def evaluate(search: Callable[[str], Sequence[HitLike]], items: Iterable[EvalIte
         ms = (time.perf_counter() - start) * 1000
         results.append(QuestionResult(item, query, hits, ms))
         if on_done:
-            on_done()
+            on_done(results[-1])
     return results
 
 
+def metric_keys(ks: Sequence[int]) -> list[str]:
+    """The keys of ``summarize``, in report order.
+
+    By document and answer string: hit@k, mrr@10, ndcg@10, answer_recall@k, coverage@k
+    (any document); by document only: doc_hit@k, doc_mrr@10, doc_ndcg@10, recall@k.
+    """
+    return [*(f"hit@{k}" for k in ks), "mrr@10", "ndcg@10", *(f"answer_recall@{k}" for k in ks),
+            *(f"coverage@{k}" for k in ks), *(f"doc_hit@{k}" for k in ks), "doc_mrr@10", "doc_ndcg@10",
+            *(f"recall@{k}" for k in ks)]
+
+
 def question_metrics(r: QuestionResult, ks: Sequence[int]) -> dict[str, float]:
-    """Hit@k, MRR@10, nDCG@10, Recall@k and coverage@k of one answered question."""
+    """The ``metric_keys`` of one answerable question; no answer strings → no answer_recall/coverage."""
     docs, texts = [h.doc_id for h in r.hits], [h.text for h in r.hits]
+    by_answer = ({f"answer_recall@{k}": answer_recall_at(docs, texts, r.item, k) for k in ks}
+                 | {f"coverage@{k}": coverage_at(texts, r.item.answers, k) for k in ks}) if r.item.answers else {}
     return (
         {f"hit@{k}": hit_at(r.rels, k) for k in ks}
         | {"mrr@10": mrr_at(r.rels), "ndcg@10": ndcg_at(r.rels)}
+        | by_answer
+        | {f"doc_hit@{k}": hit_at(r.doc_rels, k) for k in ks}
+        | {"doc_mrr@10": mrr_at(r.doc_rels), "doc_ndcg@10": ndcg_at(r.doc_rels, n_relevant=len(r.item.gold_docs))}
         | {f"recall@{k}": doc_recall_at(docs, r.item.gold_docs, k) for k in ks}
-        | {f"coverage@{k}": coverage_at(texts, r.item.answers, k) for k in ks}
     )
 
 
-def summarize(results: Sequence[QuestionResult], ks: Sequence[int]) -> dict[str, float]:
-    """``question_metrics`` averaged over the answerable questions, with their count ``n``."""
+def summarize(results: Sequence[QuestionResult], ks: Sequence[int]) -> dict[str, float | None]:
+    """``question_metrics`` averaged over the answerable questions, with their count ``n``.
+
+    Each key is averaged over the questions it applies to; None when it applies to none
+    (coverage of a set without answer strings). No answerable question: only ``n`` (0).
+    """
     rows = [question_metrics(r, ks) for r in results if r.item.answerable]
-    means = {key: sum(row[key] for row in rows) / len(rows) for key in (rows[0] if rows else {})}
-    return {"n": len(rows)} | means
+    means: dict[str, float | None] = {"n": len(rows)}
+    if not rows:
+        return means
+    for key in metric_keys(ks):
+        values = [row[key] for row in rows if key in row]
+        means[key] = sum(values) / len(values) if values else None
+    return means
 
 
 def report(results: Sequence[QuestionResult], ks: Sequence[int]) -> dict[str, Any]:
@@ -422,15 +509,19 @@ def _excerpt(text: str, n: int = 80) -> str:
     return flat if len(flat) <= n else flat[:n] + "…"
 
 
-def misses_markdown(results: Sequence[QuestionResult], run_name: str) -> str:
-    """Every answerable question whose first relevant hit is not at rank 1, with its top 3."""
-    lines = [f"# Misses: {run_name}", ""]
+def misses_markdown(results: Sequence[QuestionResult], run_name: str, level: int = 1) -> str:
+    """Every answerable question whose first relevant hit is not at rank 1, with its top 3.
+
+    ``level`` is the heading level of the title (2 inside report.md).
+    """
+    h1, h2 = "#" * level, "#" * (level + 1)
+    lines = [f"{h1} Misses: {run_name}", ""]
     misses = [r for r in results if r.item.answerable and r.first_rank != 1]
     lines.append(f"{len(misses)} of {sum(r.item.answerable for r in results)} answerable questions "
                  "have no relevant hit at rank 1.")
     for r in misses:
         where = f"first relevant at rank {r.first_rank}" if r.first_rank else f"no relevant hit in top {len(r.hits)}"
-        lines += ["", f"## {r.item.id} ({r.item.type}): {where}", "", f"- question: {r.item.question}"]
+        lines += ["", f"{h2} {r.item.id} ({r.item.type}): {where}", "", f"- question: {r.item.question}"]
         if r.query != r.item.question:
             lines.append(f"- rewritten query: {r.query}")
         lines.append(f"- gold: {', '.join(sorted(r.item.gold_docs))}; answers: {' / '.join(r.item.answers)}")
@@ -469,6 +560,87 @@ def write_run(out_dir: Path, run_name: str, results: Sequence[QuestionResult]) -
     (out_dir / "misses.md").write_text(misses_markdown(results, run_name), encoding="utf-8")
     (out_dir / "per_question.jsonl").write_text(
         "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in per_question_rows(results)), encoding="utf-8")
+
+
+# ------------------------------------------------------------------------- checkpoint (--resume)
+
+
+@dataclass(frozen=True)
+class StoredHit:
+    """A hit as the checkpoint stores it: enough to judge and report it again."""
+
+    rank: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    text: str
+    score: float
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+
+def result_row(r: QuestionResult) -> dict[str, Any]:
+    """One checkpoint line for a finished question (``result_from_row`` reads it back)."""
+    hits = [{f.name: getattr(h, f.name) for f in dataclasses.fields(StoredHit)} for h in r.hits]
+    return {"id": r.item.id, "query": r.query, "latency_ms": r.latency_ms, "hits": hits}
+
+
+def result_from_row(row: Mapping[str, Any], item: EvalItem) -> QuestionResult:
+    """The ``QuestionResult`` of a checkpoint line, judged again against ``item``."""
+    hits: list[HitLike] = [StoredHit(**h) for h in row["hits"]]
+    return QuestionResult(item, row["query"], hits, float(row["latency_ms"]))
+
+
+def open_checkpoint(path: Path, key: Mapping[str, Any], resume: bool,
+                    commit: str | None = None) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """The rows already in ``path`` by question id when resuming (else {} and a fresh file), and notes.
+
+    The first line is ``{"checkpoint": key, "git_commit": commit}``; resuming a file made
+    with another key (set, retriever, index, settings) raises ``ResumeError`` naming what
+    differs; another commit is only a note. Unreadable lines (a write cut short) are
+    skipped: those questions run again.
+    """
+    lines = path.read_text(encoding="utf-8").splitlines() if resume and path.exists() else []
+    if not lines:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        head = {"checkpoint": dict(key), "git_commit": commit}
+        path.write_text(json.dumps(head, ensure_ascii=False) + "\n", encoding="utf-8")
+        return {}, []
+    try:
+        head = json.loads(lines[0])
+        old = head["checkpoint"]
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise ResumeError(f"无法续跑：{path} 的第一行不是检查点信息；请换一个 --out，或去掉 --resume 重新开始") from e
+    diff = [f"{k}: {old.get(k)} → {v}" for k, v in key.items() if old.get(k) != v]
+    if diff:
+        raise ResumeError(f"无法续跑：{path} 中的结果来自不同的评测集或配置（{'；'.join(diff)}）。"
+                          "请换一个 --out，或去掉 --resume 重新开始。")
+    notes = [f"{path} 中已有的结果来自代码版本 {head.get('git_commit')}，现在是 {commit}"] \
+        if head.get("git_commit") != commit else []
+    rows: dict[str, dict[str, Any]] = {}
+    for line in lines[1:]:
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict) and isinstance(row.get("id"), str):
+            rows[row["id"]] = row
+    return rows, notes
+
+
+def append_row(path: Path, row: Mapping[str, Any]) -> None:
+    """Append one finished question to a checkpoint, flushed at once (Ctrl-C keeps it)."""
+    with path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a set file, or of a BEIR folder's queries.jsonl and qrels/test.tsv (first 16 hex)."""
+    files = [path / "queries.jsonl", path / "qrels" / "test.tsv"] if path.is_dir() else [path]
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def git_commit(cwd: Path) -> str | None:
