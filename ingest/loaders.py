@@ -17,6 +17,8 @@ import logging
 import re
 import zipfile
 from dataclasses import dataclass, field
+from datetime import datetime, time
+from decimal import Decimal
 from pathlib import Path
 
 from ingest.records import Line, SourceDocument
@@ -288,17 +290,36 @@ def load_jsonl(source: str, text: str) -> LoadResult:
 
 # --------------------------------------------------------------------------- CSV / XLSX records
 
+# header aliases per field, compared after removing spaces and folding （） to ()
 _RECORD_FIELDS = {
-    "title": ("项目名称", "名称", "项目", "title", "name"),
-    "region": ("地区", "所在地", "区域", "县区", "县（市、区）", "region"),
-    "industry": ("产业", "行业", "产业类别", "industry"),
-    "amount": ("投资额（亿元）", "投资额(亿元)", "总投资（亿元）", "投资额", "总投资", "amount"),
-    "stage": ("阶段", "进度", "状态", "stage"),
-    "date": ("时间", "日期", "签约时间", "date"),
-    "units": ("相关单位", "责任单位", "单位", "units"),
-    "source_doc": ("来源文件", "来源", "source"),
-    "quote": ("原文", "quote"),
+    "title": ("项目名称", "项目名", "项目", "名称", "title", "name", "project"),
+    "region": ("地区", "所在地", "所在地区", "区域", "地点", "项目地点", "region"),
+    "province": ("省", "省份", "province"),
+    "city": ("市", "地市", "城市", "所在市", "city"),
+    "county": ("县区", "区县", "县市区", "县(市、区)", "县(市)区", "县", "区", "county"),
+    "industry": ("产业", "行业", "产业类别", "所属产业", "产业类型", "行业类别", "industry"),
+    "stage": ("阶段", "进展", "进度", "状态", "项目阶段", "项目进展", "stage"),
+    "date": ("时间", "日期", "年份", "签约时间", "date"),
+    "units": ("相关单位", "企业", "企业名称", "投资方", "责任单位", "单位", "units"),
+    "source_doc": ("来源文件", "来源", "出处", "source", "source_doc"),
+    "quote": ("原文", "原文摘录", "quote"),
 }
+# 投资额（亿元）, 总投资(万元), 计划总投资, 投资金额, amount … ; the unit in the header scales the cells
+_AMOUNT_HEADER = re.compile(r"(?:计划)?(?:总投资|投资)(?:额|金额|总额)?|金额|amount")
+_HEADER_UNIT = re.compile(r"\((亿元|万元|亿|万)\)$")
+_AMOUNT_CELL = re.compile(r"(\d+(?:\.\d+)?)\s*(亿元|万元|亿|万)?")
+_REGION_PARTS = re.compile(
+    r"(?P<province>.+?(?:省|自治区))?(?P<city>.+?(?:市|自治州|地区|盟|新区))?(?P<county>.+?(?:县|区|市|旗))?"
+)
+
+
+@dataclass(frozen=True)
+class TableColumns:
+    """Which column holds which record field; ``amount_per_yi`` is 1 for 亿元, 10000 for 万元."""
+
+    fields: dict[str, int]
+    amount: int | None = None
+    amount_per_yi: int = 1
 
 
 def _csv_rows(text: str) -> list[list[str]]:
@@ -314,67 +335,134 @@ def _xlsx_rows(data: bytes, max_bytes: int) -> list[list[str]]:
     except Exception as e:
         raise LoadError("XLSX 文件已损坏，无法解析") from e
     ws = wb.worksheets[0]
-    rows = [["" if v is None else str(v) for v in row] for row in ws.iter_rows(values_only=True)]
+    rows = [[_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
     wb.close()
     return rows
 
 
-def _map_header(header: list[str]) -> dict[str, int]:
-    norm = [re.sub(r"\s+", "", h) for h in header]
+def _cell(value: object) -> str:
+    """An XLSX cell as text: dates without their midnight time, None as ""."""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
+    return "" if value is None else str(value)
+
+
+def _norm_header(h: str) -> str:
+    return re.sub(r"\s+", "", h).replace("（", "(").replace("）", ")").lower()
+
+
+def map_header(header: list[str]) -> TableColumns:
+    """Column positions of the record fields (first matching column wins).
+
+    ["项目名称", "市", "总投资（万元）"] → fields {"title": 0, "city": 1}, amount 2, amount_per_yi 10000
+    """
+    norm = [_norm_header(h) for h in header]
     found: dict[str, int] = {}
     for name, aliases in _RECORD_FIELDS.items():
         for alias in aliases:
             if alias in norm:
                 found[name] = norm.index(alias)
                 break
-    return found
+    for i, h in enumerate(norm):
+        unit = _HEADER_UNIT.search(h)
+        if _AMOUNT_HEADER.fullmatch(h[: unit.start()] if unit else h):
+            return TableColumns(found, i, 10000 if unit and unit.group(1).startswith("万") else 1)
+    return TableColumns(found)
+
+
+def parse_amount(text: str, per_yi: int = 1) -> float | None:
+    """An investment amount in 亿元, or None when the cell is not a number.
+
+    "30" → 30.0; "5.3亿元" → 5.3; "5000万元" → 0.5; "1,200" with a 万元 header → 0.12; "约十亿" → None
+    """
+    m = _AMOUNT_CELL.fullmatch(text.replace(",", "").replace("，", "").strip())
+    if not m:
+        return None
+    unit = m.group(2) or ""
+    divisor = 10000 if unit.startswith("万") else 1 if unit else per_yi
+    return float(Decimal(m.group(1)) / divisor)
+
+
+def split_region(region: str) -> tuple[str, str, str]:
+    """(province, city, county) of a place name; parts it does not show are empty.
+
+    "焦作市山阳区" → ("", "焦作市", "山阳区"); "河北省雄安新区" → ("河北省", "雄安新区", ""); "焦作" → ("", "", "")
+    """
+    m = _REGION_PARTS.fullmatch(region)
+    if not m:
+        return "", "", ""
+    return m.group("province") or "", m.group("city") or "", m.group("county") or ""
+
+
+def render_record(f: dict[str, str], amount: float | None) -> str:
+    """A ledger row as one readable sentence (for embedding and BM25), then its 原文 line.
+
+    → "金刚石散热基板项目（河南省焦作市山阳区），属新材料产业，投资额30亿元，阶段：引进。\\n原文：指导山阳区…"
+    """
+    head = f["title"] + (f"（{f['region']}）" if f.get("region") else "")
+    parts = [head]
+    if industry := f.get("industry"):
+        parts.append(f"属{industry}" + ("" if industry.endswith(("产业", "行业", "业")) else "产业"))
+    if amount is not None:
+        parts.append(f"投资额{amount:g}亿元")
+    when = f.get("date", "")
+    when = f"{when}年" if re.fullmatch(r"\d{4}", when) else when
+    if f.get("stage"):
+        parts.append(f"阶段：{f['stage']}" + (f"（{when}）" if when else ""))
+    elif when:
+        parts.append(f"时间：{when}")
+    if f.get("units"):
+        parts.append(f"相关单位：{f['units']}")
+    body = "，".join(parts) + "。"
+    return body + (f"\n原文：{f['quote']}" if f.get("quote") else "")
 
 
 def load_table(source: str, rows: list[list[str]]) -> LoadResult:
-    """Project records: one record per row, Chinese headers mapped to fields.
+    """Project records (an investment project ledger): one record per row.
 
-    The row is rendered as a readable sentence for embedding and keyword search; the
-    fields stay as structured metadata.
+    Chinese headers are mapped to fields (see ``_RECORD_FIELDS``; a 项目名称-like column is
+    required). Each row becomes a document whose text is ``render_record`` and whose
+    ``extra`` carries the structured fields: project_name, region, province, city,
+    county, industry, amount_yi (absent when unknown), stage, date, units, source_doc,
+    quote, row. A row without a name is skipped and a non-numeric amount is imported as
+    unknown; both are reported as problems ("第5行：投资额“约十亿”不是数字，已按空值导入").
     """
     rows = [r for r in rows if any(str(c).strip() for c in r)]
     if not rows:
         raise LoadError("表格为空")
     header = [str(c).strip() for c in rows[0]]
-    cols = _map_header(header)
-    if "title" not in cols:
-        raise LoadError(f"表格缺少必需的列“项目名称”（现有列：{'、'.join(h for h in header if h)}）")
+    cols = map_header(header)
+    if "title" not in cols.fields:
+        raise LoadError(
+            f"表格缺少必需的列“项目名称”（现有列：{'、'.join(h for h in header if h) or '无'}）。"
+            "项目台账的表头应包括 项目名称、地区（或 市、县区）、产业、投资额（亿元）、阶段 等列"
+        )
     docs: list[SourceDocument] = []
     problems: list[str] = []
     for no, row in enumerate(rows[1:], start=2):
-        cell = {name: (str(row[i]).strip() if i < len(row) else "") for name, i in cols.items()}
-        if not cell["title"]:
-            problems.append(f"第{no}行缺少项目名称，已跳过")
+        f = {name: (str(row[i]).strip() if i < len(row) else "") for name, i in cols.fields.items()}
+        if not f["title"]:
+            problems.append(f"第{no}行：缺少项目名称，已跳过")
             continue
-        extra: dict[str, str | float | int] = {}
-        amount_text = cell.get("amount", "")
-        if amount_text:
-            try:
-                extra["amount"] = float(amount_text.replace(",", "").replace("亿元", "").replace("亿", ""))
-            except ValueError:
-                problems.append(f"第{no}行投资额“{amount_text}”不是数字，已按空值导入")
-        for name in ("industry", "stage", "units", "source_doc"):
-            if cell.get(name):
-                extra[name] = cell[name]
-        parts = [f"项目名称：{cell['title']}"]
-        labels = {"region": "地区", "industry": "产业", "stage": "阶段", "date": "时间", "units": "相关单位"}
-        parts += [f"{label}：{cell[n]}" for n, label in labels.items() if cell.get(n)]
-        if "amount" in extra:
-            parts.append(f"投资额：{extra['amount']:g}亿元")
-        body = "；".join(parts) + "。"
-        if cell.get("quote"):
-            body += f"\n原文：{cell['quote']}"
-        hints = {"title": cell["title"], "kind": "project_record", "region": cell.get("region", ""),
-                 "date": cell.get("date", "")}
+        amount_text = str(row[cols.amount]).strip() if cols.amount is not None and cols.amount < len(row) else ""
+        amount = parse_amount(amount_text, cols.amount_per_yi) if amount_text else None
+        if amount_text and amount is None:
+            problems.append(f"第{no}行：投资额“{amount_text}”不是数字，已按空值导入")
+        province, city, county = (f.get("province", ""), f.get("city", ""), f.get("county", ""))
+        if f.get("region") and not (province or city or county):
+            province, city, county = split_region(f["region"])
+        f["region"] = f.get("region") or province + city + county
+        extra: dict[str, str | float | int] = {"project_name": f["title"], "row": no}
+        extra |= {k: v for k, v in (("province", province), ("city", city), ("county", county)) if v}
+        extra |= {k: f[k] for k in ("region", "industry", "stage", "date", "units", "source_doc", "quote") if f.get(k)}
+        if amount is not None:
+            extra["amount_yi"] = amount
+        hints = {"title": f["title"], "kind": "project_record", "region": f["region"], "date": f.get("date", "")}
         docs.append(
             SourceDocument(
                 source=source,
                 key=f"row{no}",
-                lines=tuple(_lines(body)),
+                lines=tuple(_lines(render_record(f, amount))),
                 hints={k: v for k, v in hints.items() if v},
                 extra=extra,
                 needs_cleaning=False,

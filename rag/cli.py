@@ -1,4 +1,4 @@
-"""The ``policyqa`` command line: ingest, search, stats, serve.
+"""The ``policyqa`` command line: ingest, search, ask, stats, eval, serve.
 
 A thin shell over ``rag.service.PolicyQA``: it parses arguments, prints, and turns a
 ``PolicyQAError`` into a message on stderr and exit code 2 (1 = some files failed).
@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from rag.errors import PolicyQAError
 from rag.settings import Settings
@@ -250,6 +251,26 @@ def stats() -> None:
 
 
 RETRIEVER_NAMES = ("bm25", "dense", "hybrid")
+# settings that change what a search or an answer returns: part of the --resume key and of metrics.json
+RUN_SETTINGS = ("embedder", "rrf_k", "bm25_weight", "dense_weight", "reranker", "rerank_candidates",
+                "synonyms_file", "answer_max_chars", "answer_passages", "refusal_threshold", "llm_model")
+
+
+class _EvalGroup(TyperGroup):
+    """``policyqa eval SET …`` means ``policyqa eval run SET …``; ``import`` and ``compare`` are subcommands."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+eval_app = typer.Typer(
+    cls=_EvalGroup,
+    no_args_is_help=True,
+    help="评测 evaluation: policyqa eval SET (= eval run SET), eval import SHEET, eval compare A B.",
+)
+app.add_typer(eval_app, name="eval")
 
 
 def _eval_args(retriever: list[str] | None, ks: str) -> tuple[list[str], list[int]]:
@@ -268,103 +289,185 @@ def _eval_args(retriever: list[str] | None, ks: str) -> tuple[list[str], list[in
     return names, cuts
 
 
-@app.command("eval")
-def eval_(
-    set_path: Annotated[Path, typer.Argument(help="question set, JSONL (see evals/README.md)")],
+def _eval_items(svc: Any, loaded: Any) -> list[Any]:
+    """The set's items with BEIR corpus-ids mapped to doc ids; warns about gold documents not indexed."""
+    from rag import eval_formats as fmt
+
+    resolver = fmt.DocResolver(svc.documents())
+    items, warnings = fmt.resolve_gold(loaded, resolver) if loaded.format == "beir" else (loaded.items, [])
+    missing = sorted({d for i in items for d in i.gold_docs} - resolver.ids)
+    if missing and loaded.format == "jsonl":
+        warnings.append(f"{len(missing)} 个标准文档不在索引中（相关问题将计为未命中）：{'、'.join(missing[:5])}"
+                        + (" …" if len(missing) > 5 else ""))
+    for note in [*loaded.notes, *warnings]:
+        err.print(f"[yellow]注意[/yellow] {note}", highlight=False)
+    return list(items)
+
+
+@eval_app.command("run")
+def eval_run(
+    set_path: Annotated[Path, typer.Argument(help="question set: JSONL file or BEIR folder (see evals/README.md)")],
     retriever: Annotated[list[str] | None, typer.Option("--retriever", help="bm25 / dense / hybrid; repeat or comma list")] = None,
     ks: Annotated[str, typer.Option("-k", "--k", help="cut-offs for Hit/Recall/coverage, comma list")] = "1,3,5,10",
     out_dir: Annotated[Path | None, typer.Option("--out", help="output folder; default evals/results/<time>-<retriever>")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="only the first N questions")] = None,
     answers: Annotated[bool, typer.Option("--answers", help="also answer every question (ask) and score the answers")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="keep the questions already done in --out (same set and configuration)")] = False,
 ) -> None:
-    """Score retrievers (and optionally answers) on a question set; write metrics and TREC files."""
+    """Score retrievers (and answers) on a set; write metrics, TREC files, report.md and charts.
+
+    Example: policyqa eval evals/sets/policy_qa.jsonl --retriever bm25,hybrid --out evals/results/x
+    """
+    import shlex
     from datetime import datetime
 
     from tqdm import tqdm
 
+    from rag import eval_formats as fmt
+    from rag import eval_report
     from rag import evaluation as ev
     from rag.settings import PROJECT_DIR
 
     names, cuts = _eval_args(retriever, ks)
+    if resume and out_dir is None:
+        err.print("错误：--resume 需要与上次相同的 --out 目录")
+        raise typer.Exit(2)
     depth = max(*cuts, ev.DEPTH)
     started = datetime.now()
     out_dir = out_dir or Path("evals/results") / f"{started:%Y%m%d-%H%M%S}-{'-'.join(names)}"
     try:
-        items = ev.load_set(set_path)[:limit]
+        loaded = fmt.load_any(set_path)
         svc = _service()
-        out_dir.mkdir(parents=True, exist_ok=True)
-        bar = tqdm(total=len(items) * (len(names) + answers), unit="q", file=sys.stderr, disable=None)
-        blocks: dict[str, Any] = {}
-        for name in names:
-            bar.set_description(name)
-            svc.search(items[0].query, k=depth, retriever=name)  # warm-up: model and index load untimed
-
-            def search(query: str, name: str = name) -> list[Any]:
-                return svc.search(query, k=depth, retriever=name)
-
-            results = ev.evaluate(search, items, on_done=lambda: bar.update(1))
-            ev.write_run(out_dir / name, name, results)
-            blocks[name] = ev.report(results, cuts)
-        answer_block = _eval_answers(svc, items, out_dir, bar) if answers else None
-        bar.close()
-        config = {
-            "set": str(set_path), "n_questions": len(items), "limit": limit, "k": cuts, "depth": depth,
-            "retrievers": names, "embedder": svc.index.embedder_name, "index_dir": str(svc.index.dir),
-            "chunks": svc.index.count(), "git_commit": ev.git_commit(PROJECT_DIR),
-            "timestamp": started.isoformat(timespec="seconds"),
-        }
+        items = _eval_items(svc, loaded)[:limit]
+        settings = {k: str(v) if isinstance(v, Path) else v for k in RUN_SETTINGS if (v := getattr(svc.settings, k, None)) is not None}
+        commit = ev.git_commit(PROJECT_DIR)
+        key = {"set": str(set_path.resolve()), "set_digest": ev.file_digest(set_path), "depth": depth,
+               "index_dir": str(Path(svc.index.dir).resolve()), "chunks": svc.index.count(), "settings": settings}
+        stages = [(name, out_dir / name / "partial.jsonl", key | {"retriever": name}) for name in names]
+        if answers:
+            stages.append(("answers", out_dir / "answers.partial.jsonl", key | {"stage": "answers"}))
+        done: dict[str, dict[str, Any]] = {}
+        for name, path, k in stages:
+            done[name], notes = ev.open_checkpoint(path, k, resume, commit)
+            for note in notes:
+                err.print(f"[yellow]注意[/yellow] {note}", highlight=False)
     except PolicyQAError as e:
+        _fail(e)
+        return
+    skipped = {name: sum(i.id in rows for i in items) for name, rows in done.items()}
+    if resume and any(skipped.values()):
+        out.print("续跑 resume：跳过已完成的 " + "，".join(f"{n} {c} 题" for n, c in skipped.items()))
+    bar = tqdm(total=len(items) * len(stages) - sum(skipped.values()), unit="q", file=sys.stderr, disable=None)
+    try:
+        for name, path, _ in stages:
+            bar.set_description(name)
+            todo = [i for i in items if i.id not in done[name]]
+            if todo and name == "answers":
+                _eval_ask(svc, todo, path, done[name], bar)
+            elif todo:
+                svc.search(todo[0].query, k=depth, retriever=name)  # warm-up: model and index load untimed
+
+                def search(query: str, name: str = name) -> list[Any]:
+                    return svc.search(query, k=depth, retriever=name)
+
+                def keep(r: Any, name: str = name, path: Path = path) -> None:
+                    done[name][r.item.id] = row = ev.result_row(r)
+                    ev.append_row(path, row)
+                    bar.update(1)
+
+                ev.evaluate(search, todo, on_done=keep)
+        bar.close()
+        results = {name: [ev.result_from_row(done[name][i.id], i) for i in items] for name in names}
+        blocks = {}
+        for name, res in results.items():
+            ev.write_run(out_dir / name, name, res)
+            blocks[name] = ev.report(res, cuts)
+        answer_block, answer_rows = _eval_answers(svc, items, done["answers"], out_dir) if answers else (None, None)
+        config = {
+            "set": str(set_path), "format": loaded.format, "n_questions": len(items), "limit": limit, "k": cuts,
+            "depth": depth, "retrievers": names, "embedder": svc.index.embedder_name, "index_dir": str(svc.index.dir),
+            "chunks": key["chunks"], "git_commit": commit, "settings": settings,
+            "timestamp": started.isoformat(timespec="seconds"), "resumed": skipped,
+        }
+    except KeyboardInterrupt:
+        bar.close()
+        again = ["policyqa", "eval", str(set_path), "--retriever", ",".join(names), "-k", ",".join(map(str, cuts)),
+                 *(["--answers"] if answers else []), *(["--limit", str(limit)] if limit else []),
+                 "--out", str(out_dir), "--resume"]
+        err.print(f"已中断 interrupted：已完成的题目保存在 {out_dir}（partial.jsonl）。继续 resume with:\n  "
+                  + shlex.join(again), highlight=False, soft_wrap=True)
+        raise typer.Exit(130) from None
+    except PolicyQAError as e:
+        bar.close()
         _fail(e)
         return
     metrics = {"config": config, "retrievers": blocks} | ({"answers": answer_block} if answer_block else {})
     (out_dir / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    eval_report.write_report(out_dir, metrics, results, answer_rows)
     _print_eval(blocks, cuts, answer_block)
-    out.print(f"结果已写入 {out_dir}")
+    out.print(f"结果已写入 {out_dir}（report.md、metrics.json、hit_at_k.png、per_type.png）")
 
 
-def _eval_answers(svc: Any, items: list[Any], out_dir: Path, bar: Any) -> dict[str, Any]:
-    """Ask every question; write answers.jsonl and return the answer metrics with latency."""
+def _eval_ask(svc: Any, todo: list[Any], path: Path, done: dict[str, Any], bar: Any) -> None:
+    """Ask every question of ``todo``, appending each timed answer to the checkpoint ``path``."""
     import time
 
     from rag import evaluation as ev
 
-    bar.set_description("answers")
-    got, ms = [], []
-    for item in items:
+    for item in todo:
         start = time.perf_counter()
-        got.append(svc.ask(item.question, history=list(item.history)))
-        ms.append((time.perf_counter() - start) * 1000)
+        try:
+            answer = svc.ask(item.question, history=list(item.history))
+        except PolicyQAError as e:
+            raise PolicyQAError(f"问题 {item.id}：{e}") from e
+        done[item.id] = row = {"id": item.id, "latency_ms": (time.perf_counter() - start) * 1000,
+                               "answer": answer.to_dict()}
+        ev.append_row(path, row)
         bar.update(1)
+
+
+def _eval_answers(svc: Any, items: list[Any], done: dict[str, Any],
+                  out_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """answers.jsonl from the checkpoint rows; the answer metrics with ask latency, and the rows."""
+    from rag import evaluation as ev
+
+    got = [ev.answer_from_dict(done[i.id]["answer"]) for i in items]
+    ms = [float(done[i.id]["latency_ms"]) for i in items]
     ids, bodies, metas = svc.index.all_chunks()
     chunk_texts = {m.get("chunk_id", i): b for i, b, m in zip(ids, bodies, metas, strict=True)}
-    (out_dir / "answers.jsonl").write_text("".join(
-        json.dumps({"id": i.id, "type": i.type, "answerable": i.answerable,
-                    "correct": ev.answer_correct(a, i.answers)} | a.to_dict(), ensure_ascii=False) + "\n"
-        for i, a in zip(items, got, strict=True)), encoding="utf-8")
+    rows = [{"id": i.id, "type": i.type, "answerable": i.answerable, "correct": ev.answer_correct(a, i.answers),
+             "gold": list(i.answers), "latency_ms": round(t, 2)} | a.to_dict()
+            for i, a, t in zip(items, got, ms, strict=True)]
+    (out_dir / "answers.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                                           encoding="utf-8")
     return ev.answer_metrics(items, got, chunk_texts) | {
-        "latency_ms": {"p50": round(ev.percentile(ms, 50), 2), "p95": round(ev.percentile(ms, 95), 2)}}
+        "latency_ms": {"p50": round(ev.percentile(ms, 50), 2), "p95": round(ev.percentile(ms, 95), 2)}}, rows
 
 
-_LABELS = {"mrr@10": "MRR@10", "ndcg@10": "nDCG@10"}
-
-
-def _metrics_table(title: str, first: str, rows: dict[str, dict[str, float]], cols: list[str],
+def _metrics_table(title: str, first: str, rows: dict[str, dict[str, Any]], cols: list[str],
                    latency: dict[str, dict[str, float]] | None = None) -> Table:
+    from rag.eval_report import fmt, label
+
     table = Table(title=title, box=None, pad_edge=False)
     table.add_column(first, no_wrap=True)
     for c in ("n", *cols, *(["p50 ms"] if latency else [])):
-        label = _LABELS.get(c) or c.replace("hit@", "Hit@").replace("coverage@", "Cov@")
-        table.add_column(label, justify="right", no_wrap=True)
+        table.add_column(label(c), justify="right", no_wrap=True)
     for name, m in rows.items():
         lat = [f"{latency[name]['p50']:.0f}"] if latency else []
-        table.add_row(name, str(int(m["n"])), *(f"{m.get(c, 0.0):.3f}" for c in cols), *lat)
+        table.add_row(name, str(int(m["n"])), *(fmt(m.get(c)) for c in cols), *lat)
     return table
 
 
 def _print_eval(blocks: dict[str, Any], cuts: list[int], answer_block: dict[str, Any] | None) -> None:
-    cols = [*(f"hit@{k}" for k in cuts), "mrr@10", "ndcg@10", f"coverage@{5 if 5 in cuts else cuts[-1]}"]
-    out.print(_metrics_table("检索评测 retrieval", "retriever", {n: b["overall"] for n, b in blocks.items()}, cols,
+    from rag.eval_report import ANSWER_KEYS, fmt
+
+    mid = 5 if 5 in cuts else cuts[-1]
+    cols = [*(f"hit@{k}" for k in cuts), "mrr@10", "ndcg@10", f"coverage@{mid}"]
+    overall = {n: b["overall"] for n, b in blocks.items()}
+    out.print(_metrics_table("检索评测 retrieval (by document and answer string)", "retriever", overall, cols,
                              {n: b["latency_ms"] for n, b in blocks.items()}))
+    doc_cols = [f"doc_hit@{cuts[0]}", f"doc_hit@{mid}", "doc_mrr@10", "doc_ndcg@10", f"recall@{mid}"]
+    out.print(_metrics_table("按文档 by document only", "retriever", overall, doc_cols))
     first = next(iter(blocks))
     out.print(_metrics_table(f"按题型 per type ({first})", "type", blocks[first]["per_type"], cols))
     out.print(f"无答案问题 {blocks[first]['n_unanswerable']} 个，不计入检索指标。")
@@ -372,11 +475,117 @@ def _print_eval(blocks: dict[str, Any], cuts: list[int], answer_block: dict[str,
         table = Table(title="回答评测 answers", box=None, pad_edge=False)
         table.add_column("metric", no_wrap=True)
         table.add_column("value", justify="right")
-        for key in ("accuracy", "citation_validity", "citation_precision", "refusal_accuracy", "false_refusal_rate"):
-            table.add_row(key, f"{answer_block[key]:.3f}")
+        for key in ANSWER_KEYS:
+            table.add_row(key, fmt(answer_block.get(key)))
         for kind, value in answer_block.get("accuracy_per_type", {}).items():
-            table.add_row(f"  accuracy · {kind}", f"{value:.3f}")
+            table.add_row(f"  accuracy · {kind}", fmt(value))
+        lat = answer_block["latency_ms"]
+        table.add_row("latency p50 / p95 ms", f"{lat['p50']:.0f} / {lat['p95']:.0f}")
         out.print(table)
+
+
+@eval_app.command("import")
+def eval_import(
+    sheet: Annotated[Path, typer.Argument(help="CSV or XLSX with the headers 问题, 答案, 来源文件 (类型, 历史, 编号 optional)")],
+    output: Annotated[Path | None, typer.Option("-o", "--out", help="JSONL to write; default: the sheet's name with .jsonl")] = None,
+) -> None:
+    """Convert a staff spreadsheet into a JSONL set, resolving 来源文件 against the index.
+
+    Example: policyqa eval import 评测题.xlsx -o evals/sets/staff.jsonl   (exit 1 when some rows had problems)
+    """
+    from rag import eval_formats as fmt
+
+    try:
+        resolver = fmt.DocResolver(_service().documents())
+        lines, problems = fmt.import_sheet(sheet, resolver)
+    except PolicyQAError as e:
+        _fail(e)
+        return
+    if not resolver.docs:
+        err.print("[yellow]注意[/yellow] 索引中没有文件，来源文件无法核对：请先 policyqa ingest")
+    target = output or sheet.with_suffix(".jsonl")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    for p in problems:
+        level = "[red]错误 error[/red]" if p.level == "error" else "[yellow]警告 warning[/yellow]"
+        out.print(f"第 {p.row} 行 (row {p.row}) {level}：{p.message}", highlight=False, soft_wrap=True)
+    errors = sum(p.level == "error" for p in problems)
+    out.print(f"已导入 {len(lines)} 题 → {target}；{errors} 行未导入，{len(problems) - errors} 行有警告。",
+              highlight=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(1)
+
+
+@eval_app.command("compare")
+def eval_compare(
+    dir_a: Annotated[Path, typer.Argument(help="baseline --out folder")],
+    dir_b: Annotated[Path, typer.Argument(help="new --out folder")],
+    metric: Annotated[str, typer.Option("--metric", help="guarded metric, e.g. mrr@10, hit@1, doc_ndcg@10, accuracy")] = "mrr@10",
+    max_drop: Annotated[float, typer.Option("--max-drop", min=0, help="largest allowed drop (A − B)")] = 0.02,
+    retriever: Annotated[str | None, typer.Option("--retriever", help="compare only this retriever")] = None,
+) -> None:
+    """Metric deltas (B − A) and flipped questions; exit 1 when --metric dropped by more than --max-drop.
+
+    Example (a CI guard): policyqa eval compare evals/results/baseline evals/results/latest --metric mrr@10
+    """
+    from rag.eval_report import compare, fmt, label
+
+    try:
+        c = compare(dir_a, dir_b, metric, max_drop, retriever)
+    except PolicyQAError as e:
+        _fail(e)
+        return
+    table = Table(title=f"B − A  (A = {dir_a}, B = {dir_b})", box=None, pad_edge=False)
+    for col, right in (("scope", False), ("metric", False), ("A", True), ("B", True), ("Δ", True)):
+        table.add_column(col, justify="right" if right else "left", no_wrap=True)
+    for scope, key, a, b in c.rows:
+        delta = f"{b - a:+.3f}" if a is not None and b is not None else "n/a"
+        name = label(key) if "@" in key else key
+        table.add_row(scope, f"[bold]{name}[/bold]" if key == metric else name, fmt(a), fmt(b), delta)
+    out.print(table)
+    for scope, (lost, gained) in c.flips.items():
+        what = "answer" if scope == "answers" else "Hit@1"
+        out.print(f"{scope}: {what} right → wrong ({len(lost)}): {', '.join(lost) or '-'}", highlight=False)
+        out.print(f"{scope}: {what} wrong → right ({len(gained)}): {', '.join(gained) or '-'}", highlight=False)
+    for scope, a, b, drop in c.guard:
+        verdict = "[red]FAIL[/red]" if drop > max_drop + 1e-12 else "[green]OK[/green]"
+        out.print(f"{verdict} {scope} {metric}: {a:.3f} → {b:.3f}, drop {drop:+.3f} (max {max_drop})")
+    if c.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def projects(
+    region: Annotated[str, typer.Option("--region", help="region contains, e.g. 山阳区 or 焦作")] = "",
+    industry: Annotated[str, typer.Option("--industry", help="industry or project name contains, e.g. 新材料")] = "",
+    min_amount: Annotated[float | None, typer.Option("--min-amount", help="investment at least (亿元)")] = None,
+    max_amount: Annotated[float | None, typer.Option("--max-amount", help="investment at most (亿元)")] = None,
+    stage: Annotated[str, typer.Option("--stage", help="洽谈 / 签约 / 落地 / 开工 / 在建 / 投产 (签约 = reached 签约)")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """The project ledger (项目台账): indexed project records filtered by field."""
+    from rag.projects import query_projects
+
+    filters = {"region": region, "industry": industry, "min_amount": min_amount, "max_amount": max_amount,
+               "stage": stage}
+    try:
+        result = query_projects(_service(), filters)
+    except PolicyQAError as e:
+        _fail(e)
+        return
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"项目台账 project ledger（{result['conditions']}）：{result['count']} 个项目", box=None,
+                  pad_edge=False)
+    for col in ("项目名称", "地区", "产业", "投资额（亿元）", "阶段", "时间", "来源文件"):
+        table.add_column(col, justify="right" if col.startswith("投资额") else "left", overflow="fold")
+    for r in result["projects"]:
+        amount = f"{r['amount_yi']:g}" if r["amount_yi"] is not None else "—"
+        table.add_row(r["name"], r["region"], r["industry"], amount, r["stage"], r["date"], r["source_doc"])
+    out.print(table)
+    if result["total_amount_yi"] is not None:
+        out.print(f"已载明投资额的项目合计 {result['total_amount_yi']:g} 亿元")
 
 
 @app.command()

@@ -47,6 +47,7 @@ class Filters:
     date_from: str = ""
     date_to: str = ""
     doc_ids: tuple[str, ...] = field(default=())
+    exclude_kinds: tuple[str, ...] = ()  # set by the service, not by users: ledger rows for policy questions
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> Filters:
@@ -73,7 +74,7 @@ class Filters:
 
     def is_empty(self) -> bool:
         return not any((self.kind, self.region, self.issuer, self.doc_number, self.date_from,
-                        self.date_to, self.doc_ids))
+                        self.date_to, self.doc_ids, self.exclude_kinds))
 
     def _date_bounds(self) -> tuple[int, int]:
         lo = date_as_int(self.date_from) if self.date_from else 0
@@ -86,6 +87,8 @@ class Filters:
 
     def matches(self, meta: Mapping[str, Any]) -> bool:
         if self.kind and meta.get("kind") not in self.kind:
+            return False
+        if self.exclude_kinds and meta.get("kind") in self.exclude_kinds:
             return False
         for name in ("region", "issuer", "doc_number"):
             want = getattr(self, name)
@@ -104,6 +107,8 @@ class Filters:
         clauses: list[dict] = []
         if self.kind:
             clauses.append({"kind": {"$in": list(self.kind)}})
+        if self.exclude_kinds:
+            clauses.append({"kind": {"$nin": list(self.exclude_kinds)}})
         for name in ("region", "issuer", "doc_number"):
             want = getattr(self, name)
             if want:

@@ -25,6 +25,7 @@ from rag.extractive import (
     missing_entities,
 )
 from rag.index import IngestReport, PolicyIndex
+from rag.projects import Ledger, is_project_question
 from rag.retrieve import Filters, make_retriever
 from rag.rewrite import rewrite_followup
 from rag.settings import Settings
@@ -164,7 +165,16 @@ class PolicyQA:
         """
         question = clean_query(question)
         rewritten, notes = self.rewrite(question, history)
-        hits = self.search(rewritten, k=self.settings.answer_passages, filters=filters)
+        flt = filters if isinstance(filters, Filters) else Filters.from_mapping(filters)
+        if flt.is_empty() and is_project_question(rewritten):
+            ledger = Ledger.from_index(self.index)
+            if ledger.records:
+                answer = ledger.answer(rewritten)
+                answer.question, answer.notes = question, notes + answer.notes
+                if on_token:
+                    on_token(answer.text)
+                return answer
+        hits = self.search(rewritten, k=self.settings.answer_passages, filters=flt)
         from rag.query import load_synonyms
 
         ex = extract_answer(rewritten, hits, self.index.bm25.idf, self.settings.answer_max_chars,
@@ -250,15 +260,19 @@ class PolicyQA:
     def implied_filters(self, query: str) -> Filters:
         """Filters the question itself states: "2025年政府工作报告…" → that year's report.
 
-        Only when such a document is indexed; otherwise no filter (and ``ask`` refuses,
-        because the year is missing from every passage).
+        Only when such a document is indexed; otherwise no year filter (and ``ask`` refuses,
+        because the year is missing from every passage). Project-ledger rows are searched
+        only for ledger questions.
         """
+        # ledger rows quote their source documents verbatim; a policy question is answered
+        # from the documents themselves, a ledger question ("山阳区引进了哪些项目") from the rows
+        excluded = () if is_project_question(query) else ("project_record",)
         years = YEAR_REPORT.findall(query)
-        if not years:
-            return Filters()
-        titles = self._titles()
-        ids = tuple(d for d, t in titles.items() if "政府工作报告" in t and any(t.startswith(f"{y}年") for y in years))
-        return Filters(doc_ids=ids) if ids else Filters()
+        ids: tuple[str, ...] = ()
+        if years:
+            titles = self._titles()
+            ids = tuple(d for d, t in titles.items() if "政府工作报告" in t and any(t.startswith(f"{y}年") for y in years))
+        return Filters(doc_ids=ids, exclude_kinds=excluded)
 
     def _titles(self) -> dict[str, str]:
         """doc_id → title, from the BM25 side's metadata (in memory), cached per index stamp."""

@@ -39,7 +39,7 @@ def test_every_subcommand_has_help(sub: str):
 def test_ingest_summary_and_second_run_embeds_nothing(cli_env: dict[str, str]):
     done = run(["ingest", str(Path(cli_env["POLICYQA_TEST_BASE"]) / "corpus")], cli_env)
     assert done.returncode == 0
-    assert "unchanged 未变 │     7" in done.stdout and "chunks written 0" in done.stdout
+    assert "unchanged 未变 │    35" in done.stdout and "chunks written 0" in done.stdout  # 7 documents + 28 ledger rows
 
 
 def test_search_json_done_when(cli_env: dict[str, str]):
@@ -65,7 +65,7 @@ def test_search_batch(cli_env: dict[str, str], tmp_path: Path):
 
 def test_stats_and_errors(cli_env: dict[str, str]):
     done = run(["stats"], cli_env)
-    assert "documents    7" in done.stdout and "e5-small" in done.stdout
+    assert "documents    35" in done.stdout and "e5-small" in done.stdout
     empty = run(["search", "   "], cli_env)
     assert empty.returncode == 2 and "查询内容为空" in empty.stderr
     bad = run(["search", "招商", "--from", "去年"], cli_env)
@@ -76,7 +76,7 @@ def test_failed_file_sets_exit_code(cli_env: dict[str, str], tmp_path: Path):
     (tmp_path / "empty.txt").write_bytes(b"")
     done = run(["ingest", str(tmp_path / "empty.txt")], cli_env)
     assert done.returncode == 1 and "文件为空" in done.stdout
-    assert "documents    7" in run(["stats"], cli_env).stdout
+    assert "documents    35" in run(["stats"], cli_env).stdout
 
 
 def test_ask_json_cites_the_notice(cli_env: dict[str, str]):

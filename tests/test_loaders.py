@@ -71,17 +71,17 @@ def test_jsonl_one_document_per_line_and_bad_line_reported(tmp_path: Path):
 def test_xlsx_records_one_per_row_with_row_errors(tmp_path: Path):
     docs, problems = read_documents(make_xlsx(tmp_path / "projects.xlsx"), {}, MB)
     assert [d.meta.title for d in docs] == ["金刚石散热基板项目", "硼中子俘获治疗项目"]
-    assert docs[0].meta.kind == "project_record" and docs[0].extra["amount"] == 30.0
-    assert "投资额：30亿元" in docs[0].text and "地区：焦作市山阳区" in docs[0].text
-    assert any("第3行投资额“二十”不是数字" in p for p in problems)
-    assert any("第4行缺少项目名称" in p for p in problems)
+    assert docs[0].meta.kind == "project_record" and docs[0].extra["amount_yi"] == 30.0
+    assert "投资额30亿元" in docs[0].text and "金刚石散热基板项目（焦作市山阳区）" in docs[0].text
+    assert any("第3行：投资额“二十”不是数字" in p for p in problems)
+    assert any("第4行：缺少项目名称" in p for p in problems)
 
 
 def test_csv_records(tmp_path: Path):
     f = tmp_path / "ledger.csv"
     f.write_text("项目名称,地区,投资额（亿元）\n瑞庆第五代混合动力发动机项目,焦作市,\n", encoding="utf-8")
     (doc,), problems = read_documents(f, {}, MB)
-    assert doc.meta.region == "焦作市" and "amount" not in doc.extra and not problems
+    assert doc.meta.region == "焦作市" and "amount_yi" not in doc.extra and not problems
 
 
 @pytest.mark.parametrize(
