@@ -401,7 +401,7 @@ class PolicyIndex:
         (report.updated if before else report.added).append(doc.doc_id)
 
     def delete_documents(self, doc_ids: Sequence[str]) -> int:
-        """Remove documents (all their chunks) from Chroma and the record manager."""
+        """Remove documents (all their chunks) from Chroma and the record manager; BM25 follows."""
         deleted = 0
         for doc_id in doc_ids:
             keys = self.records.list_keys(group_ids=[doc_id])
@@ -411,6 +411,8 @@ class PolicyIndex:
                 self.collection.delete(ids=stale)
                 self.records.delete_keys(keys)
                 deleted += len(stale)
+        if deleted:
+            self.rebuild_bm25()
         return deleted
 
     def _prune(self, paths: Sequence[Path], seen: set[str], failed: set[str], existing: dict,

@@ -7,6 +7,7 @@ translate ``PolicyQAError`` into their own kind of message at their edge.
 from __future__ import annotations
 
 import logging
+import threading
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -91,11 +92,15 @@ class PolicyQA:
         self.settings = settings
         self._embeddings = embeddings
         self._index: PolicyIndex | None = None
+        self._open_lock = threading.Lock()
 
     @property
     def index(self) -> PolicyIndex:
+        """The index, opened once even when several requests ask for it at the same moment."""
         if self._index is None:
-            self._index = PolicyIndex(self.settings, self._embeddings)
+            with self._open_lock:
+                if self._index is None:
+                    self._index = PolicyIndex(self.settings, self._embeddings)
         return self._index
 
     def ingest(self, paths: Sequence[Path], prune: bool = False,
@@ -168,8 +173,8 @@ class PolicyQA:
         flt = filters if isinstance(filters, Filters) else Filters.from_mapping(filters)
         if flt.is_empty() and is_project_question(rewritten):
             ledger = Ledger.from_index(self.index)
-            if ledger.records:
-                answer = ledger.answer(rewritten)
+            answer = ledger.answer(rewritten) if ledger.records else None
+            if answer is not None and answer.answered:  # no matching row: the documents may say
                 answer.question, answer.notes = question, notes + answer.notes
                 if on_token:
                     on_token(answer.text)
