@@ -48,6 +48,7 @@ QUESTION_NOISE = frozenset(
     "材料 文件 这份 该文 哪里 哪儿 为什么 情况 内容 有关 关于 相关 方面".split()
 )
 LONG_SENTENCE = 160
+_ENDS = re.compile(r"[。！？；!?;][”」’）)]*$")
 _CONTENT = re.compile(r"[\u4e00-\u9fff\dA-Za-z]")
 
 
@@ -298,12 +299,15 @@ class Extract:
 
 
 def extract_answer(question: str, hits: Sequence, idf: Callable[[str], float], max_chars: int = 300,
-                   synonyms: Synonyms | None = None, family: Callable[[Any], list] | None = None) -> Extract:
+                   synonyms: Synonyms | None = None, family: Callable[[Any], list] | None = None,
+                   following: Callable[[Any], Any] | None = None) -> Extract:
     """Pick, order and cite the sentences that answer ``question`` from ``hits`` (best first).
 
     ``family(hit)`` returns the chunks of the sections under the hit's parent heading (or
     under the hit itself), in document order: a list question whose items are sections of
     their own ("保障机制包括哪几项" → （一）…（五）) is answered from their headings.
+    ``following(hit)`` returns the next chunk of the same section, or None: a sentence the
+    chunker cut at the size limit ("…再到开工建设，" | "仅用时150天…") is finished from it.
     """
     if not hits:
         return Extract("", [], 0.0)
@@ -342,6 +346,13 @@ def extract_answer(question: str, hits: Sequence, idf: Callable[[str], float], m
                 chosen.append(Scored(best.hit_index, nxt[0], nxt[1], 0, 0, 0))
         chosen += _context_lines(question, best, hits[best.hit_index], terms, chosen)
         chosen += _noun_sentences(question, best, hits[best.hit_index], chosen)
+        lead = hits[best.hit_index]
+        if following is not None and lead.text.rstrip().endswith(best.text) and not _ENDS.search(best.text):
+            nxt = following(lead)
+            if nxt is not None and sentences(nxt.text):
+                hits = [*hits, nxt]
+                first = sentences(nxt.text)[0]
+                chosen.append(Scored(len(hits) - 1, nxt.text.find(first), first, 0, 0, 0))
     return _compose(chosen, hits, max_chars, best.cover)
 
 
@@ -460,8 +471,10 @@ _ANSWER_TYPES: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
      re.compile(r"\d+(?:\.\d+)?%|百分之|" + _NUMERAL + r"成|比例(?:为|达|不低于|不超过)")),
     ("标准", re.compile(r"(?:补贴|奖励|补助|资助|奖补|扶持)[^，。？?]{0,6}(?:标准|多少|几)"),
      re.compile(_NUMERAL + r"(?:万|亿)?元|\d+(?:\.\d+)?%|百分之")),
+    ("频次", re.compile(r"多久[^，。？?]{0,8}一次|多长时间[^，。？?]{0,8}一次|频次|频率"),
+     re.compile(r"每(?:双?月|季度|年|周|半年|旬|天|日)|季度|半年|" + _NUMERAL + r"次")),
     ("时间", re.compile(r"多少(?:天|时间)|多久|多长时间|几(?:天|个月|年)"),
-     re.compile(_NUMERAL + r"(?:天|个月|月|年|小时|周|个工作日)|\d+/\d+|分之|每(?:双?月|季度|年|周|半年|旬)|季度|半年")),
+     re.compile(_NUMERAL + r"(?:天|个月|年|小时|周|个工作日)|\d+/\d+|分之")),
 ]
 _COUNT = re.compile(r"(?<!哪)(?:多少|几)(个|家|项(?!目)|名|人|次|批|条|所|座|户|处)([\u4e00-\u9fff]{0,8})")
 
@@ -482,9 +495,9 @@ def missing_answer_type(question: str, quotes: Sequence[str]) -> str:
     amount needs an amount in yuan, one for a share needs a percentage.
     """
     text = "".join(quotes)
-    for name, asks, needs in _ANSWER_TYPES:
-        if asks.search(question) and not needs.search(text):
-            return name
+    for name, asks, needs in _ANSWER_TYPES:  # the first kind the question asks for decides
+        if asks.search(question):
+            return "" if needs.search(text) else name
     m = _COUNT.search(question)
     if m and not re.search(_NUMERAL + r"[余多来]?(?:" + m.group(1) + "|大)", text):
         return f"{m.group(1)}数"

@@ -183,7 +183,7 @@ class PolicyQA:
         from rag.query import load_synonyms
 
         ex = extract_answer(rewritten, hits, self.index.bm25.idf, self.settings.answer_max_chars,
-                            load_synonyms(self.settings.synonyms_file), self.section_family)
+                            load_synonyms(self.settings.synonyms_file), self.section_family, self.next_chunk)
         # the passage of the first quote must name the question's places, groups and years,
         # and the quotes must hold the kind of figure asked for (an amount, a share, a count)
         first = [h for h in hits if ex.citations and h.chunk_id == ex.citations[0].chunk_id]
@@ -235,6 +235,14 @@ class PolicyQA:
             return {}
         got = self.index.collection.get(where={"chunk_id": {"$in": ids}}, include=["documents", "metadatas"])
         return {str(m["chunk_id"]): d for d, m in zip(got["documents"], got["metadatas"], strict=True)}
+
+    def next_chunk(self, hit: Hit) -> Hit | None:
+        """The chunk after ``hit`` in the same section, or None."""
+        if hit.ordinal is None:
+            return None
+        rows = self.index.neighbours(hit.doc_id, hit.ordinal, hit.section_path)
+        after = [(d, m) for _, d, m in rows if m["ordinal"] == hit.ordinal + 1]
+        return self._hit(0, after[0][0], after[0][1]) if after else None
 
     def section_family(self, hit: Hit) -> list[Hit]:
         """The chunks of the sections under ``hit``'s parent heading, or under ``hit`` itself
