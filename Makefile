@@ -43,7 +43,7 @@ eval: eval-index
 		--retriever bm25 --retriever dense --retriever hybrid --answers --out evals/results/latest
 
 bench: eval-index
-	POLICYQA_INDEX_DIR=$(EVAL_INDEX) $(PY) evals/bench.py --repeat 2
+	POLICYQA_INDEX_DIR=$(EVAL_INDEX) $(PY) evals/bench.py --repeat 2 --ingest 5 --scale 100000 --json evals/results/bench.json
 
 lint: setup
 	$(VENV)/bin/ruff check ingest rag app.py tests evals/bench.py

@@ -1,24 +1,36 @@
-"""Query-latency benchmark: ``make bench`` (or ``python evals/bench.py``).
+"""Benchmarks: ``make bench`` (or ``python evals/bench.py [--ingest N] [--scale N]``).
 
-Runs every question of the eval set through each retriever over the index in
+Query latency: every question of the eval set through each retriever over the index in
 ``POLICYQA_INDEX_DIR`` (``make bench`` uses the full eval index: corpus/ plus the 72
-government work reports) and prints p50/p95 per retriever, next to plain Chroma dense
-search (query embedding + ``collection.query``) measured in the same run, and the
-extractive ``ask``. Timings include query embedding. Figures go to the README, not to a
-timed test.
+government work reports), p50/p95 per retriever next to plain Chroma dense search (query
+embedding + ``collection.query``) measured in the same run, and the extractive ``ask``.
+Timings include query embedding.
+
+``--ingest N``: ingest the first N government work reports into a fresh index (no
+embedding cache) and, in the same run, embed the very same chunk texts with the bare
+model: documents/s, chunks/s and the pipeline's overhead over the embedder; then an
+unchanged re-ingest.
+
+``--scale N``: an N-chunk synthetic index built from the real one (texts repeated with a
+marker, vectors jittered and re-normalised: no embedding needed), and the same query
+latencies over it; peak RSS of this process after each stage. Figures go to the README,
+not to a timed test.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
 import time
-from collections.abc import Callable
-from pathlib import Path
 
-from rag.service import PolicyQA
-from rag.settings import Settings
+STARTED = time.perf_counter()  # before the heavy imports: cold start counts them
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from rag.service import PolicyQA  # noqa: E402
+from rag.settings import Settings  # noqa: E402
 
 SET = Path(__file__).resolve().parent / "sets" / "policy_qa.jsonl"
 
@@ -41,29 +53,26 @@ def timed(fn: Callable[[str], object], questions: list[str], repeat: int) -> lis
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", type=Path, default=SET)
-    parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("-k", type=int, default=5)
-    parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
-    args = parser.parse_args()
+def rss_mb() -> float:
+    """Peak resident memory of this process so far (MB)."""
+    import resource
 
-    svc = PolicyQA(Settings())
-    questions = [json.loads(line)["question"] for line in args.set.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def query_bench(svc: PolicyQA, questions: list[str], k: int, repeat: int, label: str) -> dict[str, dict[str, float]]:
     index = svc.index
 
     def plain_dense(q: str) -> object:
         vec = index.embeddings.embed_query(q)
-        return index.collection.query(query_embeddings=[vec], n_results=args.k, include=["documents", "metadatas"])
+        return index.collection.query(query_embeddings=[vec], n_results=k, include=["documents", "metadatas"])
 
-    runs: dict[str, list[float]] = {"chroma dense (plain)": timed(plain_dense, questions, args.repeat)}
+    runs: dict[str, list[float]] = {"chroma dense (plain)": timed(plain_dense, questions, repeat)}
     for name in ("dense", "bm25", "hybrid"):
-        runs[name] = timed(lambda q, n=name: svc.search(q, k=args.k, retriever=n), questions, args.repeat)
-    runs["ask (extractive)"] = timed(lambda q: svc.ask(q), questions, args.repeat)
-
-    print(f"index: {index.count()} chunks, {len(svc.documents())} documents, embedder {index.embedder_name}; "
-          f"{len(questions)} questions × {args.repeat}, k={args.k}")
+        runs[name] = timed(lambda q, n=name: svc.search(q, k=k, retriever=n), questions, repeat)
+    runs["ask (extractive)"] = timed(lambda q: svc.ask(q), questions, repeat)
+    print(f"\n[{label}] {index.count()} chunks, embedder {index.embedder_name}; "
+          f"{len(questions)} questions × {repeat}, k={k}")
     print(f"{'':24}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}")
     figures = {}
     for name, ms in runs.items():
@@ -71,9 +80,108 @@ def main() -> None:
         f = figures[name]
         print(f"{name:24}{f['p50']:9.1f}{f['p95']:9.1f}{f['mean']:9.1f}")
     ratio = figures["hybrid"]["p95"] / figures["chroma dense (plain)"]["p95"]
-    print(f"hybrid / plain dense p95 ratio: {ratio:.2f}")
+    print(f"hybrid / plain dense p95 ratio: {ratio:.2f}; peak RSS so far {rss_mb():.0f} MB")
+    return figures | {"hybrid_over_dense_p95": {"ratio": ratio}}
+
+
+def ingest_bench(n_docs: int, reports: Path) -> dict[str, float]:
+    """Fresh ingest of N reports vs the bare embedder on the same texts, then a re-ingest."""
+    import tempfile
+
+    from ingest.records import embedding_text
+    from rag.embeddings import load_embedder
+
+    lines = [ln for ln in reports.read_text(encoding="utf-8").splitlines() if ln.strip()][:n_docs]
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "reports.jsonl"
+        src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        settings = Settings(index_dir=Path(tmp) / "index")
+        model = load_embedder(settings.embedder, settings.embed_batch_size)
+        svc = PolicyQA(settings, model)
+        t0 = time.perf_counter()
+        report = svc.ingest([src])
+        ingest_s = time.perf_counter() - t0
+        ids, bodies, metas = svc.index.all_chunks()
+        texts = [embedding_text(b, str(m.get("title", "")), str(m.get("section_path", ""))) for b, m in
+                 zip(bodies, metas, strict=True)]
+        t0 = time.perf_counter()
+        model.embed_documents(texts)
+        raw_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        again = svc.ingest([src])
+        reingest_s = time.perf_counter() - t0
+    chunks = len(ids)
+    out = {"documents": len(report.added), "chunks": chunks, "ingest_s": ingest_s, "raw_embed_s": raw_s,
+           "docs_per_s": len(report.added) / ingest_s, "chunks_per_s": chunks / ingest_s,
+           "raw_chunks_per_s": chunks / raw_s, "overhead": ingest_s / raw_s - 1, "reingest_s": reingest_s,
+           "reingest_unchanged": len(again.unchanged)}
+    print(f"\n[ingest] {out['documents']} reports, {chunks} chunks: {ingest_s:.1f} s "
+          f"({out['docs_per_s']:.2f} docs/s, {out['chunks_per_s']:.1f} chunks/s); bare embedder on the same "
+          f"texts {raw_s:.1f} s ({out['raw_chunks_per_s']:.1f} chunks/s); pipeline overhead "
+          f"{out['overhead']:+.1%}; unchanged re-ingest {reingest_s:.2f} s")
+    return out
+
+
+def synthetic_index(svc: PolicyQA, n: int, folder: Path) -> PolicyQA:
+    """An n-chunk index from the real one: texts repeated with a copy marker, vectors jittered."""
+    import numpy as np
+
+    got = svc.index.collection.get(include=["documents", "metadatas", "embeddings"])
+    base_ids, docs, metas, vecs = got["ids"], got["documents"], got["metadatas"], np.asarray(got["embeddings"])
+    settings = svc.settings.model_copy(update={"index_dir": folder})
+    syn = PolicyQA(settings, svc.index.embeddings.underlying_embeddings)  # type: ignore[attr-defined]
+    rng = np.random.default_rng(0)
+    batch = 4000
+    for start in range(0, n, batch):
+        rows = range(start, min(start + batch, n))
+        idx = [i % len(base_ids) for i in rows]
+        jitter = vecs[idx] + rng.normal(0, 0.02, (len(idx), vecs.shape[1]))
+        jitter /= np.linalg.norm(jitter, axis=1, keepdims=True)
+        syn.index.collection.add(
+            ids=[f"syn{i}" for i in rows], embeddings=jitter.tolist(),
+            documents=[docs[j] if i < len(base_ids) else f"{docs[j]}（副本{i // len(base_ids)}）" for i, j in zip(rows, idx, strict=True)],
+            metadatas=[dict(metas[j], doc_id=f"{metas[j]['doc_id']}~{i // len(base_ids)}",
+                            chunk_id=f"{metas[j]['chunk_id']}~{i // len(base_ids)}") for i, j in zip(rows, idx, strict=True)],
+        )
+    syn.index.rebuild_bm25()
+    return syn
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", type=Path, default=SET)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("-k", type=int, default=5)
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    parser.add_argument("--ingest", type=int, default=0, metavar="N", help="ingest benchmark on N government reports")
+    parser.add_argument("--reports", type=Path,
+                        default=Path(__file__).resolve().parents[2] / "shared/corpus/extra/government_work_reports.jsonl")
+    parser.add_argument("--scale", type=int, default=0, metavar="N", help="also query an N-chunk synthetic index")
+    args = parser.parse_args()
+
+    svc = PolicyQA(Settings())
+    questions = [json.loads(line)["question"] for line in args.set.read_text(encoding="utf-8").splitlines() if line.strip()]
+    figures: dict[str, object] = {}
+    figures["cold_start_first_answer_s"] = time.perf_counter() - STARTED
+    svc.ask(questions[0])
+    figures["cold_start_first_answer_s"] = time.perf_counter() - STARTED
+    print(f"cold start to first answer (imports, model, index and BM25 load): "
+          f"{figures['cold_start_first_answer_s']:.1f} s")
+    if args.ingest:
+        figures["ingest"] = ingest_bench(args.ingest, args.reports)
+    figures["full"] = query_bench(svc, questions, args.k, args.repeat, "full corpus")
+    if args.scale:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            syn = synthetic_index(svc, args.scale, Path(tmp) / "synthetic")
+            print(f"\nbuilt a {syn.index.count()}-chunk synthetic index in {time.perf_counter() - t0:.0f} s")
+            figures["scale"] = query_bench(syn, questions, args.k, 1, f"synthetic {args.scale}")
+    figures["peak_rss_mb"] = rss_mb()
+    print(f"peak RSS of this process: {figures['peak_rss_mb']:.0f} MB")
     if args.json:
-        args.json.write_text(json.dumps(figures | {"hybrid_over_dense_p95": ratio}, indent=2), encoding="utf-8")
+        args.json.write_text(json.dumps(figures, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -200,6 +200,23 @@ class DenseRetriever(BaseRetriever):
         return (collapse_near_duplicates(out) if self.collapse else out)[: self.k]
 
 
+_MASKS: dict[tuple[str, Filters], np.ndarray] = {}
+
+
+def _mask(bm25: Any, filters: Filters) -> np.ndarray:
+    """The 0/1 row mask of ``filters`` over the BM25 rows, cached per index version.
+
+    Computing it walks every row's metadata (≈ 50 ms at 100k chunks); the same filters
+    (the service's implied ones above all) repeat on every query.
+    """
+    key = (bm25.stamp, filters)
+    if key not in _MASKS:
+        if len(_MASKS) > 64:
+            _MASKS.clear()
+        _MASKS[key] = np.array([1.0 if filters.matches(m) else 0.0 for m in bm25.metadatas], dtype=np.float32)
+    return _MASKS[key]
+
+
 class BM25Retriever(BaseRetriever):
     """Keyword (BM25) retrieval over jieba words and character bigrams.
 
@@ -220,7 +237,7 @@ class BM25Retriever(BaseRetriever):
             return []
         mask = None
         if not self.filters.is_empty():
-            mask = np.array([1.0 if self.filters.matches(m) else 0.0 for m in bm25.metadatas], dtype=np.float32)
+            mask = _mask(bm25, self.filters)
             if not mask.any():
                 return []
         from rag.query import expand_for_bm25, load_synonyms

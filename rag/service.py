@@ -279,13 +279,21 @@ class PolicyQA:
         """
         # ledger rows quote their source documents verbatim; a policy question is answered
         # from the documents themselves, a ledger question ("山阳区引进了哪些项目") from the rows
-        excluded = () if is_project_question(query) else ("project_record",)
+        excluded = () if is_project_question(query) or not self._has_ledger() else ("project_record",)
         years = YEAR_REPORT.findall(query)
         ids: tuple[str, ...] = ()
         if years:
             titles = self._titles()
             ids = tuple(d for d, t in titles.items() if "政府工作报告" in t and any(t.startswith(f"{y}年") for y in years))
         return Filters(doc_ids=ids, exclude_kinds=excluded)
+
+    def _has_ledger(self) -> bool:
+        """Whether any project-ledger row is indexed (no filter is needed otherwise)."""
+        bm25 = self.index.bm25
+        if getattr(self, "_ledger_stamp", None) != bm25.stamp:
+            self._ledger = any(m.get("kind") == "project_record" for m in bm25.metadatas)
+            self._ledger_stamp = bm25.stamp
+        return self._ledger
 
     def _titles(self) -> dict[str, str]:
         """doc_id → title, from the BM25 side's metadata (in memory), cached per index stamp."""
