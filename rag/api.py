@@ -4,9 +4,10 @@
 it so one server serves both, with the OpenAPI page at ``/docs`` (served from local
 files: no CDN). Requests are pydantic models with limits. The edge translates errors:
 a malformed body is 422 with a message saying what is wrong, a ``PolicyQAError`` is 400
-with ``{"detail": <Chinese message>}``, an unknown document 404; nothing a caller sends
-should produce a 500. With users configured (``rag.auth``) every ``/api`` route needs HTTP
-Basic credentials and the admin routes an admin; ``/healthz`` stays open for probes.
+with ``{"detail": <Chinese message>}`` (503 when the Chroma server is unreachable), an
+unknown document 404; nothing a caller sends should produce a 500. With users configured
+(``rag.auth``) every ``/api`` route needs HTTP Basic credentials and the admin routes an
+admin; ``/healthz`` stays open for probes.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rag import library
 from rag.auth import Access
-from rag.errors import PolicyQAError
+from rag.errors import ChromaUnavailableError, PolicyQAError
 from rag.feedback import MAX_COMMENT_CHARS, feedback_store
 from rag.service import MAX_QUERY_CHARS, PolicyQA
 
@@ -181,6 +182,10 @@ def create_api(svc: PolicyQA, access: Access | None = None) -> FastAPI:
         detail, errors = describe_errors(list(exc.errors()))
         return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
 
+    @api.exception_handler(ChromaUnavailableError)
+    async def _chroma_down(request: Request, exc: ChromaUnavailableError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+
     @api.exception_handler(PolicyQAError)
     async def _policyqa_error(request: Request, exc: PolicyQAError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=400)
@@ -196,10 +201,11 @@ def create_api(svc: PolicyQA, access: Access | None = None) -> FastAPI:
         try:
             stats = svc.stats()
         except PolicyQAError as e:
-            return JSONResponse({"status": "error", "index_loaded": False, "detail": str(e)}, status_code=503)
+            return JSONResponse({"status": "error", "index_loaded": False, "detail": str(e),
+                                 "chroma": svc.settings.chroma_url or "embedded"}, status_code=503)
         return JSONResponse({"status": "ok", "index_loaded": True, "documents": stats["documents"],
                              "chunks": stats["chunks"], "embedder": stats["embedder"], "dim": stats["dim"],
-                             "auth": access.enabled})
+                             "chroma": stats["chroma"], "auth": access.enabled})
 
     @api.get("/api/documents", tags=["documents"])
     def documents(user: User) -> dict[str, Any]:

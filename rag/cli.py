@@ -1,4 +1,4 @@
-"""The ``policyqa`` command line: ingest, search, ask, stats, eval, serve.
+"""The ``policyqa`` command line: ingest, search, ask, stats, eval, check, serve.
 
 A thin shell over ``rag.service.PolicyQA``: it parses arguments, prints, and turns a
 ``PolicyQAError`` into a message on stderr and exit code 2 (1 = some files failed).
@@ -586,6 +586,45 @@ def projects(
     out.print(table)
     if result["total_amount_yi"] is not None:
         out.print(f"已载明投资额的项目合计 {result['total_amount_yi']:g} 亿元")
+
+
+@app.command()
+def check(
+    repair: Annotated[bool, typer.Option("--repair", help="fix what is found (delete orphans/duplicates, rebuild BM25), then check again")] = False,
+) -> None:
+    """Verify the index: Chroma vs record manager vs BM25 vs manifest (exit 1 if problems remain)."""
+    try:
+        index = _service().index
+        report = index.check()
+        _print_check(report, "索引检查 index check")
+        if repair and not report.ok:
+            report = index.repair(report)
+            for line in report.repaired:
+                out.print(f"[yellow]修复[/yellow] {line}", highlight=False)
+            _print_check(report, "修复后复查 re-check after repair")
+    except PolicyQAError as e:
+        _fail(e)
+        return
+    if not report.ok:
+        if not repair:
+            out.print("发现问题；运行 policyqa check --repair 修复。 Problems found; run `policyqa check --repair`.")
+        raise typer.Exit(1)
+
+
+def _print_check(report: Any, title: str) -> None:
+    out.print(f"{title}: chunks {report.chunks}, documents {report.documents}, record keys {report.record_keys}")
+    if report.ok:
+        out.print("[green]索引一致 consistent[/green]")
+        return
+    table = Table(title=f"{title}：{len(report.findings)} 个问题 problems")
+    table.add_column("类型 kind")
+    table.add_column("对象 subject", overflow="fold")
+    table.add_column("说明 detail", overflow="fold")
+    for f in report.findings[:200]:
+        table.add_row(f.kind, f.subject, f.detail)
+    out.print(table)
+    if len(report.findings) > 200:
+        out.print(f"… 另有 {len(report.findings) - 200} 个问题 more")
 
 
 @app.command()

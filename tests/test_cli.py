@@ -30,7 +30,7 @@ def cli_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize("sub", ["ingest", "search", "ask", "eval", "stats", "serve"])
+@pytest.mark.parametrize("sub", ["ingest", "search", "ask", "eval", "stats", "check", "serve"])
 def test_every_subcommand_has_help(sub: str):
     done = run([sub, "--help"], dict(os.environ))
     assert done.returncode == 0 and "Usage" in done.stdout
