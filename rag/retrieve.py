@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,7 @@ from rag.index import PolicyIndex
 
 RRF_K = 60
 _SPARE = 5  # extra candidates fetched so that collapsing duplicates still leaves k
+_POST_EXCLUDE_MAX = 500  # up to this many excluded rows are dropped after the query, not filtered in it
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="policyqa-bm25")
 
 
@@ -145,10 +146,12 @@ def _shingles(text: str, n: int = 3) -> set[str]:
     return {t[i : i + n] for i in range(max(len(t) - n + 1, 1))}
 
 
-def collapse_near_duplicates(docs: Sequence[LCDocument], threshold: float = 0.85) -> list[LCDocument]:
+def collapse_near_duplicates(docs: Sequence[LCDocument], threshold: float = 0.85,
+                             limit: int | None = None) -> list[LCDocument]:
     """Keep the first of each group of chunks whose character-trigram Jaccard ≥ ``threshold``.
 
-    The kept chunk's metadata ``duplicates`` lists the chunk ids folded into it.
+    The kept chunk's metadata ``duplicates`` lists the chunk ids folded into it. With
+    ``limit`` it stops once that many are kept (later ones are not compared at all).
     """
     kept: list[tuple[LCDocument, set[str]]] = []
     for doc in docs:
@@ -163,6 +166,8 @@ def collapse_near_duplicates(docs: Sequence[LCDocument], threshold: float = 0.85
                 break
         else:
             kept.append((doc, grams))
+            if limit is not None and len(kept) >= limit:
+                break
     return [d for d, _ in kept]
 
 
@@ -185,19 +190,27 @@ class DenseRetriever(BaseRetriever):
         total = self.index.count()
         if total == 0:
             return []
-        where = self.filters.chroma_where(self.index.bm25.metadatas) if not self.filters.is_empty() else None
+        flt, extra = self.filters, 0
+        dropped: tuple[str, ...] = ()
+        if flt.exclude_kinds and replace(flt, exclude_kinds=()).is_empty():
+            # only the service's exclusion of a few ledger rows: a Chroma ``where`` would slow
+            # every query (filtered search), so fetch that many more and drop them instead
+            excluded = int(len(self.index.bm25) - _mask(self.index.bm25, flt).sum())
+            if excluded <= _POST_EXCLUDE_MAX:
+                flt, extra, dropped = Filters(), excluded, flt.exclude_kinds
+        where = flt.chroma_where(self.index.bm25.metadatas) if not flt.is_empty() else None
         vector = self.index.embeddings.embed_query(query)
         got = self.index.collection.query(
-            query_embeddings=[vector], n_results=min(self.k + _SPARE, total), where=where,
+            query_embeddings=[vector], n_results=min(self.k + _SPARE + extra, total), where=where,
             include=["documents", "metadatas", "distances"],
         )
         out = []
-        for rank, (cid, text, meta, dist) in enumerate(
-            zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True), start=1
-        ):
+        rows = [r for r in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0],
+                               strict=True) if r[2].get("kind") not in dropped]
+        for rank, (cid, text, meta, dist) in enumerate(rows, start=1):
             out.append(_to_doc(cid, text, meta, dense_rank=rank, dense_score=round(1 - float(dist), 6),
                                score=round(1 - float(dist), 6)))
-        return (collapse_near_duplicates(out) if self.collapse else out)[: self.k]
+        return (collapse_near_duplicates(out, limit=self.k) if self.collapse else out)[: self.k]
 
 
 _MASKS: dict[tuple[str, Filters], np.ndarray] = {}
@@ -254,7 +267,7 @@ class BM25Retriever(BaseRetriever):
                     bm25_score=round(score, 6), score=round(score, 6))
             for rank, (row, score) in enumerate(hits, start=1)
         ]
-        return (collapse_near_duplicates(out) if self.collapse else out)[: self.k]
+        return (collapse_near_duplicates(out, limit=self.k) if self.collapse else out)[: self.k]
 
 
 class HybridRetriever(BaseRetriever):
@@ -290,7 +303,7 @@ class HybridRetriever(BaseRetriever):
             doc = by_id[key]
             doc.metadata["score"] = round(score, 6)
             out.append(doc)
-        return collapse_near_duplicates(out)[: self.k]
+        return collapse_near_duplicates(out, limit=self.k)
 
 
 class CrossEncoderScorer:
