@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
@@ -52,21 +53,28 @@ _QUERY_PREFIXES = {
 }
 
 
+def load_offline(cls: Any, model: str, what: str, hint: str) -> Any:
+    """``cls(model)`` for a sentence-transformers class, from local files only (never downloaded).
+
+    Any failure (OSError, ValueError, HF errors) means "not available here": a ``ConfigError``
+    naming ``what`` ("嵌入模型", "重排序模型") with ``hint``.
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        return cls(model, device="cpu")
+    except Exception as e:
+        raise ConfigError(f"无法加载{what}“{model}”：本机没有该模型文件（不会联网下载）。{hint}（{type(e).__name__}）") from e
+
+
 class SentenceTransformerEmbeddings(Embeddings):
     """A sentence-transformers model loaded from local files (never downloaded)."""
 
     def __init__(self, model: str, batch_size: int = 32) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
-        try:
-            self._model = SentenceTransformer(model, device="cpu")
-        except Exception as e:  # OSError, ValueError, HF errors: all mean "not available here"
-            raise ConfigError(
-                f"无法加载嵌入模型“{model}”：本机没有该模型文件（不会联网下载）。"
-                f"请填写本地模型目录路径，或先把模型放入 Hugging Face 缓存。（{type(e).__name__}）"
-            ) from e
+        self._model = load_offline(SentenceTransformer, model, "嵌入模型",
+                                   "请填写本地模型目录路径，或先把模型放入 Hugging Face 缓存。")
         self.name = f"st:{model}"
         self.dim = int(self._model.get_embedding_dimension() or 0) if hasattr(
             self._model, "get_embedding_dimension"

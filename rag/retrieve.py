@@ -28,7 +28,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from ingest.metadata import date_as_int
-from rag.errors import ConfigError, QueryError
+from rag.errors import QueryError
 from rag.index import PolicyIndex
 
 RRF_K = 60
@@ -314,19 +314,11 @@ class CrossEncoderScorer:
     """
 
     def __init__(self, model: str) -> None:
-        import os
-
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import CrossEncoder
 
-        try:
-            self.model = CrossEncoder(model, device="cpu")
-        except Exception as e:  # OSError, ValueError, HF errors: all mean "not available here"
-            raise ConfigError(
-                f"无法加载重排序模型“{model}”：本机没有该模型文件（不会联网下载）。请填写本地模型目录路径。"
-                f"（{type(e).__name__}）"
-            ) from e
+        from rag.embeddings import load_offline
+
+        self.model = load_offline(CrossEncoder, model, "重排序模型", "请填写本地模型目录路径。")
         self.name = model
 
     def score(self, text_pairs: list[tuple[str, str]]) -> list[float]:
