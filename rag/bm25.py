@@ -13,7 +13,8 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,34 @@ def stamp_of(ids: Sequence[str]) -> str:
     return h.hexdigest()[:16]
 
 
+FILTER_FIELDS = ("kind", "region", "issuer", "doc_number", "doc_id")
+
+
+class MetaColumns:
+    """The filterable metadata of every row as numpy columns.
+
+    Text fields are stored as codes into their distinct values, so a filter tests each
+    distinct value once and then selects rows with ``np.isin``: a mask over 100k rows
+    costs about a millisecond instead of a walk over 100k dicts.
+    """
+
+    def __init__(self, metadatas: Sequence[dict]) -> None:
+        self.size = len(metadatas)
+        self.values: dict[str, list[str]] = {}
+        self.codes: dict[str, np.ndarray] = {}
+        for name in FILTER_FIELDS:
+            seen: dict[str, int] = {}
+            codes = [seen.setdefault(str(m.get(name, "")), len(seen)) for m in metadatas]
+            self.values[name] = list(seen)
+            self.codes[name] = np.asarray(codes, dtype=np.int32)
+        self.date_int = np.asarray([int(m.get("date_int") or 0) for m in metadatas], dtype=np.int64)
+
+    def where(self, name: str, keep: Callable[[str], bool]) -> np.ndarray:
+        """Rows whose ``name`` value satisfies ``keep`` (a boolean array)."""
+        wanted = [code for code, value in enumerate(self.values[name]) if keep(value)]
+        return np.isin(self.codes[name], np.asarray(wanted, dtype=np.int32))
+
+
 class BM25Index:
     """A BM25 index over chunks, with their ids and metadata kept alongside."""
 
@@ -73,18 +102,33 @@ class BM25Index:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """Top-k (row, score) with score > 0; ``mask`` (0/1 per row) restricts the rows."""
+    @cached_property
+    def columns(self) -> MetaColumns:
+        """Filterable metadata as columns (built on first use, ≈ 0.2 s at 100k rows)."""
+        return MetaColumns(self.metadatas)
+
+    @cached_property
+    def row_of(self) -> dict[str, int]:
+        """Row number of each chunk id."""
+        return {cid: row for row, cid in enumerate(self.ids)}
+
+    def search(self, query: str, k: int, rows: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Top-k (row, score) with score > 0, best first; ``rows`` restricts the rows searched.
+
+        Top-k runs over the positive scores only: a partition over mostly-equal scores (a
+        filter's zeros) is ten times slower at 100k rows.
+        """
         if self._model is None or not self.ids:
             return []
         tokens = [t for t in tokenize(query) if t in self._vocab]
         if not tokens:
             return []
-        k = min(k, len(self.ids))
-        docs, scores = self._model.retrieve(  # type: ignore[attr-defined]
-            [tokens], k=k, show_progress=False, weight_mask=mask, n_threads=0
-        )
-        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+        scores = self._model.get_scores(tokens)  # type: ignore[attr-defined]
+        candidates = np.flatnonzero(scores > 0) if rows is None else rows[scores[rows] > 0]
+        if len(candidates) > k:
+            candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
+        order = candidates[np.lexsort((candidates, -scores[candidates]))]  # by score, then row
+        return [(int(row), float(scores[row])) for row in order]
 
     def idf(self, token: str) -> float:
         """Inverse document frequency of a token over the chunks (unknown tokens: the maximum).

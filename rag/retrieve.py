@@ -3,7 +3,9 @@
 Each returns LangChain ``Document``s whose metadata carries the chunk's fields plus the
 evidence an evaluator needs: ``dense_rank``, ``dense_score``, ``bm25_rank``,
 ``bm25_score``, ``score`` (the fused score for hybrid). Filters are applied inside each
-retriever (a Chroma ``where`` and a BM25 row mask), never by post-filtering a top-k.
+retriever, never by post-filtering a top-k: a row selection over the BM25 side's metadata
+columns restricts BM25 scoring and tells the dense side which ids to search among.
+Retrievers rank chunk ids first and fetch texts only for what they return.
 
 Fusion (``rrf``) is a pure function from ranked lists to a ranked list. Near-duplicate
 chunks (the same paragraph in two notices, a reprinted article) are collapsed into the
@@ -16,11 +18,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
+from chromadb.errors import ChromaError
 from langchain_core.callbacks import CallbackManagerForRetrieverRun, Callbacks
 from langchain_core.documents import BaseDocumentCompressor
 from langchain_core.documents import Document as LCDocument
@@ -28,15 +31,16 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from ingest.metadata import date_as_int
+from rag.bm25 import MetaColumns
 from rag.errors import QueryError
 from rag.index import PolicyIndex
 
 RRF_K = 60
 _SPARE = 5  # extra candidates fetched so that collapsing duplicates still leaves k
-# Excluded rows (ledger rows for policy questions) are dropped after the dense query, which
-# fetches up to this many extra candidates for them; a Chroma ``where`` costs ~10× at 100k chunks.
+# Rows a filter excludes (ledger rows for policy questions) are dropped after the dense query
+# when there are at most this many: it fetches that many extra candidates instead of filtering.
 _POST_EXCLUDE_MAX = 50
-_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="policyqa-bm25")
+_OVERSAMPLE_MAX = 4000  # candidates fetched at most before searching inside the selection (ids=)
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,27 @@ class Filters:
             return False
         return not (hi and (not d or d > hi))
 
-    def chroma_where(self, metadatas: Sequence[Mapping[str, Any]]) -> dict | None:
+    def mask(self, columns: MetaColumns) -> np.ndarray:
+        """The rows ``matches`` would keep, as a boolean array over ``columns``."""
+        keep = np.ones(columns.size, dtype=bool)
+        if self.kind:
+            keep &= columns.where("kind", lambda v: v in self.kind)
+        if self.exclude_kinds:
+            keep &= ~columns.where("kind", lambda v: v in self.exclude_kinds)
+        for name in ("region", "issuer", "doc_number"):
+            want: str = getattr(self, name)
+            if want:
+                keep &= columns.where(name, lambda v, w=want: w in v)  # type: ignore[misc]
+        if self.doc_ids:
+            keep &= columns.where("doc_id", lambda v: v in self.doc_ids)
+        lo, hi = self._date_bounds()
+        if lo:
+            keep &= columns.date_int >= lo
+        if hi:
+            keep &= (columns.date_int > 0) & (columns.date_int <= hi)
+        return keep
+
+    def chroma_where(self, columns: MetaColumns) -> dict | None:
         """A Chroma ``where``; substring fields become ``$in`` over the values present."""
         clauses: list[dict] = []
         if self.kind:
@@ -115,7 +139,7 @@ class Filters:
         for name in ("region", "issuer", "doc_number"):
             want = getattr(self, name)
             if want:
-                values = sorted({str(m.get(name, "")) for m in metadatas if want in str(m.get(name, ""))})
+                values = sorted(v for v in columns.values[name] if want in v)
                 clauses.append({name: {"$in": values or ["\u0000none"]}})
         if self.doc_ids:
             clauses.append({"doc_id": {"$in": list(self.doc_ids)}})
@@ -179,6 +203,23 @@ def _to_doc(chunk_key: str, text: str, meta: Mapping[str, Any], **scores: Any) -
     return LCDocument(id=chunk_key, page_content=text, metadata=md)
 
 
+Ranked = list[tuple[str, dict[str, Any]]]  # (chunk id, its ranks and scores), best first
+
+
+def _documents(index: PolicyIndex, ranked: Ranked, exclude_kinds: tuple[str, ...] = ()) -> list[LCDocument]:
+    """LangChain documents for ranked chunk ids: texts and metadata from Chroma in one call.
+
+    Retrievers rank on ids alone and fetch bodies only for what they return; at 100k chunks
+    fetching the bodies of every candidate costs more than the search.
+    """
+    if not ranked:
+        return []
+    got = index.collection.get(ids=[cid for cid, _ in ranked], include=["documents", "metadatas"])
+    found = {cid: (text, meta) for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+    return [_to_doc(cid, *found[cid], **scores) for cid, scores in ranked
+            if cid in found and found[cid][1].get("kind") not in exclude_kinds]
+
+
 class DenseRetriever(BaseRetriever):
     """Nearest chunks by embedding (cosine) in Chroma."""
 
@@ -186,49 +227,106 @@ class DenseRetriever(BaseRetriever):
     index: PolicyIndex
     k: int = 5
     filters: Filters = Filters()
-    collapse: bool = True  # fold near-duplicate chunks (off when the hybrid collapses after fusion)
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
-        total = self.index.count()
+    def ranked(self, query: str, n: int) -> Ranked:
+        """The ``n`` nearest chunk ids with ``dense_rank`` and ``dense_score``.
+
+        Filters become the BM25 side's row mask (its in-memory copy of every chunk's
+        metadata), then the cheapest exact way to search inside it; at 100k chunks a
+        Chroma ``where`` costs 30–300 ms where these cost 2–60 ms:
+
+        - the mask keeps most rows: fetch more candidates and drop the masked-out ones,
+          widening up to ``_OVERSAMPLE_MAX`` candidates before searching inside the
+          selection;
+        - otherwise: search only among the selected ids (``ids=``).
+        """
+        bm25 = self.index.bm25
+        # the BM25 side lists the same chunks as Chroma (rebuilt on every change) and its
+        # length is free, where Chroma's count() costs ~8 ms at 100k chunks
+        total = len(bm25) or self.index.count()
         if total == 0:
             return []
-        flt, extra = self.filters, 0
-        dropped: tuple[str, ...] = ()
-        if flt.exclude_kinds and replace(flt, exclude_kinds=()).is_empty():
-            # only the service's exclusion of ledger rows: a Chroma ``where`` would slow every
-            # query (filtered search), so fetch more candidates and drop them instead
-            excluded = int(len(self.index.bm25) - _mask(self.index.bm25, flt).sum())
-            flt, extra, dropped = Filters(), min(excluded, _POST_EXCLUDE_MAX), flt.exclude_kinds
-        where = flt.chroma_where(self.index.bm25.metadatas) if not flt.is_empty() else None
         vector = self.index.embeddings.embed_query(query)
-        got = self.index.collection.query(
-            query_embeddings=[vector], n_results=min(self.k + _SPARE + extra, total), where=where,
-            include=["documents", "metadatas", "distances"],
-        )
-        out = []
-        rows = [r for r in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0],
-                               strict=True) if r[2].get("kind") not in dropped]
-        for rank, (cid, text, meta, dist) in enumerate(rows, start=1):
-            out.append(_to_doc(cid, text, meta, dense_rank=rank, dense_score=round(1 - float(dist), 6),
-                               score=round(1 - float(dist), 6)))
-        return (collapse_near_duplicates(out, limit=self.k) if self.collapse else out)[: self.k]
+        if self.filters.is_empty():
+            return self._query(vector, n, total)
+        if not len(bm25):  # not built yet: let Chroma filter
+            return self._query(vector, n, total, where=self.filters.chroma_where(bm25.columns))
+        chosen = _selection(bm25, self.filters)
+        selected = len(chosen)
+        if selected == 0:
+            return []
+        if selected == total:
+            return self._query(vector, n, total)
+        if total - selected <= _POST_EXCLUDE_MAX or selected >= total / 2:
+            excluded = total - selected
+            fetch = n + excluded if excluded <= _POST_EXCLUDE_MAX else 2 * n * total // selected + _POST_EXCLUDE_MAX
+            while True:  # the masked-out rows may crowd the nearest ones: widen a few times
+                fetch = min(fetch, total)
+                out = self._query(vector, fetch, total, keep=chosen.mask)
+                if len(out) >= min(n, selected) or fetch == total:
+                    return out[:n]
+                if fetch >= _OVERSAMPLE_MAX:
+                    break
+                fetch *= 4
+        return self._query(vector, n, total, ids=chosen.ids)
+
+    def _query(self, vector: list[float], n: int, total: int, keep: np.ndarray | None = None,
+               ids: list[str] | None = None, where: dict | None = None) -> Ranked:
+        """One Chroma query: the ``n`` nearest among ``ids`` (all if None), rows outside ``keep`` dropped."""
+        bm25 = self.index.bm25
+        kwargs: dict[str, Any] = {"n_results": min(n, len(ids) if ids is not None else total),
+                                  "where": where, "include": ["distances"]}
+        try:
+            got = self.index.collection.query(query_embeddings=[vector], ids=ids, **kwargs)
+        except ChromaError:
+            if ids is None:
+                raise
+            # an id the BM25 side still lists is gone from Chroma (a concurrent delete): filter in Chroma
+            got = self.index.collection.query(query_embeddings=[vector], **kwargs | {
+                "where": self.filters.chroma_where(bm25.columns)})
+        out: Ranked = []
+        for cid, dist in zip(got["ids"][0], got["distances"][0], strict=True):
+            if keep is not None:
+                row = bm25.row_of.get(cid)
+                if row is None or not keep[row]:
+                    continue
+            score = round(1 - float(dist), 6)
+            out.append((cid, {"dense_rank": len(out) + 1, "dense_score": score, "score": score}))
+        return out[:n]
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
+        docs = _documents(self.index, self.ranked(query, self.k + _SPARE), self.filters.exclude_kinds)
+        return collapse_near_duplicates(docs, limit=self.k)
 
 
-_MASKS: dict[tuple[str, Filters], np.ndarray] = {}
+class Selection:
+    """The rows a filter keeps over one BM25 index version: a boolean mask, row numbers, ids."""
+
+    def __init__(self, bm25: Any, filters: Filters) -> None:
+        self._bm25 = bm25
+        self.mask: np.ndarray = filters.mask(bm25.columns)
+        self.rows: np.ndarray = np.flatnonzero(self.mask)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @cached_property
+    def ids(self) -> list[str]:
+        return [self._bm25.ids[row] for row in self.rows]
 
 
-def _mask(bm25: Any, filters: Filters) -> np.ndarray:
-    """The 0/1 row mask of ``filters`` over the BM25 rows, cached per index version.
+_SELECTIONS: dict[tuple[str, Filters], Selection] = {}
 
-    Computing it walks every row's metadata (≈ 50 ms at 100k chunks); the same filters
-    (the service's implied ones above all) repeat on every query.
-    """
+
+def _selection(bm25: Any, filters: Filters) -> Selection:
+    """The rows ``filters`` keeps, cached per index version: the same filters (the service's
+    implied ones above all) repeat on every query."""
     key = (bm25.stamp, filters)
-    if key not in _MASKS:
-        if len(_MASKS) > 64:
-            _MASKS.clear()
-        _MASKS[key] = np.array([1.0 if filters.matches(m) else 0.0 for m in bm25.metadatas], dtype=np.float32)
-    return _MASKS[key]
+    if key not in _SELECTIONS:
+        if len(_SELECTIONS) > 64:
+            _SELECTIONS.clear()
+        _SELECTIONS[key] = Selection(bm25, filters)
+    return _SELECTIONS[key]
 
 
 class BM25Retriever(BaseRetriever):
@@ -243,32 +341,26 @@ class BM25Retriever(BaseRetriever):
     k: int = 5
     filters: Filters = Filters()
     expand: bool = True
-    collapse: bool = True
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
+    def ranked(self, query: str, n: int) -> Ranked:
+        """The ``n`` best BM25 chunk ids with ``bm25_rank`` and ``bm25_score`` (score > 0 only)."""
         bm25 = self.index.bm25
         if not len(bm25):
             return []
-        mask = None
+        rows = None
         if not self.filters.is_empty():
-            mask = _mask(bm25, self.filters)
-            if not mask.any():
+            rows = _selection(bm25, self.filters).rows
+            if not len(rows):
                 return []
         from rag.query import expand_for_bm25, load_synonyms
 
         expanded = expand_for_bm25(query, load_synonyms(self.index.settings.synonyms_file)) if self.expand else query
-        hits = bm25.search(expanded, self.k + _SPARE, mask)
-        if not hits:
-            return []
-        keys = [bm25.ids[row] for row, _ in hits]
-        got = self.index.collection.get(ids=keys, include=["documents"])
-        bodies = dict(zip(got["ids"], got["documents"], strict=True))  # Chroma does not keep the order asked
-        out = [
-            _to_doc(bm25.ids[row], bodies.get(bm25.ids[row], ""), bm25.metadatas[row], bm25_rank=rank,
-                    bm25_score=round(score, 6), score=round(score, 6))
-            for rank, (row, score) in enumerate(hits, start=1)
-        ]
-        return (collapse_near_duplicates(out, limit=self.k) if self.collapse else out)[: self.k]
+        return [(bm25.ids[row], {"bm25_rank": rank, "bm25_score": round(score, 6), "score": round(score, 6)})
+                for rank, (row, score) in enumerate(bm25.search(expanded, n, rows), start=1)]
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
+        docs = _documents(self.index, self.ranked(query, self.k + _SPARE))
+        return collapse_near_duplicates(docs, limit=self.k)
 
 
 class HybridRetriever(BaseRetriever):
@@ -284,27 +376,17 @@ class HybridRetriever(BaseRetriever):
     rrf_k: int = 5
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
-        # BM25 runs in a worker thread while the query is embedded (the model releases the GIL)
-        lexical_job = _POOL.submit(
-            BM25Retriever(index=self.index, k=self.candidates, filters=self.filters, collapse=False).invoke, query
-        )
-        dense = DenseRetriever(index=self.index, k=self.candidates, filters=self.filters, collapse=False).invoke(query)
-        lexical = lexical_job.result()
-        by_id: dict[str, LCDocument] = {}
-        for d in dense + lexical:
-            assert d.id is not None
-            if d.id in by_id:
-                by_id[d.id].metadata.update({k: v for k, v in d.metadata.items() if k.endswith(("_rank", "_score"))})
-            else:
-                by_id[d.id] = d
-        fused = rrf([[d.id for d in dense if d.id], [d.id for d in lexical if d.id]],
+        # one after the other: the embedder already uses every core (OpenMP), and a BM25
+        # thread next to it made the tail slower, not faster, on 2 cores
+        lexical = BM25Retriever(index=self.index, filters=self.filters).ranked(query, self.candidates)
+        dense = DenseRetriever(index=self.index, filters=self.filters).ranked(query, self.candidates)
+        evidence: dict[str, dict[str, Any]] = {}
+        for cid, scores in dense + lexical:
+            evidence.setdefault(cid, {}).update(scores)
+        fused = rrf([[cid for cid, _ in dense], [cid for cid, _ in lexical]],
                     [self.dense_weight, self.bm25_weight], k=self.rrf_k)
-        out = []
-        for key, score in fused[: self.k + _SPARE]:
-            doc = by_id[key]
-            doc.metadata["score"] = round(score, 6)
-            out.append(doc)
-        return collapse_near_duplicates(out, limit=self.k)
+        top = [(cid, evidence[cid] | {"score": round(score, 6)}) for cid, score in fused[: self.k + _SPARE]]
+        return collapse_near_duplicates(_documents(self.index, top, self.filters.exclude_kinds), limit=self.k)
 
 
 class CrossEncoderScorer:

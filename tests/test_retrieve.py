@@ -8,6 +8,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import pytest
 from langchain_core.documents import Document as LCDocument
 
@@ -128,6 +129,78 @@ FILTERS = [
     (Filters(date_from="2023-01-01"), lambda h: h.date >= "2023-01-01"),
     (Filters(region="河北"), lambda h: "河北" in h.region),
 ]
+
+
+def test_vectorised_mask_selects_exactly_the_rows_matches_selects(corpus_qa: PolicyQA):
+    """Filters.mask (numpy columns, used at scale) and Filters.matches (one dict) never disagree."""
+    from rag.bm25 import MetaColumns
+
+    metas = corpus_qa.index.bm25.metadatas + [
+        {"kind": "policy_notice"}, {"region": "河南省许昌市", "date_int": 20231231}, {"date_int": 0}, {},
+    ]
+    columns = MetaColumns(metas)
+    some_doc = metas[0]["doc_id"]
+    cases = [f for f, _ in FILTERS] + [
+        Filters(), Filters(kind=("policy_notice", "news")), Filters(exclude_kinds=("project_record",)),
+        Filters(kind=("project_record",), exclude_kinds=("project_record",)), Filters(issuer="人民政府"),
+        Filters(doc_ids=(some_doc, "missing")), Filters(date_to="2020"), Filters(date_from="2021-03"),
+        Filters(region="河南", date_from="2020-01-01", date_to="2023-06"), Filters(region="不存在的地区"),
+    ]
+    for flt in cases:
+        expected = [flt.matches(m) for m in metas]
+        assert flt.mask(columns).tolist() == expected, flt
+    assert any(Filters(region="许昌").mask(columns)) and not any(Filters(region="不存在的地区").mask(columns))
+
+
+DENSE_FILTERS = [Filters(exclude_kinds=("project_record",)), Filters(kind=("project_record",)),
+                 Filters(region="焦作"), Filters(region="焦作", exclude_kinds=("project_record",)),
+                 Filters(kind=("policy_notice", "experience_article", "news")), Filters(date_from="2020")]
+
+
+@pytest.mark.parametrize("post_exclude_max", [0, 50])
+def test_dense_filtering_finds_the_exact_nearest_chunks_that_pass(corpus_qa: PolicyQA, monkeypatch: pytest.MonkeyPatch,
+                                                                  post_exclude_max: int):
+    """Each way the dense side applies a filter (drop after the query, widening the query,
+    searching inside the selected ids) gives the true nearest chunks among those passing it."""
+    from rag import retrieve
+
+    monkeypatch.setattr(retrieve, "_POST_EXCLUDE_MAX", post_exclude_max)
+    paths: list[str] = []
+    query_once = retrieve.DenseRetriever._query
+
+    def spy(self, vector, n, total, keep=None, ids=None, where=None):  # type: ignore[no-untyped-def]
+        paths.append("ids" if ids is not None else "keep" if keep is not None else "where" if where else "all")
+        return query_once(self, vector, n, total, keep=keep, ids=ids, where=where)
+
+    monkeypatch.setattr(retrieve.DenseRetriever, "_query", spy)
+    got = corpus_qa.index.collection.get(include=["embeddings", "metadatas"])
+    vectors = np.asarray(got["embeddings"])
+    for q in ("招商六组的牵头领导是谁", "汝州返乡创业项目"):
+        sims = vectors @ np.asarray(corpus_qa.index.embeddings.embed_query(q))
+        for flt in DENSE_FILTERS:
+            passing = [(-s, cid) for s, cid, m in zip(sims, got["ids"], got["metadatas"], strict=True) if flt.matches(m)]
+            expected = [cid for _, cid in sorted(passing)[:8]]
+            ranked = retrieve.DenseRetriever(index=corpus_qa.index, filters=flt).ranked(q, 8)
+            assert [cid for cid, _ in ranked] == expected, (flt, q)
+            assert [e["dense_rank"] for _, e in ranked] == list(range(1, len(expected) + 1))
+    assert {"ids", "keep"} <= set(paths), paths
+
+
+def test_dense_search_inside_ids_survives_a_chunk_deleted_meanwhile(corpus_qa: PolicyQA):
+    """An id the BM25 side still lists but Chroma no longer holds (another process deleted
+    it a moment ago) makes Chroma refuse the ``ids=`` search: it falls back to a ``where``."""
+    from rag import retrieve
+
+    flt = Filters(region="焦作")
+    chosen = retrieve._selection(corpus_qa.index.bm25, flt)
+    assert len(chosen) < len(corpus_qa.index.bm25) / 2  # searched inside its ids
+    before = retrieve.DenseRetriever(index=corpus_qa.index, filters=flt).ranked("招商六组的牵头领导是谁", 5)
+    chosen.ids = [*chosen.ids, "gone#0"]
+    try:
+        after = retrieve.DenseRetriever(index=corpus_qa.index, filters=flt).ranked("招商六组的牵头领导是谁", 5)
+    finally:
+        del chosen.ids
+    assert [cid for cid, _ in after] == [cid for cid, _ in before] and len(after) == 5
 
 
 @pytest.mark.parametrize("retriever", ["bm25", "dense", "hybrid"])

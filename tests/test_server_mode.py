@@ -102,6 +102,10 @@ def test_two_processes_share_one_server_through_a_restart(tmp_path: Path, chroma
     other = PolicyQA(settings(tmp_path / "b", chroma.url, "shared"), embeddings=e5)
     assert chunk_ids(other) == chunk_ids(qa)
     assert "孙起鹏" in other.ask(QUESTION).text
+    for flt in ({"region": "许昌"}, {"kind": ["policy_notice", "news"]}):  # filtered dense search over HTTP
+        hits = other.search(QUESTION, filters=flt, retriever="dense")
+        assert hits and hits == qa.search(QUESTION, filters=flt, retriever="dense"), flt
+    assert all("许昌" in h.region for h in other.search(QUESTION, filters={"region": "许昌"}, retriever="dense"))
     again = other.ingest([corpus])  # its own (empty) record manager: the doc hashes in Chroma decide
     assert sorted(again.unchanged) == sorted(report.added) and again.chunks_written == 0
     assert chunk_ids(other) == chunk_ids(qa)
