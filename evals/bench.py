@@ -13,8 +13,12 @@ unchanged re-ingest.
 
 ``--scale N``: an N-chunk synthetic index built from the real one (texts repeated with a
 marker, vectors jittered and re-normalised: no embedding needed), and the same query
-latencies over it; peak RSS of this process after each stage. Figures go to the README,
-not to a timed test.
+latencies over it (``--synthetic-dir`` keeps it for the next run).
+
+Query latency, cold start and peak RSS are measured in a fresh process per index
+(``--probe DIR``), which opens the index as the app does and does nothing else: those
+are the serving process's figures, not the figures of the process that built the index.
+Figures go to the README, not to a timed test.
 """
 
 from __future__ import annotations
@@ -54,13 +58,18 @@ def timed(fn: Callable[[str], object], questions: list[str], repeat: int) -> lis
 
 
 def rss_mb() -> float:
-    """Peak resident memory of this process so far (MB)."""
+    """Peak resident memory of this process so far (MB): VmHWM, which (unlike ru_maxrss)
+    starts afresh at exec and so does not count the parent the process was forked from."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def query_bench(svc: PolicyQA, questions: list[str], k: int, repeat: int, label: str) -> dict[str, dict[str, float]]:
+    """p50/p95/mean per retriever, next to plain Chroma dense search, in this process."""
     index = svc.index
 
     def plain_dense(q: str) -> object:
@@ -80,8 +89,38 @@ def query_bench(svc: PolicyQA, questions: list[str], k: int, repeat: int, label:
         f = figures[name]
         print(f"{name:24}{f['p50']:9.1f}{f['p95']:9.1f}{f['mean']:9.1f}")
     ratio = figures["hybrid"]["p95"] / figures["chroma dense (plain)"]["p95"]
-    print(f"hybrid / plain dense p95 ratio: {ratio:.2f}; peak RSS so far {rss_mb():.0f} MB")
+    print(f"hybrid / plain dense p95 ratio: {ratio:.2f}")
     return figures | {"hybrid_over_dense_p95": {"ratio": ratio}}
+
+
+def probe(folder: Path, questions: list[str], k: int, repeat: int, label: str) -> dict[str, object]:
+    """Serving-process figures: cold start to the first answer, latencies, peak RSS.
+
+    Runs in this (fresh) process: imports, model, index and BM25 load all count.
+    """
+    svc = PolicyQA(Settings(index_dir=folder))
+    svc.ask(questions[0])
+    cold = time.perf_counter() - STARTED
+    opened_mb = rss_mb()
+    figures: dict[str, object] = dict(query_bench(svc, questions, k, repeat, label))
+    figures |= {"cold_start_first_answer_s": cold, "rss_after_first_answer_mb": opened_mb, "peak_rss_mb": rss_mb()}
+    print(f"cold start to first answer {cold:.1f} s; RSS after the first answer {opened_mb:.0f} MB, "
+          f"peak RSS of the serving process {rss_mb():.0f} MB")
+    return figures
+
+
+def in_fresh_process(folder: Path, args: argparse.Namespace, *flags: str) -> dict[str, object]:
+    """Run this script with ``flags`` in a new process on the index in ``folder``; its JSON figures."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        subprocess.run([sys.executable, __file__, *flags, "--set", str(args.set), "-k", str(args.k),
+                        "--json", out.name],
+                       check=True, env=os.environ | {"POLICYQA_INDEX_DIR": str(folder)})
+        return json.loads(Path(out.name).read_text(encoding="utf-8"))
 
 
 def ingest_bench(n_docs: int, reports: Path) -> dict[str, float]:
@@ -123,8 +162,20 @@ def ingest_bench(n_docs: int, reports: Path) -> dict[str, float]:
 
 
 def synthetic_index(svc: PolicyQA, n: int, folder: Path) -> PolicyQA:
-    """An n-chunk index from the real one: texts repeated with a copy marker, vectors jittered."""
+    """An n-chunk index from the real one: texts repeated with a copy marker, vectors jittered.
+
+    An index already in ``folder`` with n chunks is reused.
+    """
     import numpy as np
+
+    if folder.exists():
+        settings = svc.settings.model_copy(update={"index_dir": folder})
+        old = PolicyQA(settings, svc.index.embeddings.underlying_embeddings)  # type: ignore[attr-defined]
+        if old.index.count() == n:
+            return old
+        import shutil
+
+        shutil.rmtree(folder)
 
     got = svc.index.collection.get(include=["documents", "metadatas", "embeddings"])
     base_ids, docs, metas, vecs = got["ids"], got["documents"], got["metadatas"], np.asarray(got["embeddings"])
@@ -157,29 +208,37 @@ def main() -> None:
     parser.add_argument("--reports", type=Path,
                         default=Path(__file__).resolve().parents[2] / "shared/corpus/extra/government_work_reports.jsonl")
     parser.add_argument("--scale", type=int, default=0, metavar="N", help="also query an N-chunk synthetic index")
+    parser.add_argument("--synthetic-dir", type=Path, help="where to keep the synthetic index (default: a temp dir)")
+    parser.add_argument("--probe", type=Path, metavar="DIR", help=argparse.SUPPRESS)  # internal: one serving process
+    parser.add_argument("--label", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--build-synthetic", type=Path, metavar="DIR", help=argparse.SUPPRESS)  # internal
     args = parser.parse_args()
-
-    svc = PolicyQA(Settings())
     questions = [json.loads(line)["question"] for line in args.set.read_text(encoding="utf-8").splitlines() if line.strip()]
-    figures: dict[str, object] = {}
-    figures["cold_start_first_answer_s"] = time.perf_counter() - STARTED
-    svc.ask(questions[0])
-    figures["cold_start_first_answer_s"] = time.perf_counter() - STARTED
-    print(f"cold start to first answer (imports, model, index and BM25 load): "
-          f"{figures['cold_start_first_answer_s']:.1f} s")
-    if args.ingest:
-        figures["ingest"] = ingest_bench(args.ingest, args.reports)
-    figures["full"] = query_bench(svc, questions, args.k, args.repeat, "full corpus")
-    if args.scale:
-        import tempfile
 
-        with tempfile.TemporaryDirectory() as tmp:
-            t0 = time.perf_counter()
-            syn = synthetic_index(svc, args.scale, Path(tmp) / "synthetic")
-            print(f"\nbuilt a {syn.index.count()}-chunk synthetic index in {time.perf_counter() - t0:.0f} s")
-            figures["scale"] = query_bench(syn, questions, args.k, 1, f"synthetic {args.scale}")
-    figures["peak_rss_mb"] = rss_mb()
-    print(f"peak RSS of this process: {figures['peak_rss_mb']:.0f} MB")
+    if args.probe:
+        figures: dict[str, object] = probe(args.probe, questions, args.k, args.repeat, args.label)
+    elif args.build_synthetic:
+        t0 = time.perf_counter()
+        syn = synthetic_index(PolicyQA(Settings()), args.scale, args.build_synthetic)
+        figures = {"chunks": syn.index.count(), "build_s": time.perf_counter() - t0, "peak_rss_mb": rss_mb()}
+        print(f"\nsynthetic index of {figures['chunks']} chunks ready in {figures['build_s']:.0f} s "
+              f"(peak RSS of the building process {figures['peak_rss_mb']:.0f} MB)")
+    else:
+        settings = Settings()
+        figures = {"full": in_fresh_process(settings.index_dir, args, "--probe", str(settings.index_dir),
+                                            "--repeat", str(args.repeat), "--label", "full corpus")}
+        if args.ingest:
+            figures["ingest"] = ingest_bench(args.ingest, args.reports)
+        if args.scale:
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as tmp:
+                folder = args.synthetic_dir or Path(tmp) / "synthetic"
+                # built and queried in separate processes: the builder holds every vector
+                figures["scale_build"] = in_fresh_process(settings.index_dir, args, "--build-synthetic",
+                                                          str(folder), "--scale", str(args.scale))
+                figures["scale"] = in_fresh_process(folder, args, "--probe", str(folder), "--repeat", "1",
+                                                    "--label", f"synthetic {args.scale}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, ensure_ascii=False), encoding="utf-8")
 
