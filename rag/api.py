@@ -199,7 +199,7 @@ def create_api(svc: PolicyQA, access: Access | None = None) -> FastAPI:
     def healthz() -> JSONResponse:
         """Whether the index opens, with its document and chunk counts and the embedder."""
         try:
-            stats = svc.stats()
+            stats = svc.health()
         except PolicyQAError as e:
             return JSONResponse({"status": "error", "index_loaded": False, "detail": str(e),
                                  "chroma": svc.settings.chroma_url or "embedded"}, status_code=503)

@@ -48,6 +48,19 @@ def test_healthz_reports_the_index(client: httpx.Client, corpus_qa: PolicyQA):
     assert body["auth"] is False
 
 
+def test_healthz_does_not_read_every_chunk(client: httpx.Client, corpus_qa: PolicyQA, monkeypatch: pytest.MonkeyPatch):
+    """Probes come every few seconds: at 100k chunks reading all metadata would cost seconds each."""
+    expected = client.get("/healthz").json()
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("/healthz read every chunk")
+
+    monkeypatch.setattr(corpus_qa.index, "all_chunks", refuse)
+    monkeypatch.setattr(corpus_qa.index.collection, "get", refuse)
+    r = client.get("/healthz")
+    assert r.status_code == 200 and r.json() == expected
+
+
 def test_documents_list_metadata_and_chunk_counts(client: httpx.Client):
     docs = {d["doc_id"]: d for d in client.get("/api/documents").json()["documents"]}
     assert docs[NOTICE]["doc_number"] == DOC_NUMBER and docs[NOTICE]["chunks"] > 5
