@@ -225,7 +225,7 @@ _JSON_FIELDS = {
     "issuer": ("issuer", "发文机关", "发布机构", "source_org"),
     "region": ("region", "地区"),
     "kind": ("kind", "类型"),
-    "id": ("id", "doc_id"),
+    "id": ("id", "doc_id", "_id"),  # _id: a BEIR corpus.jsonl, so its qrels match the doc ids
     "url": ("url", "链接"),
 }
 

@@ -68,6 +68,15 @@ def test_jsonl_one_document_per_line_and_bad_line_reported(tmp_path: Path):
     assert problems == ["第3行不是有效的 JSON，已跳过"]
 
 
+def test_beir_corpus_ids_become_the_doc_ids(tmp_path: Path):
+    """BEIR corpus.jsonl names records by ``_id``; qrels point at those ids, not at titles."""
+    f = tmp_path / "corpus.jsonl"
+    f.write_text('{"_id": "d7", "title": "招商政策", "text": "各县区要积极开展招商。"}\n'
+                 '{"_id": "d8", "title": "招商政策", "text": "同名的另一篇文章。"}\n', encoding="utf-8")
+    docs, problems = read_documents(f, {}, MB)
+    assert [d.doc_id for d in docs] == ["corpus#d7", "corpus#d8"] and not problems
+
+
 def test_xlsx_records_one_per_row_with_row_errors(tmp_path: Path):
     docs, problems = read_documents(make_xlsx(tmp_path / "projects.xlsx"), {}, MB)
     assert [d.meta.title for d in docs] == ["金刚石散热基板项目", "硼中子俘获治疗项目"]
