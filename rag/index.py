@@ -346,9 +346,19 @@ class PolicyIndex:
         return [(i, d, dict(m)) for i, d, m in rows if section_path is None or m.get("section_path") == section_path]
 
     def doc_hashes(self) -> dict[str, tuple[str, str]]:
-        """doc_id → (doc_hash, source) for every indexed document."""
+        """doc_id → (doc_hash, source) for every indexed document.
+
+        A document whose chunks carry more than one version gets an empty hash, so the next
+        ingest of its file rewrites it whole instead of calling it unchanged.
+        """
         _, _, metas = self.all_chunks(include_documents=False)
-        return {m["doc_id"]: (m.get("doc_hash", ""), m.get("source", "")) for m in metas}
+        out: dict[str, tuple[str, str]] = {}
+        for m in metas:
+            doc_hash, source = str(m.get("doc_hash", "")), str(m.get("source", ""))
+            seen = out.setdefault(m["doc_id"], (doc_hash, source))
+            if seen[0] != doc_hash:
+                out[m["doc_id"]] = ("", source)
+        return out
 
     @property
     def bm25(self) -> BM25Index:
@@ -487,6 +497,9 @@ class PolicyIndex:
             return
         chunks = chunk_document(doc, self.settings.chunk_size, self.settings.min_section_chars)
         lc_docs = [LCDocument(page_content=c.text, metadata=chunk_metadata(c, doc_hash)) for c in chunks]
+        # the document's chunks before this write: only those may be dropped as foreign after it
+        # (another process writing another version right now must not lose its chunks)
+        before_ids = self._chunk_ids_of(doc.doc_id) if before else set()
         try:
             result = lc_index(
                 lc_docs,
@@ -504,18 +517,25 @@ class PolicyIndex:
             report.failed.append((doc.doc_id, f"写入索引失败（原有内容保持不变）：{type(e).__name__}: {e}"))
             return
         report.chunks_written += result["num_added"] + result["num_updated"]
-        report.chunks_deleted += result["num_deleted"] + self._drop_foreign_chunks(doc.doc_id)
+        report.chunks_deleted += result["num_deleted"] + self._drop_foreign_chunks(doc.doc_id, before_ids)
         (report.updated if before else report.added).append(doc.doc_id)
 
-    def _drop_foreign_chunks(self, doc_id: str) -> int:
-        """Delete chunks of ``doc_id`` this process's record manager did not just write.
+    def _chunk_ids_of(self, doc_id: str) -> set[str]:
+        return set(self.collection.get(where={"doc_id": doc_id}, include=[])["ids"])
+
+    def _drop_foreign_chunks(self, doc_id: str, before_ids: set[str]) -> int:
+        """Delete chunks of ``doc_id`` that were there before this write and are not part of it.
 
         The record manager is per index dir; in server mode another process may have written
         an earlier version of the document, whose chunks the incremental cleanup cannot see.
+        Chunks that appeared during this write belong to a process writing another version at
+        the same moment: they stay (``check`` reports the document as mixed, and the next
+        ingest of its file rewrites it), where deleting them could leave the document empty.
         """
+        if not before_ids:
+            return 0
         current = set(self.records.list_keys(group_ids=[doc_id]))
-        got = self.collection.get(where={"doc_id": doc_id}, include=[])
-        stale = [i for i in got["ids"] if i not in current]
+        stale = sorted(i for i in self._chunk_ids_of(doc_id) if i not in current and i in before_ids)
         if stale:
             self.collection.delete(ids=stale)
         return len(stale)

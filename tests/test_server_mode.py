@@ -176,3 +176,58 @@ def test_bm25_follows_changes_made_by_another_process(tmp_path: Path, chroma: Ch
     assert notice and not any("孙起鹏" in t for t in notice) and any("李四海" in t for t in notice)
     assert len([i for i in chunk_ids(reader) if i not in before]) >= 1
     assert "李四海" in reader.ask(QUESTION).text
+
+
+def test_two_processes_writing_two_versions_at_once_lose_neither(tmp_path: Path, chroma: ChromaServer,
+                                                                 e5: E5Embeddings, monkeypatch: pytest.MonkeyPatch):
+    """Two admins upload different versions of one document through two app processes at the
+    same moment: both writes land before either cleans up. Neither may delete the other's
+    chunks (the document would vanish); `check` reports the document, and the next
+    ingest of either file leaves exactly that version."""
+    import threading
+
+    from rag.index import PolicyIndex
+
+    folders = [tmp_path / "v1", tmp_path / "v2", tmp_path / "v3"]
+    for folder, leader in zip(folders, ("孙起鹏", "李四海", "王五岳"), strict=True):
+        folder.mkdir()
+        (folder / "notice.txt").write_text(NOTICE.replace("孙起鹏", leader), encoding="utf-8")
+    qa = [PolicyQA(settings(tmp_path / name, chroma.url, "race"), embeddings=e5) for name in ("a", "b")]
+    assert qa[0].ingest([folders[0]]).added == ["notice"]
+
+    # each writer looks at the document's chunks twice: before writing and before cleaning up;
+    # barriers around each look make both look, then both write, then both look and clean up
+    in_step = threading.Barrier(2, timeout=120)
+    look = PolicyIndex._chunk_ids_of
+
+    def look_in_step(self: PolicyIndex, doc_id: str) -> set[str]:
+        in_step.wait()
+        ids = look(self, doc_id)
+        in_step.wait()
+        return ids
+
+    monkeypatch.setattr(PolicyIndex, "_chunk_ids_of", look_in_step)
+    reports: list = [None, None]
+
+    def ingest(i: int) -> None:
+        reports[i] = qa[i].ingest([folders[i + 1]])
+
+    threads = [threading.Thread(target=ingest, args=(i,)) for i in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    monkeypatch.undo()
+    assert all(r is not None and r.ok and r.updated == ["notice"] for r in reports), reports
+
+    texts = [t for t, m in zip(*qa[0].index.all_chunks()[1:], strict=True) if m["doc_id"] == "notice"]
+    assert any("李四海" in t for t in texts) and any("王五岳" in t for t in texts)  # neither version lost
+    assert not any("孙起鹏" in t for t in texts)  # the old version is gone
+    findings = qa[0].index.check().findings  # two versions of the same sections: reported
+    assert any(f.kind in ("duplicate_chunk", "mixed_versions") and f.subject == "notice" for f in findings)
+
+    again = qa[0].ingest([folders[2]])  # the file says 王五岳: rewritten, not "unchanged"
+    assert again.updated == ["notice"] and again.ok
+    texts = [t for t, m in zip(*qa[0].index.all_chunks()[1:], strict=True) if m["doc_id"] == "notice"]
+    assert texts and all("李四海" not in t for t in texts) and any("王五岳" in t for t in texts)
+    assert qa[0].index.check().ok
