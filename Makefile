@@ -46,7 +46,7 @@ bench: eval-index
 	POLICYQA_INDEX_DIR=$(EVAL_INDEX) $(PY) evals/bench.py --repeat 2 --ingest 5 --scale 100000 --json evals/results/bench.json
 
 lint: setup
-	$(VENV)/bin/ruff check ingest rag app.py tests evals/bench.py
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy ingest rag
 
 clean:

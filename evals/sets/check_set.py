@@ -89,21 +89,21 @@ def dedouble_line(line):
 
 def split_003(raw):
     lines = raw.splitlines()
-    i2 = next(i for i, l in enumerate(lines) if strip_ws(l) == ANCHOR_2)
-    i3 = next(i for i, l in enumerate(lines) if strip_ws(l) == ANCHOR_3)
+    i2 = next(i for i, ln in enumerate(lines) if strip_ws(ln) == ANCHOR_2)
+    i3 = next(i for i, ln in enumerate(lines) if strip_ws(ln) == ANCHOR_3)
     p1, p2, p3 = lines[:i2], lines[i2:i3], lines[i3:]
     p3_clean = []
     n_doubled = 0
-    for l in p3:
-        s = strip_ws(l)
+    for ln in p3:
+        s = strip_ws(ln)
         d = dedouble_line(s)
         if d is not None:
             n_doubled += 1
             p3_clean.append(d)
         else:
             p3_clean.append(s)
-    return ("".join(strip_ws(l) for l in p1),
-            "".join(strip_ws(l) for l in p2),
+    return ("".join(strip_ws(ln) for ln in p1),
+            "".join(strip_ws(ln) for ln in p2),
             "".join(p3_clean), n_doubled)
 
 
@@ -174,63 +174,62 @@ def main(argv):
         rid = r.get("id", "line%d" % n)
         for k in ("id", "question", "answers", "source", "type"):
             if k not in r:
-                errors.append("%s: missing field %r" % (rid, k))
+                errors.append(f"{rid}: missing field {k!r}")
         t = r.get("type")
         type_counts[t] += 1
         if t not in TYPES:
-            errors.append("%s: unknown type %r" % (rid, t))
+            errors.append(f"{rid}: unknown type {t!r}")
         src, answers = r.get("source"), r.get("answers", [])
         if not isinstance(answers, list):
-            errors.append("%s: answers is not a list" % rid)
+            errors.append(f"{rid}: answers is not a list")
             continue
         if t == "unanswerable":
             if answers or src is not None:
-                errors.append("%s: unanswerable must have answers [] and source null" % rid)
+                errors.append(f"{rid}: unanswerable must have answers [] and source null")
             doc_counts["(none)"] += 1
             continue
         if not answers:
-            errors.append("%s: answerable question without answers" % rid)
+            errors.append(f"{rid}: answerable question without answers")
         if t == "followup":
             h = r.get("history")
             if not isinstance(h, list) or not h or not all(isinstance(x, str) and x for x in h):
-                errors.append("%s: followup needs a non-empty history list" % rid)
+                errors.append(f"{rid}: followup needs a non-empty history list")
         elif "history" in r:
-            warnings.append("%s: history on non-followup question" % rid)
+            warnings.append(f"{rid}: history on non-followup question")
         if t == "report_year" and not (isinstance(src, str) and src.startswith(GWR_PREFIX)):
-            errors.append("%s: report_year source must be a government work report" % rid)
+            errors.append(f"{rid}: report_year source must be a government work report")
         if src not in docs:
-            errors.append("%s: unknown source %r" % (rid, src))
+            errors.append(f"{rid}: unknown source {src!r}")
             continue
         doc_counts[src] += 1
         text = docs[src]
         if len(set(answers)) != len(answers):
-            errors.append("%s: repeated answer strings" % rid)
+            errors.append(f"{rid}: repeated answer strings")
         for a in answers:
             n_answers += 1
             if not isinstance(a, str):
-                errors.append("%s: non-string answer %r" % (rid, a))
+                errors.append(f"{rid}: non-string answer {a!r}")
                 continue
             if a != strip_ws(a):
-                errors.append("%s: answer %r contains whitespace" % (rid, a))
+                errors.append(f"{rid}: answer {a!r} contains whitespace")
             if not (MIN_ANS_LEN <= len(a) <= MAX_ANS_LEN):
                 errors.append("%s: answer %r has length %d (want %d-%d)"
                               % (rid, a, len(a), MIN_ANS_LEN, MAX_ANS_LEN))
             if a in text:
                 n_found += 1
             else:
-                errors.append("%s: answer %r NOT FOUND in %s" % (rid, a, src))
+                errors.append(f"{rid}: answer {a!r} NOT FOUND in {src}")
             # '.', '%', '/' inside numbers ("592.6亿元", "1/4", "10%") are
             # expected; any other punctuation is width/normalisation-sensitive
             bad = [ch for i, ch in enumerate(a) if is_punct(ch) and not (
                 ch in ".%/" and ((i > 0 and a[i - 1].isdigit()) or
                                  (i + 1 < len(a) and a[i + 1].isdigit())))]
             if bad:
-                warnings.append("%s: answer %r contains punctuation %s"
-                                % (rid, a, "".join(bad)))
+                warnings.append("{}: answer {!r} contains punctuation {}".format(rid, a, "".join(bad)))
             # specificity: how many other seed docs also contain the string
             others = [d for d in seed_ids if d != src and a in docs[d]]
             if others:
-                warnings.append("%s: answer %r also occurs in %s" % (rid, a, ", ".join(others)))
+                warnings.append("{}: answer {!r} also occurs in {}".format(rid, a, ", ".join(others)))
 
     total = len(recs)
     print("questions: %d   answers: %d   found: %d" % (total, n_answers, n_found))
