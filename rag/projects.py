@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from rag.answer import Answer, Citation, verify
 from rag.errors import QueryError
-from rag.rewrite import _places
+from rag.rewrite import INDUSTRIES, _places
 
 if TYPE_CHECKING:
     from rag.index import PolicyIndex
@@ -75,11 +75,6 @@ _AMOUNT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (  # negated forms b
 )
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _PLACE_SUFFIX = re.compile(r"新区|自治区|省|市|县|区")
-INDUSTRIES = (
-    "新材料 新能源汽车 新能源 汽车零部件 汽车装备制造 汽车 高端装备 装备制造 智能制造 电子信息 半导体 生物医药 "
-    "医疗科技 医疗器械 医疗 医药 商业航空航天 航空航天 大数据 云计算 人工智能 智能终端 物联网 现代农业 绿色食品 "
-    "食品 文化旅游 现代物流 物流 金融 高科技 纺织 机绣 汝绣 化工 康养 风电 光伏 储能 氢能"
-).split()
 _INDUSTRY_SUFFIX = re.compile(r"(?:^|\|)([^|]{2,8}?)(?:产业链|产业|行业|领域|方面)")
 # what a ledger question says besides its conditions; longest first when removed
 _FILLER = sorted(

@@ -38,13 +38,21 @@ _NOT_PLACES = frozenset(
     "农村地区 贫困地区 边疆地区 民族地区 沿海地区 内陆地区".split()
 )
 _PLACE_WORD = re.compile(r"[\u4e00-\u9fff]{1,4}(?:省|市|县|区)")
+# industries the ledger and the policies name (also the ledger's condition words, rag.projects)
+INDUSTRIES = (
+    "新材料 新能源汽车 新能源 汽车零部件 汽车装备制造 汽车 高端装备 装备制造 智能制造 电子信息 半导体 生物医药 "
+    "医疗科技 医疗器械 医疗 医药 商业航空航天 航空航天 大数据 云计算 人工智能 智能终端 物联网 现代农业 绿色食品 "
+    "食品 文化旅游 现代物流 物流 金融 高科技 纺织 机绣 汝绣 化工 康养 风电 光伏 储能 氢能"
+).split()
+_KNOWN_INDUSTRY = "|".join(sorted(INDUSTRIES, key=lambda w: (-len(w), w)))
 _SLOTS: list[tuple[str, re.Pattern[str]]] = [
     ("group", re.compile(rf"招商{_NUM}组")),
     ("ordinal", re.compile(rf"第{_NUM}[改条项点章节款]")),
     ("year", re.compile(r"(?:19|20)\d{2}年")),
     ("quote", re.compile(r"[“\"「][^”\"」]{1,20}[”\"」]")),
     ("mechanism", re.compile(r"[\u4e00-\u9fff]{2,6}?机制")),
-    ("industry", re.compile(r"[\u4e00-\u9fff]{2,8}?(?:产业|业)(?=方面|领域|$|[^\u4e00-\u9fff]|[重方在中里的上])")),
+    ("industry", re.compile(rf"(?:{_KNOWN_INDUSTRY})(?:产业|行业)?"
+                            r"|[\u4e00-\u9fff]{2,8}?(?:产业|业)(?=方面|领域|$|[^\u4e00-\u9fff]|[重方在中里的上])")),
     ("place", _PLACE),  # plus segmenter words ending in 省/市/县/区, see _places
 ]
 _PRONOUN = re.compile(r"^(?:那么?|那)?(?:它们|它|其|该组|该市|该项目|该机制|这个|那个|这项|该)")

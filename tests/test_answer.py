@@ -91,6 +91,12 @@ def test_rewrite_chains_two_follow_ups():
     assert "重点招引哪些项目" in two
 
 
+def test_rewrite_swaps_the_industry_of_a_ledger_question():
+    assert rewrite_followup("那新能源呢？", ["焦作有哪些生物医药项目？"]) == "焦作有哪些新能源项目？"
+    out = rewrite_followup("新材料产业的呢？", ["焦作投资超过10亿元的装备制造项目有哪些？"])
+    assert out == "焦作投资超过10亿元的新材料产业项目有哪些？"
+
+
 def test_standalone_question_is_unchanged():
     q = "郑州市对招商引资工作的考核包括哪些方面？"
     assert rewrite_followup(q, ["焦作招商六组的牵头领导是谁？"]) == q
