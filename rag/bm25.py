@@ -112,6 +112,11 @@ class BM25Index:
         """Row number of each chunk id."""
         return {cid: row for row, cid in enumerate(self.ids)}
 
+    @cached_property
+    def selections(self) -> dict:
+        """Row selections per filter, filled and used by ``rag.retrieve``."""
+        return {}
+
     def search(self, query: str, k: int, rows: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top-k (row, score) with score > 0, best first; ``rows`` restricts the rows searched.
 

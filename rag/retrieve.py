@@ -206,7 +206,7 @@ def _to_doc(chunk_key: str, text: str, meta: Mapping[str, Any], **scores: Any) -
 Ranked = list[tuple[str, dict[str, Any]]]  # (chunk id, its ranks and scores), best first
 
 
-def _documents(index: PolicyIndex, ranked: Ranked, exclude_kinds: tuple[str, ...] = ()) -> list[LCDocument]:
+def _documents(index: PolicyIndex, ranked: Ranked) -> list[LCDocument]:
     """LangChain documents for ranked chunk ids: texts and metadata from Chroma in one call.
 
     Retrievers rank on ids alone and fetch bodies only for what they return; at 100k chunks
@@ -216,8 +216,7 @@ def _documents(index: PolicyIndex, ranked: Ranked, exclude_kinds: tuple[str, ...
         return []
     got = index.collection.get(ids=[cid for cid, _ in ranked], include=["documents", "metadatas"])
     found = {cid: (text, meta) for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
-    return [_to_doc(cid, *found[cid], **scores) for cid, scores in ranked
-            if cid in found and found[cid][1].get("kind") not in exclude_kinds]
+    return [_to_doc(cid, *found[cid], **scores) for cid, scores in ranked if cid in found]
 
 
 class DenseRetriever(BaseRetriever):
@@ -295,7 +294,7 @@ class DenseRetriever(BaseRetriever):
         return out[:n]
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
-        docs = _documents(self.index, self.ranked(query, self.k + _SPARE), self.filters.exclude_kinds)
+        docs = _documents(self.index, self.ranked(query, self.k + _SPARE))
         return collapse_near_duplicates(docs, limit=self.k)
 
 
@@ -315,18 +314,15 @@ class Selection:
         return [self._bm25.ids[row] for row in self.rows]
 
 
-_SELECTIONS: dict[tuple[str, Filters], Selection] = {}
-
-
 def _selection(bm25: Any, filters: Filters) -> Selection:
-    """The rows ``filters`` keeps, cached per index version: the same filters (the service's
-    implied ones above all) repeat on every query."""
-    key = (bm25.stamp, filters)
-    if key not in _SELECTIONS:
-        if len(_SELECTIONS) > 64:
-            _SELECTIONS.clear()
-        _SELECTIONS[key] = Selection(bm25, filters)
-    return _SELECTIONS[key]
+    """The rows ``filters`` keeps, cached on the BM25 index (so it goes with its version):
+    the same filters (the service's implied ones above all) repeat on every query."""
+    cache = bm25.selections
+    if filters not in cache:
+        if len(cache) > 64:
+            cache.clear()
+        cache[filters] = Selection(bm25, filters)
+    return cache[filters]
 
 
 class BM25Retriever(BaseRetriever):
@@ -386,7 +382,7 @@ class HybridRetriever(BaseRetriever):
         fused = rrf([[cid for cid, _ in dense], [cid for cid, _ in lexical]],
                     [self.dense_weight, self.bm25_weight], k=self.rrf_k)
         top = [(cid, evidence[cid] | {"score": round(score, 6)}) for cid, score in fused[: self.k + _SPARE]]
-        return collapse_near_duplicates(_documents(self.index, top, self.filters.exclude_kinds), limit=self.k)
+        return collapse_near_duplicates(_documents(self.index, top), limit=self.k)
 
 
 class CrossEncoderScorer:

@@ -323,7 +323,7 @@ class PolicyQA:
         chunks = idx.count()
         bm25 = idx.bm25
         return {
-            "documents": len(bm25.columns.values["doc_id"]) if len(bm25) else 0,
+            "documents": len(bm25.columns.values["doc_id"]),
             "chunks": chunks,
             "embedder": idx.embedder_name,
             "dim": idx.dim,
