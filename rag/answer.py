@@ -49,11 +49,12 @@ class Answer:
     answered: bool
     text: str
     citations: list[Citation] = field(default_factory=list)
-    mode: str = "extractive"  # "extractive" | "llm" | "refusal"
+    mode: str = "extractive"  # "extractive" | "llm" | "partial" | "refusal"
     notes: list[str] = field(default_factory=list)  # fall-backs, flagged numbers: shown to the user
     flagged_numbers: list[str] = field(default_factory=list)
     closest: list[dict[str, str]] = field(default_factory=list)  # documents nearest a refused question
-    strength: float = 0.0  # share of the question's weight the best evidence carries (refusal signal)
+    strength: float = 0.0  # the refusal model's P(answerable) for this evidence
+    evidence: dict[str, float] = field(default_factory=dict)  # the refusal model's features
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``policyqa ask --json`` and ``POST /api/ask``."""
@@ -67,6 +68,7 @@ class Answer:
             "flagged_numbers": list(self.flagged_numbers),
             "closest": list(self.closest),
             "strength": round(self.strength, 3),
+            "evidence": {k: round(v, 3) for k, v in self.evidence.items()},
             "citations": [
                 {k: v for k, v in c.to_dict().items()
                  if k in ("n", "chunk_id", "doc_id", "title", "doc_number", "kind", "date", "section_path",

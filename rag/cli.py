@@ -253,7 +253,7 @@ def stats() -> None:
 RETRIEVER_NAMES = ("bm25", "dense", "hybrid")
 # settings that change what a search or an answer returns: part of the --resume key and of metrics.json
 RUN_SETTINGS = ("embedder", "rrf_k", "bm25_weight", "dense_weight", "reranker", "rerank_candidates",
-                "synonyms_file", "answer_max_chars", "answer_passages", "refusal_threshold", "llm_model")
+                "synonyms_file", "answer_max_chars", "answer_passages", "refusal_model", "llm_model")
 
 
 class _EvalGroup(TyperGroup):

@@ -87,6 +87,7 @@ class EvalItem:
     type: str
     gold_docs: frozenset[str]  # empty = unanswerable
     history: tuple[str, ...] = ()
+    split: str = ""  # "dev" or "test" (``evals/sets/split.py``); "" when the set has no split
 
     @property
     def answerable(self) -> bool:
@@ -121,6 +122,7 @@ def parse_item(data: Any, line: int) -> EvalItem:
         "type": isinstance(data["type"], str),
         "sources": _str_list(data.get("sources", [])),
         "history": _str_list(data.get("history", [])),
+        "split": data.get("split", "") in ("", "dev", "test"),
     }
     for name, ok in checks.items():
         if not ok:
@@ -129,7 +131,8 @@ def parse_item(data: Any, line: int) -> EvalItem:
     if gold and not [a for a in data["answers"] if normalize(a)]:
         raise EvalSetError(f"评测集第 {line} 行有 source 但 answers 为空")
     return EvalItem(id=data["id"], question=data["question"], answers=tuple(data["answers"]),
-                    type=data["type"], gold_docs=gold, history=tuple(data.get("history", [])))
+                    type=data["type"], gold_docs=gold, history=tuple(data.get("history", [])),
+                    split=data.get("split", ""))
 
 
 def load_set(path: Path) -> list[EvalItem]:

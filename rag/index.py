@@ -22,6 +22,7 @@ that cannot be reached raises ``ChromaUnavailableError``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -332,6 +333,24 @@ class PolicyIndex:
             if include_documents:
                 docs.extend(got["documents"] or [])
         return ids, docs, metas
+
+    def document_chunks(self, doc_id: str) -> list[tuple[str, dict]]:
+        """Every chunk of one document as (body, metadata), in reading order."""
+        got = self.collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
+        return sorted(zip(got["documents"], (dict(m) for m in got["metadatas"]), strict=True),
+                      key=lambda r: r[1].get("ordinal", 0))
+
+    def embed_query(self, text: str) -> list[float]:
+        """The query vector, remembered for the last few hundred queries (search, then answer)."""
+        return list(self._embed_query(text))
+
+    @functools.cached_property
+    def _embed_query(self) -> Callable[[str], tuple[float, ...]]:
+        @functools.lru_cache(maxsize=512)
+        def embed(text: str) -> tuple[float, ...]:
+            return tuple(self.embeddings.embed_query(text))
+
+        return embed
 
     def neighbours(self, doc_id: str, ordinal: int, section_path: str | None = None) -> list[tuple[str, str, dict]]:
         """The chunks just before and after ``ordinal`` in the document, as (id, body, meta).

@@ -245,7 +245,7 @@ class DenseRetriever(BaseRetriever):
         total = len(bm25) or self.index.count()
         if total == 0:
             return []
-        vector = self.index.embeddings.embed_query(query)
+        vector = self.index.embed_query(query)
         if self.filters.is_empty():
             return self._query(vector, n, total)
         if not len(bm25):  # not built yet: let Chroma filter

@@ -46,7 +46,7 @@ INDUSTRIES = (
 ).split()
 _KNOWN_INDUSTRY = "|".join(sorted(INDUSTRIES, key=lambda w: (-len(w), w)))
 _SLOTS: list[tuple[str, re.Pattern[str]]] = [
-    ("group", re.compile(rf"招商{_NUM}组")),
+    ("group", re.compile(rf"(?:招商)?{_NUM}组")),
     ("ordinal", re.compile(rf"第{_NUM}[改条项点章节款]")),
     ("year", re.compile(r"(?:19|20)\d{2}年")),
     ("quote", re.compile(r"[“\"「][^”\"」]{1,20}[”\"」]")),
@@ -59,7 +59,7 @@ _PRONOUN = re.compile(r"^(?:那么?|那)?(?:它们|它|其|该组|该市|该项�
 _LEAD = re.compile(r"^(?:那么|那|还有|另外|再问一下|请问)[，,]?")
 _TAIL = re.compile(r"(?:方面|这方面|的情况|情况)?(?:呢|吗)?[？?。！!\s]*$")
 _BOUNDARY_BEFORE = "的里中在与和及、，,“”：:（）() "
-_QUESTION_WORDS = re.compile(r"哪些|哪个|哪位|什么|多少|怎么|如何|是否|谁|吗|呢|[？?]")
+_QUESTION_WORDS = re.compile(r"哪些|哪个|哪位|哪里|哪儿|什么|多少|多久|多长|几|怎么|如何|是否|谁|吗|呢|[？?]")
 
 
 def _slot(text: str) -> tuple[str, str] | None:
@@ -110,7 +110,11 @@ def is_followup(question: str) -> bool:
         return True
     if re.search(r"呢[？?]?\s*$", q) and len(q) <= 16:
         return True
-    return bool(_LEAD.match(q)) and len(q) <= 16
+    if bool(_LEAD.match(q)) and len(q) <= 16:
+        return True
+    # a bare predicate with no subject of its own: "报给哪里？", "具体要多久？"
+    bare = re.sub(r"[^\u4e00-\u9fff\w]", "", q)
+    return len(bare) <= 8 and bool(_QUESTION_WORDS.search(q)) and _slot(q) is None
 
 
 def rewrite_followup(question: str, history: Sequence[str]) -> str:
@@ -141,6 +145,9 @@ def rewrite_followup(question: str, history: Sequence[str]) -> str:
             body, predicate = body[:i], body[i:]
             break
     new = _slot(body)
+    if new is None and body and _QUESTION_WORDS.search(body + predicate):
+        # its own question about the previous topic: asked first, the topic as context
+        return f"{body}{predicate}？（{prev.rstrip('？?。')}）"
     if new is None:
         return f"{prev.rstrip('？?。')}（{body}）？" if body else prev
     name, surface = new
@@ -151,6 +158,8 @@ def rewrite_followup(question: str, history: Sequence[str]) -> str:
     if not olds:
         return f"{surface}{predicate}（{prev.rstrip('？?。')}）？" if predicate else f"{prev.rstrip('？?。')}（{surface}）？"
     old = olds[-1] if name in ("mechanism", "quote") else olds[0]
+    if name == "group" and not surface.startswith("招商") and old.startswith("招商"):
+        surface = "招商" + surface  # "那五组呢" after "招商四组…"
     rewritten = prev.replace(old, surface, 1)
     if predicate and not prev.rstrip("？?。").endswith(predicate):
         # the follow-up asks its own question about the new entity: keep the old context

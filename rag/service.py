@@ -6,25 +6,25 @@ translate ``PolicyQAError`` into their own kind of message at their edge.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from rag.answer import Answer, verify
+from rag.answering import Draft, Library, answer_offline
+from rag.answering.compose import partial, refusal_text
+from rag.answering.evidence import QUESTION_NOISE
+from rag.answering.refusal import YEAR_REPORT, RefusalModel, default_model
+from rag.answering.units import embedding_text, passage_units
 from rag.errors import QueryError
-from rag.extractive import (
-    QUESTION_NOISE,
-    YEAR_REPORT,
-    extract_answer,
-    missing_answer_type,
-    missing_entities,
-)
 from rag.index import IngestReport, PolicyIndex
 from rag.projects import Ledger, is_project_question
 from rag.retrieve import Filters, make_retriever
@@ -61,6 +61,12 @@ class Hit:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    """Rows (or a vector) scaled to length 1."""
+    norm = np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.where(norm == 0, 1, norm)
 
 
 def clean_query(query: str) -> str:
@@ -105,7 +111,12 @@ class PolicyQA:
 
     def ingest(self, paths: Sequence[Path], prune: bool = False,
                progress: Callable[[int, int, str], None] | None = None) -> IngestReport:
-        return self.index.ingest_guarded(paths, prune=prune, progress=progress)
+        """Ingest files and folders; then compute the evidence vectors of what was written."""
+        report = self.index.ingest_guarded(paths, prune=prune, progress=progress)
+        written = [*report.added, *report.updated]
+        if written and self.settings.unit_vectors_at_ingest:
+            self.warm_unit_vectors(written)
+        return report
 
     def search(self, query: str, k: int | None = None, filters: Filters | Mapping[str, Any] | None = None,
                retriever: str = "hybrid") -> list[Hit]:
@@ -180,24 +191,20 @@ class PolicyQA:
                     on_token(answer.text)
                 return answer
         hits = self.search(rewritten, k=self.settings.answer_passages, filters=flt)
-        from rag.query import load_synonyms
-
-        ex = extract_answer(rewritten, hits, self.index.bm25.idf, self.settings.answer_max_chars,
-                            load_synonyms(self.settings.synonyms_file), self.section_family, self.next_chunk)
-        # the passage of the first quote must name the question's places, groups and years,
-        # and the quotes must hold the kind of figure asked for (an amount, a share, a count)
-        first = [h for h in hits if ex.citations and h.chunk_id == ex.citations[0].chunk_id]
-        missing = missing_entities(rewritten, first or hits)
-        if not missing and ex.citations:
-            lead = ex.citations[0].chunk_id
-            figure = missing_answer_type(rewritten, [c.quote for c in ex.citations if c.chunk_id == lead])
-            if figure:
-                missing = [f"{_topic(rewritten)}的具体{figure}"]
-        if missing or not ex.citations or ex.strength < self.settings.refusal_threshold:
-            refusal = self._refuse(question, rewritten, hits, missing, notes)
-            refusal.strength = 0.0 if missing else ex.strength
-            return refusal
-        extractive = Answer(question, rewritten, True, ex.text, ex.citations, "extractive", notes, strength=ex.strength)
+        draft = answer_offline(rewritten, hits, self.library(), self.settings.answer_max_chars,
+                               self.refusal_model)
+        if draft.verdict == "refuse":
+            return self._refuse(question, rewritten, hits, draft, notes)
+        if draft.verdict == "partial":
+            text = partial(draft.text, "、".join(draft.missing))
+            answer = Answer(question, rewritten, False, text, draft.citations, "partial", notes,
+                            strength=draft.probability, evidence=draft.features)
+            answer = verify(answer, self.stored_texts([c.chunk_id for c in answer.citations]))
+            if on_token:
+                on_token(answer.text)
+            return answer
+        extractive = Answer(question, rewritten, True, draft.text, draft.citations, "extractive", notes,
+                            strength=draft.probability, evidence=draft.features)
         if self.settings.llm_enabled:
             from rag.errors import LLMError
             from rag.llm import LLMAnswerer, fallback_note
@@ -214,19 +221,55 @@ class PolicyQA:
             on_token(answer.text)
         return answer
 
-    def _refuse(self, question: str, rewritten: str, hits: Sequence[Hit], missing: Sequence[str],
+    @functools.cached_property
+    def refusal_model(self) -> RefusalModel:
+        path = self.settings.refusal_model
+        return RefusalModel.load(path) if path else default_model()
+
+    def library(self) -> Library:
+        """What the offline answerer may consult: idf, synonyms, vectors, neighbouring chunks."""
+        from rag.query import load_synonyms
+
+        return Library(
+            idf=self.index.bm25.idf,
+            synonyms=load_synonyms(self.settings.synonyms_file),
+            unit_vectors=self.unit_vectors,
+            query_vector=lambda q: _unit(np.asarray(self.index.embed_query(q), dtype=np.float32)),
+            following=self.next_chunk,
+            family=self.section_family,
+            outline=self.outline,
+        )
+
+    def unit_vectors(self, texts: list[str]) -> np.ndarray:
+        """Unit-norm passage vectors of evidence units, from the embedding cache (computed at
+        ingest; a unit not cached yet — an index built before — is embedded now and cached)."""
+        if not texts:
+            return np.zeros((0, self.index.dim), dtype=np.float32)
+        return _unit(np.asarray(self.index.embeddings.embed_documents(texts), dtype=np.float32))
+
+    def warm_unit_vectors(self, doc_ids: Sequence[str]) -> int:
+        """Compute (into the embedding cache) the vectors of every evidence unit of these
+        documents, so that answering never waits for the embedder. Returns the unit count."""
+        texts: list[str] = []
+        for doc_id in doc_ids:
+            for body, meta in self.index.document_chunks(doc_id):
+                units = passage_units(body, str(meta.get("section_path", "")), str(meta.get("title", "")))
+                texts += [embedding_text(u) for u in units]
+        texts = list(dict.fromkeys(texts))
+        batch = max(self.settings.embed_batch_size, 1) * 4
+        for i in range(0, len(texts), batch):
+            self.index.embeddings.embed_documents(texts[i : i + batch])
+        return len(texts)
+
+    def _refuse(self, question: str, rewritten: str, hits: Sequence[Hit], draft: Draft,
                 notes: list[str]) -> Answer:
-        topic = "、".join(missing) if missing else _topic(rewritten)
+        topic = "、".join(draft.missing) if draft.missing else _topic(rewritten)
         closest: list[dict[str, str]] = []
         for h in hits:
             if all(c["doc_id"] != h.doc_id for c in closest):
                 closest.append({"doc_id": h.doc_id, "title": h.title, "doc_number": h.doc_number})
-        text = f"现有资料中未找到关于{topic}的规定或记载。"
-        if closest:
-            text += "最接近的资料：" + "；".join(
-                f"《{c['title']}》" + (f"（{c['doc_number']}）" if c["doc_number"] else "") for c in closest[:3]
-            ) + "。"
-        return Answer(question, rewritten, False, text, [], "refusal", notes, closest=closest[:3])
+        return Answer(question, rewritten, False, refusal_text(topic, closest), [], "refusal", notes,
+                      closest=closest[:3], strength=draft.probability, evidence=draft.features)
 
     def stored_texts(self, chunk_ids: Sequence[str]) -> dict[str, str]:
         """chunk id → the text Chroma holds for it: what every quote is verified against."""
@@ -247,8 +290,7 @@ class PolicyQA:
     def section_family(self, hit: Hit) -> list[Hit]:
         """The chunks of the sections under ``hit``'s parent heading, or under ``hit`` itself
         when it is a heading with subsections, in document order (first chunk of each section)."""
-        got = self.index.collection.get(where={"doc_id": hit.doc_id}, include=["documents", "metadatas"])
-        rows = sorted(zip(got["documents"], got["metadatas"], strict=True), key=lambda r: r[1].get("ordinal", 0))
+        rows = self.index.document_chunks(hit.doc_id)
         own = hit.section_path
         parts = own.split(" › ")
         children = [r for r in rows if str(r[1].get("section_path", "")).startswith(own + " › ")] if own else []
@@ -256,8 +298,21 @@ class PolicyQA:
             parent = " › ".join(parts[:-1])
             children = [r for r in rows if str(r[1].get("section_path", "")).startswith(parent + " › ")
                         and str(r[1]["section_path"]).count(" › ") == own.count(" › ")]
+        return self._first_of_each(children)
+
+    def outline(self, hit: Hit) -> list[Hit]:
+        """The top-level parts of ``hit``'s document, in order: the first chunk of each, its
+        section path cut to the part's own heading ("二、实施“X”主体联动招商")."""
+        parts: dict[str, Hit] = {}
+        for text, meta in self.index.document_chunks(hit.doc_id):
+            top = str(meta.get("section_path", "")).split(" › ")[0]
+            if top and top not in parts:
+                parts[top] = replace(self._hit(0, text, meta), section_path=top)
+        return list(parts.values())
+
+    def _first_of_each(self, rows: Sequence[tuple[str, dict]]) -> list[Hit]:
         first: dict[str, tuple[str, dict]] = {}
-        for text, meta in children:
+        for text, meta in rows:
             first.setdefault(str(meta["section_path"]), (text, meta))
         return [self._hit(0, text, meta) for text, meta in first.values()]
 

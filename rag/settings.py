@@ -40,10 +40,10 @@ class Settings(BaseSettings):
     rerank_candidates: int = Field(default=20, ge=1, le=200, description="fused candidates the cross-encoder reorders")
     answer_max_chars: int = Field(default=300, ge=50, le=3000, description="extractive answer length")
     answer_passages: int = Field(default=5, ge=1, le=20, description="passages an answer is drawn from")
-    refusal_threshold: float = Field(
-        default=0.27, ge=0, le=1,
-        description="below this share of the question's weight in the best evidence, refuse (calibrated on the eval set)",
-    )
+    refusal_model: Path | None = Field(
+        default=None, description="JSON weights of the refusal model; default rag/data/refusal_model.json")
+    unit_vectors_at_ingest: bool = Field(
+        default=True, description="embed every evidence unit at ingest (answers never wait for the embedder)")
     host: str = "127.0.0.1"
     port: int = Field(default=7860, ge=1, le=65535)
     corpus_dirs: list[Path] = Field(default=[PROJECT_DIR / "corpus"], description="what make run ingests")

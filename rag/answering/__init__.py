@@ -1,0 +1,168 @@
+"""The offline answerer: a pipeline of pure functions over the retrieved passages.
+
+    units (``units``) → evidence by meaning and words (``evidence``) → what is asked
+    (``types``) → whole lists and mechanisms (``lists``) or a plain answer (``select``)
+    → text with citations (``compose``) → verdict: answer, answer in part, or refuse
+    (``refusal``)
+
+No model writes anything: every sentence of an answer is a verbatim quote of a passage,
+cited. ``answer_offline`` is the one entry point; ``rag.service.PolicyQA.ask`` calls it
+with a ``Library`` of what it may consult beyond the hits (idf, synonyms, the unit and
+query vectors, the neighbouring chunks and the document outline).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rag.answer import Citation
+from rag.answering import lists, select
+from rag.answering.compose import compose
+from rag.answering.evidence import Scored, Term, hard_entities, question_terms, score_units
+from rag.answering.refusal import FEATURES, RefusalModel, default_model, missing_names, word_share
+from rag.answering.types import AnswerType, answer_type, asked_types, holds, holds_near, unlisted
+from rag.answering.units import Unit, embedding_text, passage_units
+from rag.query import Synonyms
+
+PASSAGES = 5  # passages whose units are scored
+
+
+@dataclass(frozen=True)
+class Library:
+    """What the answerer may consult beyond the hits; every callable may be left out."""
+
+    idf: Callable[[str], float]
+    synonyms: Synonyms | None = None
+    unit_vectors: Callable[[list[str]], np.ndarray] | None = None  # texts → unit-norm passage vectors
+    query_vector: Callable[[str], np.ndarray] | None = None  # question → unit-norm query vector
+    following: Callable[[Any], Any] | None = None  # hit → next chunk of its section, or None
+    family: Callable[[Any], list] | None = None  # hit → first chunks of its sibling sections
+    outline: Callable[[Any], list] | None = None  # hit → first chunks of the parts of what defines it
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The answerer's result before it becomes an ``Answer``."""
+
+    verdict: str  # "answer" | "partial" | "refuse"
+    text: str
+    citations: list[Citation]
+    kind: str  # the answer type asked
+    missing: list[str] = field(default_factory=list)  # names or the figure the documents lack
+    features: dict[str, float] = field(default_factory=dict)
+    probability: float = 0.0  # the refusal model's P(answerable)
+
+
+def _meaning(question: str, units: Sequence[Unit], library: Library) -> tuple[np.ndarray | None, float]:
+    if library.unit_vectors is None or library.query_vector is None or not units:
+        return None, 0.0
+    q = library.query_vector(question)
+    sims = library.unit_vectors([embedding_text(u) for u in units]) @ q
+    return sims, float(q @ q)
+
+
+def _choose(question: str, kind: AnswerType, hits: list, units: list[Unit], scored: list[Scored],
+            terms: list, library: Library, max_chars: int) -> list[Scored]:
+    best = scored[0]
+    if kind.name == "mechanism":
+        named = lists.named_section(hits[:PASSAGES], units, terms, max_chars)
+        if named:
+            return named
+    # "几个招商小组，分别由谁牵头" asks for a count and a list: the list is built, the count checked
+    listing = kind.name == "list" or any(t.name == "list" for t in asked_types(question))
+    if listing and lists.STRUCTURE_QUESTION.search(question) and library.outline is not None:
+        parts = lists.mechanism(question, hits, best, terms, library.outline, require_title=False)
+        if parts:
+            return parts
+    if listing or kind.name == "mechanism":
+        chosen = lists.enumeration(question, hits, scored, terms, library.following)
+        if not chosen and library.family is not None and (
+                kind.name == "mechanism" or lists.ENUMERATION_QUESTION.search(question)):
+            chosen = lists.section_items(hits, best, terms, library.family)
+        if not chosen and kind.name == "mechanism" and library.outline is not None:
+            chosen = lists.mechanism(question, hits, best, terms, library.outline)
+        if chosen:
+            return chosen
+    lead = hits[best.hit_index]
+    chosen = select.complements(best, scored, terms, max_chars, f"{lead.title} {lead.section_path}")
+    chosen += select.context_lines(question, best, lead, units, terms, chosen)
+    if listing:
+        chosen += lists.noun_sentences(question, best, lead, units, chosen)
+    if kind.name == "mechanism":
+        chosen += select.paragraph_after(best, lead, units, chosen, max_chars)
+    chosen += select.figure_unit(question, kind, best, scored, chosen)
+    chosen += select.finish_cut_sentence(best, hits, library.following)
+    return chosen
+
+
+def figure_found(question: str, kind: AnswerType, chosen: Sequence[Scored], terms: Sequence[Term]) -> bool:
+    """Whether the quotes hold the asked figure next to what the question is about (True for
+    types without a figure): next to one of the three rarest question words they contain."""
+    if not kind.checkable:
+        return True
+    text = "".join(c.text for c in chosen)
+    # the most specific words first: long phrases ("技术转移") and rare words ("盘毂")
+    present = sorted((t for t in terms if len(t.surface) >= 2 and t.surface in text),
+                     key=lambda t: -t.weight * len(t.surface))
+    anchors = [t.surface for t in present[:3]]
+    if not anchors:
+        return any(holds(kind.name, c.text, question) for c in chosen)
+    return any(holds_near(kind.name, c.text, a, question) for c in chosen for a in anchors if a in c.text)
+
+
+def features_of(question: str, kind: AnswerType, hits: Sequence, scored: Sequence[Scored],
+                chosen: Sequence[Scored], terms: Sequence, lead: int) -> dict[str, float]:
+    """The refusal model's inputs (``refusal.FEATURES``), each the same on any index."""
+    quotes = " ".join(f"{hits[c.hit_index].section_path} {c.text}" for c in chosen)
+    head = hits[lead]
+    dense = [h.dense_score for h in hits[:PASSAGES] if h.dense_score is not None]
+    figure = figure_found(question, kind, chosen, terms)
+    return {
+        "meaning_unit": max((s.meaning for s in scored), default=0.0),
+        "meaning_passage": max(dense, default=0.0),
+        "words_quote": word_share(terms, f"{head.title} {quotes}"),
+        "words_passage": word_share(terms, f"{head.title} {head.section_path} {head.text}"),
+        "figure": 1.0 if figure else 0.0,  # not a model input: decides an answer in part
+    }
+
+
+def answer_offline(question: str, hits: Sequence, library: Library, max_chars: int = 300,
+                   model: RefusalModel | None = None) -> Draft:
+    """Answer ``question`` from ``hits`` (best first): quotes, citations and a verdict.
+
+    answer_offline("招商六组的牵头领导是谁？", hits, library).text
+    → "根据《…》（焦政办〔2020〕9号），（六）招商六组：牵头领导：孙起鹏。[1]"
+    """
+    kind = answer_type(question)
+    hits = list(hits)
+    if not hits:
+        return Draft("refuse", "", [], kind.name)
+    units = [u for i, h in enumerate(hits[:PASSAGES]) for u in passage_units(h.text, h.section_path, h.title, i)]
+    terms = question_terms(question, library.idf, library.synonyms)
+    meaning, _ = _meaning(question, units, library)
+    scored = score_units(question, units, hits, terms, meaning, kind)
+    if not scored:
+        return Draft("refuse", "", [], kind.name, missing_names(question, hits, 0))
+    chosen = _choose(question, kind, hits, units, scored, terms, library, max_chars)
+    text, citations = compose(chosen, hits, max_chars)
+    lead = min((c.hit_index for c in chosen), default=scored[0].hit_index)  # the first quote's passage
+    feats = features_of(question, kind, hits, scored, chosen, terms, lead)
+    missing = missing_names(question, hits, lead)
+    if missing:
+        return Draft("refuse", text, citations, kind.name, missing, feats, 0.0)
+    model = model or default_model()
+    p = model.probability(feats)
+    if p < model.threshold or not citations:
+        return Draft("refuse", text, citations, kind.name, [], feats, p)
+    if kind.checkable and feats["figure"] == 0.0:
+        return Draft("partial", text, citations, kind.name, [f"具体{kind.label}"], feats, p)
+    if kind.name == "list" and unlisted(question, [c.text for c in chosen]):
+        return Draft("partial", text, citations, kind.name, ["逐项的具体内容"], feats, p)
+    return Draft("answer", text, citations, kind.name, [], feats, p)
+
+
+__all__ = ["FEATURES", "Draft", "Library", "answer_offline", "features_of", "hard_entities"]

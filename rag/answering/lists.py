@@ -1,0 +1,214 @@
+"""Whole lists and whole mechanisms: every item of the enumeration a question points at.
+
+Policy texts enumerate in a few fixed ways — "一是…二是…", "（一）…（二）…", "1.…2.…",
+"①…", "第一，…" — either inside one paragraph ("这“五改”是：一要改…"), as lines of a
+passage, or as sibling sections with their own headings ("三、健全保障机制 › （一）高层
+调度机制 … （五）督查激励机制"). A list question gets all the items, each cited; when the
+enumeration runs past the end of a chunk, the next chunk of the same section is read too.
+
+A mechanism question ("7+X机制是怎么回事") gets the structure of the section (or document)
+that defines it: its sub-headings, each with its first sentence.
+
+    list_items("五大弊病：一是新官不理旧账。二是招商不重安商。") → [(6, "一是新官不理旧账。"), (15, "二是招商不重安商。")]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rag.answer import sentences
+from rag.answering.evidence import Scored, Term, main_weight, weight
+from rag.answering.units import Unit, section_label, squash
+
+ENUM = re.compile(
+    r"^(?:[一二三四五六七八九十]+(?:是|要|抓|看|靠)|[（(][一二三四五六七八九十\d]+[）)]|\d{1,2}[.、．]|[①-⑳]|"
+    r"第[一二三四五六七八九十]+[，,、是])"
+)
+_ITEM_START = re.compile(r"(?:^|(?<=[。；;：:\n]))\s*(?=" + ENUM.pattern[1:] + ")", re.M)
+_NOUN_AFTER = re.compile(r"哪(?:些|几|[一二三四五六七八九十两\d]+)[个项类条张大种家位]?[“\"]?([\u4e00-\u9fff]{2,6})")
+_NOUN_BEFORE = re.compile(r"([\u4e00-\u9fff]{2,8})[”\"]?(?:有哪些|包括哪些|是哪些|指哪|包括哪几|都有什么|有哪几)")
+ENUMERATION_QUESTION = re.compile(r"哪几|几[个项类条大种部]|分别|都有哪些|有哪些|包括")
+
+
+def list_noun(question: str) -> str:
+    """What a list question enumerates: "新材料产业链招引了哪些项目" → "项目", "“五大弊病”有哪些" → "五大弊病"."""
+    m = _NOUN_AFTER.search(question)
+    if m:
+        return re.split(r"[的在和与及是]", m.group(1))[0]
+    m = _NOUN_BEFORE.search(question)
+    return re.split(r"[的在和与及]", m.group(1))[-1] if m else ""
+
+
+def list_items(text: str, section_path: str = "") -> list[tuple[int, str]]:
+    """Enumerated items of a passage as (offset, first sentence of the item), at least two.
+
+    Items may start a line or follow "：" inside one ("这“五改”是：一要改…").
+    """
+    headings = {squash(h) for h in section_path.split(" › ") if h.strip()}
+    items: list[tuple[int, str]] = []
+    for m in _ITEM_START.finditer(text):
+        start = m.end()
+        first = sentences(text[start:])
+        if first and squash(first[0]) not in headings and (not items or start >= items[-1][0] + len(items[-1][1])):
+            items.append((start, first[0]))
+    return items if len(items) >= 2 else []
+
+
+def continued_items(text: str) -> list[tuple[int, str]]:
+    """Items at the start of a following chunk that go on an enumeration (even a single one)."""
+    items: list[tuple[int, str]] = []
+    for m in _ITEM_START.finditer(text):
+        first = sentences(text[m.end():])
+        if first:
+            items.append((m.end(), first[0]))
+    return items
+
+
+def _scored(hit_index: int, start: int, text: str, terms: Sequence[Term], total: float) -> Scored:
+    return Scored(Unit(hit_index, start, text, ""), weight(text, terms) / total, 0.0, 0.0, 0.0)
+
+
+def enumeration(question: str, hits: list, scored: Sequence[Scored], terms: Sequence[Term],
+                following: Callable[[Any], Any] | None) -> list[Scored]:
+    """The items of the enumeration among the best-scored passages that the question points at.
+
+    The passage's lead-in (text before the first item, plus its breadcrumb) must carry one of
+    the question's main terms and, when the question names what it lists ("哪几项措施"), that
+    noun. Items that continue in the next chunk of the section are appended (``hits`` grows).
+    """
+    if not terms:
+        return []
+    total = sum(t.weight for t in terms) or 1.0
+    top = main_weight(terms, " ".join(f"{h.title} {h.section_path} {h.text}" for h in hits))
+    noun = list_noun(question)
+    seen: set[int] = set()
+    for s in scored[:4]:
+        if s.hit_index in seen:
+            continue
+        seen.add(s.hit_index)
+        hit = hits[s.hit_index]
+        items = list_items(hit.text, hit.section_path)
+        if not items:
+            continue
+        intro = hit.section_path + hit.title + hit.text[: items[0][0]]
+        key = max(terms, key=lambda t: t.weight * t.found_in(intro))
+        if not key.found_in(intro) or key.weight < 0.5 * top or (noun and noun[-2:] not in intro):
+            continue
+        chosen = [_scored(s.hit_index, off, sent, terms, total) for off, sent in items]
+        tail = hit.text[items[-1][0]:]
+        if following is not None and len(sentences(tail)) <= 2:  # the list may go on in the next chunk
+            nxt = following(hit)
+            more = continued_items(nxt.text) if nxt is not None else []
+            if more and more[0][0] <= 2:  # the next chunk opens with the next item
+                hits.append(nxt)
+                chosen += [_scored(len(hits) - 1, off, sent, terms, total) for off, sent in more]
+        return chosen
+    return []
+
+
+def section_items(hits: list, best: Scored, terms: Sequence[Term], family: Callable[[Any], list]) -> list[Scored]:
+    """List items that are sibling sections: each one's heading line and first sentence.
+
+    Used when the parent heading ("三、健全保障机制", "一、成立7个招商小组") carries the
+    question's main term. ``hits`` grows by the member sections' chunks.
+    """
+    members = family(hits[best.hit_index])
+    if len(members) < 2 or not terms:
+        return []
+    parent = " › ".join(members[0].section_path.split(" › ")[:-1])
+    top = main_weight(terms, " ".join(f"{h.title} {h.section_path} {h.text}" for h in [*hits, *members]))
+    if not any(t.weight >= 0.5 * top and t.found_in(parent) == 1.0 for t in terms):
+        return []
+    lead = hits[best.hit_index]
+    chosen: list[Scored] = [best] if all(m.chunk_id != lead.chunk_id for m in members) else []
+    for member in members:
+        first = _first_sentence(member)
+        if first is None:
+            continue
+        hits.append(member)
+        chosen.append(_scored(len(hits) - 1, 0, member.text[: first], terms, 1.0))
+    return chosen
+
+
+def _first_sentence(hit: Any) -> int | None:
+    """End offset of the heading line plus first sentence of a section's chunk."""
+    headings = {squash(h) for h in hit.section_path.split(" › ") if h.strip()}
+    pos = 0
+    for sent in sentences(hit.text):
+        i = hit.text.find(sent, pos)
+        pos = i + len(sent)
+        if squash(sent) not in headings:
+            return pos
+    return None
+
+
+STRUCTURE_QUESTION = re.compile(r"(?:哪几|哪些|几)个?(?:方面|部分|板块|层面|环节|阶段|步)")
+
+
+def named_section(hits: Sequence, units: Sequence[Unit], terms: Sequence[Term], max_chars: int) -> list[Scored]:
+    """The section whose own heading names what the question asks about, read from its start.
+
+    "督查激励机制是怎么运作的" → the units of "（五）督查激励机制" up to ``max_chars``. The
+    heading must carry at least 40% of the weight of the question words the passages hold.
+    """
+    pool = " ".join(f"{h.title} {h.section_path} {h.text}" for h in hits)
+    found = sum(t.weight for t in terms if t.found_in(pool)) or 1.0
+    best_i, best_w = -1, 0.0
+    for i, h in enumerate(hits):
+        label = section_label(h.section_path)
+        w = weight(label, terms) if label else 0.0
+        if w > best_w:
+            best_i, best_w = i, w
+    if best_i < 0 or best_w < 0.4 * found:
+        return []
+    chosen: list[Scored] = []
+    used = 0
+    total = sum(t.weight for t in terms) or 1.0
+    for u in units:
+        if u.hit_index != best_i:
+            continue
+        if used and used + len(u.text) > max_chars:
+            break
+        chosen.append(Scored(u, weight(u.text, terms) / total, 0.0, 0.0, 0.0))
+        used += len(u.text)
+    return chosen
+
+
+def mechanism(question: str, hits: list, best: Scored, terms: Sequence[Term],
+              outline: Callable[[Any], list], require_title: bool = True) -> list[Scored]:
+    """A document that defines a mechanism, by its parts: each top-level heading and first sentence.
+
+    ``outline(hit)`` gives the first chunk of each top-level part of the hit's document. The
+    mechanism's name (a main question term, "7+X") must be in the document's title.
+    """
+    parts = outline(hits[best.hit_index])
+    if len(parts) < 2 or not terms:
+        return []
+    top = main_weight(terms, " ".join(f"{h.title} {h.section_path} {h.text}" for h in [*hits, *parts]))
+    if require_title and not any(t.weight >= 0.5 * top and t.found_in(parts[0].title) == 1.0 for t in terms):
+        return []
+    chosen: list[Scored] = []
+    for part in parts:
+        end = _first_sentence(part)
+        if end is None:
+            continue
+        hits.append(part)
+        chosen.append(_scored(len(hits) - 1, 0, part.text[:end], terms, 1.0))
+    return chosen
+
+
+def noun_sentences(question: str, best: Scored, hit: Any, units: Sequence[Unit],
+                   chosen: Sequence[Scored]) -> list[Scored]:
+    """For a list question, the other units of the best passage naming what it lists.
+
+    "哪三条“丝绸之路”" → the sentences with 空中/陆上/网上“丝绸之路”.
+    """
+    noun = list_noun(question)
+    if len(noun) < 2 or noun not in best.text:
+        return []
+    have = {(c.hit_index, c.start) for c in chosen}
+    return [Scored(u, 0, 0, 0, 0) for u in units
+            if u.hit_index == best.hit_index and noun in u.text and (u.hit_index, u.start) not in have
+            and u.start != best.start]

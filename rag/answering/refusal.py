@@ -1,0 +1,119 @@
+"""Whether to answer: a verdict from signals that mean the same on any index.
+
+Two kinds of evidence decide, in this order:
+
+1. **Rules about names.** A question naming something the passages do not contain is not
+   answered by them, whatever else they share with it:
+   - a place, when the lead document is about another place of the same level
+     ("洛阳市…" against a 焦作 notice; a notice that names no city is no contradiction);
+   - a 招商N组 or a named programme ("蓝鲸计划", "“百日攻坚”行动") found in none of
+     the passages; a year's government work report that is not indexed.
+2. **A calibrated model** over features that do not move when documents are added
+   (``FEATURES``): the cosine of the question's e5 query vector with the best unit and with
+   the best passage, the share of the question's content words present in the quotes and
+   in the lead passage (counted, not idf-weighted: idf changes with every upload). The
+   weights are a logistic regression fitted on the dev split over *both* indexes
+   (``evals/fit_refusal.py`` → ``rag/data/refusal_model.json``).
+
+A question whose topic is covered but whose asked figure is absent is answered in part
+(``compose.partial``), never silently with the wrong figure.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from rag.answering.evidence import GROUP, Term, core
+from rag.rewrite import _place_level, _places
+
+MODEL_FILE = Path(__file__).resolve().parent.parent / "data" / "refusal_model.json"
+FEATURES = ("meaning_unit", "meaning_passage", "words_quote", "words_passage")
+YEAR_REPORT = re.compile(r"((?:19|20)\d{2})年(?:的)?(?:国务院)?政府工作报告")
+# named programmes and schemes: a modifier the documents must contain ("蓝鲸计划" → 蓝鲸)
+_PROGRAMME_WORD = re.compile(r"计划|工程|行动|基金|专项|工作法|品牌|战略|指数|示范区|试验区")
+_GENERIC = frozenset("招商 引资 招商引资 投资 产业 项目 发展 工作 专项 国家 全市 全省 地方 城市 政府 重点 行动 奖励".split())
+
+
+@dataclass(frozen=True)
+class RefusalModel:
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float
+
+    def probability(self, features: Mapping[str, float]) -> float:
+        z = self.bias + sum(w * features[name] for w, name in zip(self.weights, FEATURES, strict=True))
+        z = max(-60.0, min(60.0, z))
+        return 1.0 / (1.0 + math.exp(-z))
+
+    @classmethod
+    def load(cls, path: Path = MODEL_FILE) -> RefusalModel:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if tuple(data["features"]) != FEATURES:
+            raise ValueError(f"{path}: features {data['features']} differ from {FEATURES}")
+        return cls(tuple(float(w) for w in data["weights"]), float(data["bias"]), float(data["threshold"]))
+
+
+@lru_cache(maxsize=1)
+def default_model() -> RefusalModel:
+    return RefusalModel.load()
+
+
+def word_share(terms: Sequence[Term], text: str) -> float:
+    """Share of the question's single content words found in ``text`` (synonyms count 0.7).
+
+    Counted, not weighted by idf, so that it is the same on every index.
+    """
+    single = [t for t in terms if not any(t.surface != o.surface and o.surface in t.surface and
+                                          t.surface.startswith(o.surface) for o in terms)]
+    if not single:
+        return 0.0
+    return sum(t.found_in(text) for t in single) / len(single)
+
+
+def _programmes(question: str) -> list[str]:
+    """Named programmes: the word before 计划/工程/行动/… ("蓝鲸计划" → ["蓝鲸"]).
+
+    Only a word of two or more characters that is not itself generic ("招商平台" names no
+    programme) counts.
+    """
+    import rjieba
+
+    out = [m.group(1) for m in re.finditer(r"“([^”]{2,10})”(?=" + _PROGRAMME_WORD.pattern + ")", question)]
+    words = [w for w in rjieba.cut(question) if w.strip()]
+    for before, word in zip(words, words[1:], strict=False):
+        if _PROGRAMME_WORD.fullmatch(word) and len(before) >= 2 and before not in _GENERIC \
+                and re.fullmatch(r"[\u4e00-\u9fffA-Za-z\d+]+", before) and not re.search(r"[哪几什么那这个些]", before):
+            out.append(before)
+    return out
+
+
+def missing_names(question: str, hits: Sequence, lead: int, titles: Sequence[str] = ()) -> list[str]:
+    """Names the question gives that the passages lack (the reasons for a refusal), or [].
+
+    ``lead`` is the passage of the first quote; ``titles`` the titles of indexed reports (for
+    "2019年政府工作报告…").
+    """
+    if not hits:
+        return []
+    pool = " ".join(f"{h.title} {h.region} {h.section_path} {h.text}" for h in hits)
+    head = hits[lead]
+    doc_pool = f"{head.title} {head.region} {head.section_path} {head.text}"
+    missing: list[str] = []
+    for place in _places(question):
+        if core(place) in doc_pool:
+            continue
+        level = _place_level(place)
+        others = {core(p) for p in _places(f"{head.title} {head.region} {head.text}") if _place_level(p) == level}
+        if others - {core(place)} or core(place) not in pool and head.region and _place_level(head.region) == level:
+            missing.append(place)
+    missing += [g for g in GROUP.findall(question) if g not in pool]
+    missing += [p for p in _programmes(question) if p not in pool]
+    reports = " ".join(titles) if titles else " ".join(h.title for h in hits)
+    missing += [f"{y}年政府工作报告" for y in YEAR_REPORT.findall(question) if f"{y}年" not in reports]
+    return list(dict.fromkeys(missing))

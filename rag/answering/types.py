@@ -1,0 +1,204 @@
+"""Answer types: what a question asks for, and whether a piece of evidence holds it.
+
+A question for a figure ("多少万元", "几家", "什么时候前") is only answered by evidence that
+contains a span of that kind; a passage on the right topic without it is answered in part
+("资料写明了……，但未写明具体金额"). Types without a checkable span (a list, a mechanism, a
+yes/no, a plain fact) shape how the answer is built instead.
+
+    answer_type("县区一把手一年要花多少时间出去招商？").name → "duration"
+    answer_type("招商六组归哪个部门牵头？").name → "unit"
+    holds("duration", "全年外出实质招商要不少于1/4时间") → True
+
+The patterns are the genre's ways of asking and of stating figures, not any document's
+words. The first matching type decides ("多久报送一次" is a frequency, not a duration).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_NUMERAL = r"[\d一二三四五六七八九十百千万两〇零.．]+"
+# a named person as policy texts name one: "牵头领导：李民生", "市委书记陈天富，", "孙起鹏同志", "由张三担任"
+_ROLE = r"(?:书记|副?市长|副?省长|副?主任|副?局长|主席|总理|部长|厅长|董事长|总经理|组长)"
+_NAME = (r"(?:领导|负责人|联系人|组长|联络员)[：:][\u4e00-\u9fff]{2,3}|" + _ROLE + r"[\u4e00-\u9fff]{2,3}(?:[，,、。表强介说]|同志)|"
+         r"(?:^|[，,、。：:\s（(])(?![\u4e00-\u9fff]{0,2}(?:负责|领导))[\u4e00-\u9fff]{2,3}同志|由[\u4e00-\u9fff]{2,3}(?:同志)?担任")
+_NUM_UNIT = r"[余多来]?"
+
+
+@dataclass(frozen=True)
+class AnswerType:
+    name: str  # person unit amount share count duration date frequency place list mechanism yesno fact
+    label: str  # how a partial answer names what is missing: "具体金额"
+    asks: re.Pattern[str] | None
+    span: re.Pattern[str] | None  # what evidence of this type contains; None = nothing to check
+
+    @property
+    def checkable(self) -> bool:
+        """Whether evidence can be told to lack this type (a figure, a date, a frequency)."""
+        return self.name in FIGURES
+
+
+FIGURES = frozenset({"amount", "share", "count", "duration", "year", "date", "frequency", "place"})
+_COUNT_UNITS = "个家项名人次批条所座户处位类种支场期轮列趟架艘辆台套件栋幢间层笔份"
+
+TYPES: tuple[AnswerType, ...] = (
+    AnswerType("frequency", "频次",
+               re.compile(r"多久[^，。？?]{0,8}一次|多长时间[^，。？?]{0,8}一次|隔多久|频次|频率|几次|多少次|"
+                          r"(?:每|一)(?:年|月|季度?|周)[^，。？?]{0,6}(?:几|多少)回"),
+               re.compile(r"每(?:双?月|个?季度|年|周|半年|旬|天|日|月)|季度|半年|定期|月度|年度|[一两二三四五六七八九十\d]+次")),
+    AnswerType("duration", "时长",
+               re.compile(r"多少(?:天|时间|个?月|年|周|小时)|多久|多长时间|几(?:天|个月|年|周|小时)|多长(?:的)?(?:时间|周期)|"
+                          r"用了?多长|花了?多长|要花多少"),
+               # "3年", "三个月", "150天" — not a year such as "2017年"
+               re.compile(r"(?<![\d一二三四五六七八九〇零○])(?:\d{1,3}|[一二三四五六七八九十两半]+)"
+                          r"(?:天|个月|年|小时|周|工作日|日)(?!\d)|\d+/\d+|分之[一二三四五六七八九十]")),
+    AnswerType("year", "年份",
+               re.compile(r"哪一?年|哪个年份|什么年份|几几年|(?:哪|什么)年(?:份|度)"),
+               re.compile(r"(?:19|20)\d{2}年|[一二〇零○][一二三四五六七八九〇零○]{3}年|今年|去年|明年|当年|前年")),
+    AnswerType("date", "时间",
+               re.compile(r"什么时候|何时|哪一?年|几月|几号|什么时间|什么日期|哪天|时限|期限|截止|最晚|最迟|"
+                          r"(?:之前|以前|前)(?:要|须|需|得)?(?:完成|报送|上报|提交|报)|哪个月"),
+               re.compile(r"(?:19|20)\d{2}年|\d{1,2}月|[一二三四五六七八九十]+月|月底|年底|年末|季末|季度末|月末|次月|"
+                          r"每年|每月|当年|当月|之前|以前|日前|[\d一二三四五六七八九十]+日|[\d一二三四五六七八九十]+号")),
+    AnswerType("amount", "金额",
+               re.compile(r"(?:多少|(?<!哪)几)(?:万|亿|千|百)?(?:美?元|块钱)|多少钱|金额|多少资金|资金(?:有)?多少|"
+                          r"投(?:资)?(?:额|了|是|为|有|达)?多少|多少投资|总投资|"
+                          r"(?:奖|补|资助|扶持|补贴|奖励|补助)[^，。？?]{0,6}(?:多少|几)|"
+                          r"多少[^，。？?]{0,4}(?:补贴|奖励|补助|资金|经费|费用|奖金)|"
+                          r"给多少|拿多少|多大(?:的)?(?:规模|投资)|规模[^，。？?]{0,4}多大"),
+               re.compile(_NUMERAL + r"(?:万|亿|千|百)?(?:美元|元)|" + _NUMERAL + r"(?:万|亿)(?!人)")),
+    AnswerType("share", "比例",
+               re.compile(r"比例|百分之几|多少%|占比|几成|(?:增长|下降|提高|降低|增加|减少)(?:了)?(?:多少|几)|"
+                          r"涨幅|增幅|增速|多少个百分点"),
+               re.compile(r"\d+(?:\.\d+)?%|百分之|分之|" + _NUMERAL + r"成|百分点|" + _NUMERAL + r"倍")),
+    AnswerType("count", "数量",
+               re.compile(rf"(?<!哪)(?:多少|几)[{_COUNT_UNITS}](?!目)"),
+               re.compile(_NUMERAL + _NUM_UNIT + rf"[{_COUNT_UNITS}大]")),
+    AnswerType("person", "人员",
+               re.compile(r"(?:组长|负责人|局长|主任|书记|市长|省长|主席|董事长|总经理|领导|联络员)[^，。？?]{0,3}(?:是谁|由谁|是哪位|谁)|"
+                          r"由谁担任|谁担任|哪位|叫什么名字"),
+               re.compile(_NAME)),
+    AnswerType("unit", "单位",
+               re.compile(r"哪个(?:单位|部门|局|机构|委|办)|哪些(?:单位|部门|机构)|什么(?:单位|部门|机构)|哪家|"
+                          r"(?:牵头|责任|主管|主办|配合)单位|归哪|由哪"),
+               re.compile(r"[局委办厅部院所行会社]|中心|公司|集团|政府|单位|部门|机构|管委会|平台")),
+    AnswerType("place", "地点",
+               re.compile(r"落(?:户|地|在)(?:在)?哪|建在哪|设在哪|在哪个?(?:县|区|市|省|县区)|"
+                          r"哪个(?:省|市|县|区|县区|城市)|哪些(?:城市|省|县区|市)"),
+               None),
+    AnswerType("list", "", re.compile(
+        r"哪些|哪几|哪[二三四五六七八九十两\d]+[个项类条张大种]|分别|包括什么|包括哪|有几[个项类条大种]|指哪|都有什么|"
+        r"有什么(?:措施|办法|举措|内容|要求|做法)"), None),
+    AnswerType("mechanism", "", re.compile(
+        r"怎么回事|如何运作|怎么运作|怎么运转|如何运转|怎么(?:搞|弄|做|办|干|开展|推进|落实|操作|分工|安排|组织|运行)|如何(?:做|开展|推进|落实|分工|安排|组织|运行)|"
+        r"怎样(?:做|开展|推进|运作)?|什么机制|机制是什么|是什么样|有什么(?:机制|安排)|做法|流程|步骤|程序|思路|路子"), None),
+    AnswerType("yesno", "", re.compile(r"是否|能不能|可不可以|有没有|是不是|要不要|需不需要|需要.{0,10}吗|可以.{0,10}吗|能.{0,10}吗"), None),
+)
+FACT = AnswerType("fact", "", None, None)
+_BY_NAME = {t.name: t for t in TYPES}
+
+
+def answer_type(question: str) -> AnswerType:
+    """The first type whose asking pattern the question matches, else ``fact``.
+
+    Context a follow-up carries in brackets does not decide: "报给哪里？（每个月几号前要报）"
+    asks for a place, not a date.
+    """
+    own = re.sub(r"（[^）]*）", "", question)
+    for text in (own, question) if own != question else (question,):
+        for t in TYPES:
+            if t.asks is not None and t.asks.search(text):
+                return t
+    return FACT
+
+
+def asked_types(question: str) -> list[AnswerType]:
+    """Every type the question asks for, in the order of ``TYPES``: "由谁牵头、哪个单位牵头" → person, unit."""
+    return [t for t in TYPES if t.asks is not None and t.asks.search(question)]
+
+
+def holds(type_name: str, text: str, question: str = "") -> bool:
+    """Whether ``text`` contains a span of the type (True for types with nothing to check).
+
+    A place is a named place other than those the question names itself; a count needs the
+    question's own measure word ("几家" → "N家").
+    """
+    if type_name == "place":
+        from rag.rewrite import _places
+
+        return bool(set(_places(text)) - set(_places(question)))
+    if type_name == "count" and question and not holds_count(question, text):
+        return False
+    t = _BY_NAME.get(type_name)
+    return t is None or t.span is None or bool(t.span.search(text))
+
+
+_SENT = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]?")
+_CLAUSES = re.compile(r"[^，,、：:]+[，,、：:]?")
+
+
+def holds_near(type_name: str, text: str, anchor: str, question: str = "") -> bool:
+    """``holds`` within the clause naming ``anchor`` and its neighbours, in the same sentence.
+
+    An amount in a sentence is only the asked project's amount when it stands next to it:
+    holds_near("amount", "洽谈项目37个，推动盘毂动力…签约落地，签约总金额592.6亿元。", "盘毂") → False
+    """
+    if not anchor or anchor not in text:
+        return holds(type_name, text, question)
+    for sent in _SENT.findall(text):
+        if anchor not in sent:
+            continue
+        clauses = _CLAUSES.findall(sent)
+        for i, clause in enumerate(clauses):
+            if anchor in clause and holds(type_name, "".join(clauses[max(0, i - 1): i + 2]), question):
+                return True
+    return False
+
+
+def unlisted(question: str, quotes: list[str]) -> bool:
+    """A question for N named items ("哪五张清单") that the quotes do not enumerate.
+
+    Enumerated means N items: as separate quotes, or "、"-separated in one clause.
+    unlisted("“五单”具体是哪五张清单？", ["严格执行“五单一网”制度，…"]) → True
+    """
+    m = re.search(r"哪([二三四五六七八九十两\d]+)[个项类条张种大家位]", question)
+    if not m:
+        return False
+    n = _small_number(m.group(1))
+    if n is None or len(quotes) >= n:
+        return False
+    widest = max((len(c.split("、")) for q in quotes for c in re.split(r"[，,；;。：:]", q)), default=0)
+    return widest < n
+
+
+def _small_number(s: str) -> int | None:
+    """"五" → 5, "十二" → 12, "7" → 7; None for anything larger or odd."""
+    if s.isdigit():
+        return int(s)
+    digits = dict(zip("一二两三四五六七八九", (1, 2, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
+    if s == "十":
+        return 10
+    if len(s) == 1:
+        return digits.get(s)
+    if s.startswith("十"):
+        return 10 + digits.get(s[1], 0)
+    return None
+
+
+def count_unit(question: str) -> str:
+    """The measure word of a count question: "入驻了多少家企业" → "家"; "" if none."""
+    m = re.search(rf"(?<!哪)(?:多少|几)([{_COUNT_UNITS}])", question)
+    return m.group(1) if m else ""
+
+
+def holds_count(question: str, text: str) -> bool:
+    """A count question is answered by a number with its own measure word ("几家" needs "N家")
+    and, when the question names what is counted, that noun ("几个办事处" needs 办事处)."""
+    m = re.search(rf"(?<!哪)(?:多少|几)([{_COUNT_UNITS}])([\u4e00-\u9fff]{{0,8}})", question)
+    if not m:
+        return True
+    if not re.search(_NUMERAL + _NUM_UNIT + f"(?:{m.group(1)}|大)", text):
+        return False
+    noun = re.split(r"[的了呢吗？?，,]", m.group(2))[0]
+    return len(noun) < 2 or noun[-2:] in text
