@@ -23,7 +23,14 @@ from rag.answer import Citation
 from rag.answering import lists, select
 from rag.answering.compose import compose
 from rag.answering.evidence import Scored, Term, hard_entities, question_terms, score_units
-from rag.answering.refusal import FEATURES, RefusalModel, default_model, missing_names, word_share
+from rag.answering.refusal import (
+    FEATURES,
+    RefusalModel,
+    default_model,
+    missing_names,
+    place_consistent,
+    word_share,
+)
 from rag.answering.types import AnswerType, answer_type, asked_types, holds, holds_near, unlisted
 from rag.answering.units import Unit, embedding_text, passage_units
 from rag.query import Synonyms
@@ -92,6 +99,7 @@ def _choose(question: str, kind: AnswerType, hits: list, units: list[Unit], scor
     chosen += select.context_lines(question, best, lead, units, terms, chosen)
     if listing:
         chosen += lists.noun_sentences(question, best, lead, units, chosen)
+    chosen += select.runners_up(best, scored, chosen, max_chars)
     if kind.name == "mechanism":
         chosen += select.paragraph_after(best, lead, units, chosen, max_chars)
     chosen += select.figure_unit(question, kind, best, scored, chosen)
@@ -141,7 +149,9 @@ def answer_offline(question: str, hits: Sequence, library: Library, max_chars: i
     hits = list(hits)
     if not hits:
         return Draft("refuse", "", [], kind.name)
-    units = [u for i, h in enumerate(hits[:PASSAGES]) for u in passage_units(h.text, h.section_path, h.title, i)]
+    keep = place_consistent(question, hits[:PASSAGES])
+    units = [u for i, h in enumerate(hits[:PASSAGES]) if i in keep
+             for u in passage_units(h.text, h.section_path, h.title, i)]
     terms = question_terms(question, library.idf, library.synonyms)
     meaning, _ = _meaning(question, units, library)
     scored = score_units(question, units, hits, terms, meaning, kind)

@@ -41,7 +41,8 @@ _ORDINAL = re.compile(r"第([一二三四五六七八九十])[改条项点个是
 _SHORTHAND = re.compile(r"[\da-z]+(?:[+＋][\da-z]+)+")
 _CONTENT = re.compile(r"[\u4e00-\u9fff\dA-Za-z]")
 GROUP = re.compile(r"招商[一二三四五六七八九十\d]+组")
-MEANING_WEIGHT = 0.35  # share of the meaning signal in a unit's score (fitted on the dev split)
+MEANING_WEIGHT = 0.35  # share of the meaning signal in a unit's score (chosen on the dev split)
+LENGTH_NORM = 0.0  # BM25-style length normalisation of the words signal (chosen on the dev split)
 
 
 @dataclass(frozen=True)
@@ -162,11 +163,13 @@ def score_units(question: str, units: Sequence[Unit], hits: Sequence, terms: Seq
     rel = _rescale(sims)
     pools = {i: f"{h.title} {h.section_path} {h.region} {h.text}" for i, h in enumerate(hits)}
     consistent = {i: all(core(e) in pool for e in hard) for i, pool in pools.items()}
+    mean_len = sum(len(u.text) for u in units) / len(units)
     out: list[Scored] = []
     for u, sim, r in zip(units, sims, rel, strict=True):
         hit = hits[u.hit_index]
         context = f"{hit.title} {hit.section_path}"
-        own = weight(u.text, terms) / total
+        # a long unit holds more of any question's words: normalised as BM25 does (b = LENGTH_NORM)
+        own = weight(u.text, terms) / total / (1 - LENGTH_NORM + LENGTH_NORM * len(u.text) / mean_len)
         cover = weight(u.text + context, terms) / total
         words = 0.6 * own + 0.4 * cover
         score = (1 - MEANING_WEIGHT) * words + MEANING_WEIGHT * float(r) + 0.08 / (u.hit_index + 1)

@@ -93,6 +93,31 @@ def _programmes(question: str) -> list[str]:
     return out
 
 
+def _names_place(hit: object, place: str) -> bool:
+    return core(place) in f"{hit.title} {hit.region} {hit.section_path} {hit.text}"  # type: ignore[attr-defined]
+
+
+def place_consistent(question: str, hits: Sequence) -> set[int]:
+    """Indexes of the passages an answer may quote, given the places the question names.
+
+    When some passages name the question's place, the passages of documents about another
+    place of that level are left out ("焦作…的重点项目" is not answered from 郑州's notice);
+    when none does, all are kept (and ``missing_names`` decides).
+    """
+    keep = set(range(len(hits)))
+    for place in _places(question):
+        naming = {i for i in keep if _names_place(hits[i], place)}
+        if not naming:
+            continue
+        level = _place_level(place)
+        for i in keep - naming:
+            h = hits[i]
+            others = {core(p) for p in _places(f"{h.title} {h.region}") if _place_level(p) == level}
+            if others - {core(place)}:
+                keep.discard(i)
+    return keep
+
+
 def missing_names(question: str, hits: Sequence, lead: int, titles: Sequence[str] = ()) -> list[str]:
     """Names the question gives that the passages lack (the reasons for a refusal), or [].
 

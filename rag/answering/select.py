@@ -25,6 +25,8 @@ from rag.answering.units import Unit, squash
 _LABEL_LINE = re.compile(r"^([\u4e00-\u9fff]{2,8})[：:][^。\n]{1,40}。?$")
 _WHO = re.compile(r"谁|哪位|哪个单位|哪个部门|哪个局|什么单位|哪家单位|哪些单位|哪些部门")
 _ENDS = re.compile(r"[。！？；!?;][”」’）)]*$")
+RUNNER_UP = 0.75  # units scoring at least this share of the best one join it (chosen on the dev split)
+RUNNERS = 2
 
 
 def _plain(unit: Unit) -> Scored:
@@ -149,4 +151,20 @@ def paragraph_after(best: Scored, hit: Any, units: Sequence[Unit], chosen: Seque
             break
         out.append(_plain(u))
         used += len(u.text)
+    return out
+
+
+def runners_up(best: Scored, scored: Sequence[Scored], chosen: Sequence[Scored], max_chars: int) -> list[Scored]:
+    """The next best units when they score almost as well as the best one: when evidence is
+    close, the reader gets both quotes rather than a guess between them."""
+    have = {(c.hit_index, c.start) for c in chosen}
+    used = sum(len(c.text) for c in chosen)
+    out: list[Scored] = []
+    for s in scored[1:8]:
+        if len(out) >= RUNNERS or s.score < RUNNER_UP * best.score:
+            break
+        if (s.hit_index, s.start) in have or used + len(s.text) > max_chars:
+            continue
+        out.append(s)
+        used += len(s.text)
     return out

@@ -48,7 +48,7 @@ TYPES: tuple[AnswerType, ...] = (
                           r"(?:每|一)(?:年|月|季度?|周)[^，。？?]{0,6}(?:几|多少)回"),
                re.compile(r"每(?:双?月|个?季度|年|周|半年|旬|天|日|月)|季度|半年|定期|月度|年度|[一两二三四五六七八九十\d]+次")),
     AnswerType("duration", "时长",
-               re.compile(r"多少(?:天|时间|个?月|年|周|小时)|多久|多长时间|几(?:天|个月|年|周|小时)|多长(?:的)?(?:时间|周期)|"
+               re.compile(r"多少(?:天|时间|个?月|年|周|小时)|多久|多长时间|(?<![这那前近头])几(?:天|个月|年|周|小时)|多长(?:的)?(?:时间|周期)|"
                           r"用了?多长|花了?多长|要花多少"),
                # "3年", "三个月", "150天" — not a year such as "2017年"
                re.compile(r"(?<![\d一二三四五六七八九〇零○])(?:\d{1,3}|[一二三四五六七八九十两半]+)"
@@ -61,6 +61,9 @@ TYPES: tuple[AnswerType, ...] = (
                           r"(?:之前|以前|前)(?:要|须|需|得)?(?:完成|报送|上报|提交|报)|哪个月"),
                re.compile(r"(?:19|20)\d{2}年|\d{1,2}月|[一二三四五六七八九十]+月|月底|年底|年末|季末|季度末|月末|次月|"
                           r"每年|每月|当年|当月|之前|以前|日前|[\d一二三四五六七八九十]+日|[\d一二三四五六七八九十]+号")),
+    AnswerType("count", "数量",
+               re.compile(rf"(?<!哪)(?:多少|几)[{_COUNT_UNITS}](?!目|百分点)"),
+               re.compile(_NUMERAL + _NUM_UNIT + rf"[{_COUNT_UNITS}大]")),
     AnswerType("amount", "金额",
                re.compile(r"(?:多少|(?<!哪)几)(?:万|亿|千|百)?(?:美?元|块钱)|多少钱|金额|多少资金|资金(?:有)?多少|"
                           r"投(?:资)?(?:额|了|是|为|有|达)?多少|多少投资|总投资|"
@@ -72,9 +75,6 @@ TYPES: tuple[AnswerType, ...] = (
                re.compile(r"比例|百分之几|多少%|占比|几成|(?:增长|下降|提高|降低|增加|减少)(?:了)?(?:多少|几)|"
                           r"涨幅|增幅|增速|多少个百分点"),
                re.compile(r"\d+(?:\.\d+)?%|百分之|分之|" + _NUMERAL + r"成|百分点|" + _NUMERAL + r"倍")),
-    AnswerType("count", "数量",
-               re.compile(rf"(?<!哪)(?:多少|几)[{_COUNT_UNITS}](?!目)"),
-               re.compile(_NUMERAL + _NUM_UNIT + rf"[{_COUNT_UNITS}大]")),
     AnswerType("person", "人员",
                re.compile(r"(?:组长|负责人|局长|主任|书记|市长|省长|主席|董事长|总经理|领导|联络员)[^，。？?]{0,3}(?:是谁|由谁|是哪位|谁)|"
                           r"由谁担任|谁担任|哪位|叫什么名字"),
@@ -134,6 +134,7 @@ def holds(type_name: str, text: str, question: str = "") -> bool:
     return t is None or t.span is None or bool(t.span.search(text))
 
 
+_BODIES = frozenset("部门 单位 机构 处室 科室".split())
 _SENT = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]?")
 _CLAUSES = re.compile(r"[^，,、：:]+[，,、：:]?")
 
@@ -200,5 +201,8 @@ def holds_count(question: str, text: str) -> bool:
         return True
     if not re.search(_NUMERAL + _NUM_UNIT + f"(?:{m.group(1)}|大)", text):
         return False
-    noun = re.split(r"[的了呢吗？?，,]", m.group(2))[0]
-    return len(noun) < 2 or noun[-2:] in text
+    noun = re.split(r"[的了呢吗？?，,]", m.group(2))[0][-2:]
+    if len(noun) < 2:
+        return True
+    # units of government are counted under any of their names ("多少个部门" ← "32个相关职能单位")
+    return noun in text or (noun in _BODIES and any(b in text for b in _BODIES))
