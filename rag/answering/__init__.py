@@ -92,6 +92,8 @@ def _choose(question: str, kind: AnswerType, hits: list, units: list[Unit], scor
             chosen = lists.section_items(hits, best, terms, library.family)
         if not chosen and kind.name == "mechanism" and library.outline is not None:
             chosen = lists.mechanism(question, hits, best, terms, library.outline)
+        if not chosen and listing and library.outline is not None:
+            chosen = lists.heading_items(question, hits, best, terms, library.outline)
         if chosen:
             return chosen
     lead = hits[best.hit_index]

@@ -144,7 +144,37 @@ def _first_sentence(hit: Any) -> int | None:
     return None
 
 
-STRUCTURE_QUESTION = re.compile(r"(?:哪几|哪些|几)个?(?:方面|部分|板块|层面|环节|阶段|步)")
+# a question about the document's own parts: "这篇文章从哪几个方面总结…"
+STRUCTURE_QUESTION = re.compile(r"(?:文章|材料|文件|通知|意见|报告|这篇|全文|文中)[^？?]{0,12}(?:哪几|哪些|几)个?"
+                                r"(?:方面|部分|板块|层面|环节|阶段)")
+
+
+def heading_items(question: str, hits: list, best: Scored, terms: Sequence[Term],
+                  outline: Callable[[Any], list]) -> list[Scored]:
+    """A list whose items are the document's own headings: "开展了哪几种方式的招商" when the
+    article's parts are headed "精准招商 …", "驻地招商 …", "委托招商 …".
+
+    At least two top-level headings, and half of them, must be headed by the noun the question
+    lists, after a modifier of two to four characters.
+    """
+    m = _NOUN_AFTER.search(question)
+    nouns = [n[-2:] for n in re.split(r"[的在和与及是]", m.group(1)) if len(n) >= 2] if m else []
+    if not nouns:
+        return []
+    parts = outline(hits[best.hit_index])
+    for noun in nouns:
+        # the heading is headed by the noun: "驻地招商 主攻十大重点领域" lists a kind of 招商
+        head = re.compile(r"^[\u4e00-\u9fff]{2,4}" + re.escape(noun))
+        named = [p for p in parts if head.match(ENUM.sub("", p.section_path).strip())]
+        if len(named) >= 2 and 2 * len(named) >= len(parts):
+            chosen: list[Scored] = []
+            for part in named:
+                end = _first_sentence(part)
+                if end is not None:
+                    hits.append(part)
+                    chosen.append(_scored(len(hits) - 1, 0, part.text[:end], terms, 1.0))
+            return chosen
+    return []
 
 
 def named_section(hits: Sequence, units: Sequence[Unit], terms: Sequence[Term], max_chars: int) -> list[Scored]:
