@@ -21,7 +21,6 @@ import os
 import queue
 import re
 import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -52,8 +51,6 @@ EXAMPLES = ["招商六组的牵头领导是谁？", "焦作“7+X”招商机制
 EVAL_SETS_DIR = PROJECT_DIR / "evals" / "sets"
 EVAL_KS = (1, 3, 5, 10)
 MODE_BADGES = {"extractive": "原文摘录", "llm": "大模型生成", "ledger": "项目台账", "refusal": "未找到依据"}
-STREAM_STEP = 12  # characters revealed per tick when an answer arrives in one piece
-STREAM_TICK = 0.02
 SEARCH_COLUMNS = ["排名", "标题", "文号", "章节", "BM25 排名", "向量排名", "融合得分", "原文"]
 DOC_COLUMNS = ["文档编号", "标题", "类型", "发文机关", "文号", "日期", "地区", "分块数", "来源"]
 UPLOAD_COLUMNS = ["文件", "结果", "文档数", "说明"]
@@ -289,21 +286,22 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
                 tokens.put(None)
 
         threading.Thread(target=work, daemon=True, name="policyqa-ask").start()
-        streamed, shown, done = "", 0, False
-        while not done or shown < len(streamed):
-            try:
-                token = tokens.get(timeout=STREAM_TICK if shown < len(streamed) else 0.5)
-                if token is None:
-                    done = True
-                else:
-                    streamed += token
-            except queue.Empty:
-                pass
-            if shown < len(streamed):
-                shown = min(len(streamed), shown + STREAM_STEP)
-                messages[-1] = {"role": "assistant", "content": answer_body(streamed[:shown]) + " ▌"}
-                yield "", messages, turns
-                time.sleep(STREAM_TICK)
+        # what has arrived is shown at once: an LLM's tokens as it streams them, an extractive
+        # answer whole (it is complete when computed; no simulated typing)
+        streamed = ""
+        while True:
+            token = tokens.get()
+            if token is None:
+                break
+            streamed += token
+            while not tokens.empty():  # tokens that queued up meanwhile go out in one update
+                more = tokens.get()
+                if more is None:
+                    tokens.put(None)
+                    break
+                streamed += more
+            messages[-1] = {"role": "assistant", "content": answer_body(streamed) + " ▌"}
+            yield "", messages, turns
         if "error" in outcome:
             messages[-1] = {"role": "assistant", "content": f"⚠️ {esc(outcome['error'])}"}
             yield "", messages, turns

@@ -69,6 +69,13 @@ def test_staff_ask_check_sources_rate_and_search(browser: Any, corpus_qa: Policy
         # 问答: the answer names the leader, its source card names the notice and opens on the quote
         page.locator("#question textarea").fill("招商六组的牵头领导是谁？")
         page.locator("#ask-button").click()
+        # the answer appears whole: the first text after the placeholder already ends in its marker
+        page.wait_for_function(
+            "() => { const m = document.querySelectorAll('#chat .message-content');"
+            " const t = m.length ? m[m.length - 1].innerText : '';"
+            " return t && !t.includes('正在检索资料') && t.includes('根据'); }", polling="raf")
+        first_shown = page.locator("#chat .message-content").last.inner_text()
+        assert "孙起鹏" in first_shown and "[1]" in first_shown, first_shown
         card = page.locator("#chat details.pq-card").first
         expect(card.locator("summary")).to_contain_text(DOC_NUMBER)
         bubble = page.locator("#chat .message-content").last

@@ -61,7 +61,7 @@ def continued_items(text: str) -> list[tuple[int, str]]:
     items: list[tuple[int, str]] = []
     for m in _ITEM_START.finditer(text):
         first = sentences(text[m.end():])
-        if first:
+        if first and (not items or m.end() >= items[-1][0] + len(items[-1][1])):
             items.append((m.end(), first[0]))
     return items
 

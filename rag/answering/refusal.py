@@ -76,20 +76,21 @@ def word_share(terms: Sequence[Term], text: str) -> float:
     return sum(t.found_in(text) for t in single) / len(single)
 
 
-def _programmes(question: str) -> list[str]:
-    """Named programmes: the word before 计划/工程/行动/… ("蓝鲸计划" → ["蓝鲸"]).
+def _programmes(question: str) -> list[tuple[str, str]]:
+    """Named programmes as (name, full name): the word before 计划/工程/行动/…
+    ("蓝鲸计划" → [("蓝鲸", "蓝鲸计划")]).
 
     Only a word of two or more characters that is not itself generic ("招商平台" names no
     programme) counts.
     """
     import rjieba
 
-    out = [m.group(1) for m in re.finditer(r"“([^”]{2,10})”(?=" + _PROGRAMME_WORD.pattern + ")", question)]
+    out = [(m.group(1), m.group(0)) for m in re.finditer(r"“([^”]{2,10})”(?:" + _PROGRAMME_WORD.pattern + ")", question)]
     words = [w for w in rjieba.cut(question) if w.strip()]
     for before, word in zip(words, words[1:], strict=False):
         if _PROGRAMME_WORD.fullmatch(word) and len(before) >= 2 and before not in _GENERIC \
                 and re.fullmatch(r"[\u4e00-\u9fffA-Za-z\d+]+", before) and not re.search(r"[哪几什么那这个些]", before):
-            out.append(before)
+            out.append((before, before + word))
     return out
 
 
@@ -138,7 +139,7 @@ def missing_names(question: str, hits: Sequence, lead: int, titles: Sequence[str
         if others - {core(place)} or core(place) not in pool and head.region and _place_level(head.region) == level:
             missing.append(place)
     missing += [g for g in GROUP.findall(question) if g not in pool]
-    missing += [p for p in _programmes(question) if p not in pool]
+    missing += [full for name, full in _programmes(question) if name not in pool]
     reports = " ".join(titles) if titles else " ".join(h.title for h in hits)
     missing += [f"{y}年政府工作报告" for y in YEAR_REPORT.findall(question) if f"{y}年" not in reports]
     return list(dict.fromkeys(missing))

@@ -106,10 +106,9 @@ def answer_type(question: str) -> AnswerType:
     asks for a place, not a date.
     """
     own = re.sub(r"（[^）]*）", "", question)
-    for text in (own, question) if own != question else (question,):
-        for t in TYPES:
-            if t.asks is not None and t.asks.search(text):
-                return t
+    for t in TYPES:
+        if t.asks is not None and t.asks.search(own):
+            return t
     return FACT
 
 
