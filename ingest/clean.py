@@ -18,6 +18,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from ingest.records import Line, Paragraph
 
@@ -128,7 +129,7 @@ def dedouble_lines(lines: Sequence[Line]) -> list[Line]:
             neighbours = [nonblank[p] for p in (pos - 1, pos + 1) if 0 <= p < len(nonblank)]
             if not any(info[j][1] for j in neighbours):
                 continue
-        out[i] = Line(fixed, lines[i].page)
+        out[i] = replace(lines[i], text=fixed)
     return out
 
 
@@ -251,20 +252,25 @@ def join_lines(lines: Sequence[Line]) -> list[Paragraph]:
     - paragraph-per-line: a line runs on only when it stops mid-sentence (no final
       punctuation) and the next line is not a heading or a bare title
       ("粮食和物\\n\\n资储备局" → "粮食和物资储备局").
+
+    A table row (``Line.table``) is always a paragraph of its own.
     """
     items = [ln for ln in lines if ln.text.strip()]
     texts = [ln.text.strip() for ln in items]
-    wrap = _wrap_width(texts)
+    wrap = _wrap_width(t for ln, t in zip(items, texts, strict=True) if not ln.table)
     hard = wrap <= 50
     paras: list[Paragraph] = []
     cur = ""
     cur_page: int | None = None
     last_page: int | None = None
     prev = ""
+    cur_table = ""
     for ln, text in zip(items, texts, strict=True):
         if cur:
             joined = False
-            if not prev.startswith("#") and not OUTLINE_START.match(text):
+            if cur_table or ln.table:
+                pass
+            elif not prev.startswith("#") and not OUTLINE_START.match(text):
                 title_like = width(text) < 25 and not any(c in _PUNCT_SET for c in text)
                 if hard:
                     joined = (
@@ -284,10 +290,10 @@ def join_lines(lines: Sequence[Line]) -> list[Paragraph]:
                 last_page = ln.page
                 prev = text
                 continue
-            paras.append(Paragraph(cur, cur_page, last_page))
-        cur, cur_page, last_page, prev = text, ln.page, ln.page, text
+            paras.append(Paragraph(cur, cur_page, last_page, cur_table))
+        cur, cur_page, last_page, prev, cur_table = text, ln.page, ln.page, text, ln.table
     if cur:
-        paras.append(Paragraph(cur, cur_page, last_page))
+        paras.append(Paragraph(cur, cur_page, last_page, cur_table))
     return paras
 
 
@@ -303,7 +309,7 @@ def split_stray_fragments(lines: Sequence[Line]) -> list[Line]:
     """
     out: list[Line] = []
     for ln in lines:
-        m = _STRAY_BEFORE_OUTLINE.match(ln.text.strip())
+        m = None if ln.table else _STRAY_BEFORE_OUTLINE.match(ln.text.strip())
         if m:
             out.append(Line(m.group(1), ln.page))
             out.append(Line(ln.text.strip()[m.end() :], ln.page))
@@ -334,7 +340,7 @@ def drop_licence_footer(lines: Sequence[Line]) -> list[Line]:
 def clean_lines(lines: Sequence[Line]) -> list[Line]:
     """Line-level repairs (everything but joining)."""
     fixed = dedouble_lines(lines)
-    fixed = [Line(normalize_text(ln.text), ln.page) for ln in fixed]
+    fixed = [replace(ln, text=normalize_text(ln.text)) for ln in fixed]
     fixed = drop_licence_footer(fixed)
     fixed = drop_page_furniture(fixed)
     fixed = split_stray_fragments(fixed)

@@ -104,8 +104,9 @@ class PolicyQA:
         return self._index
 
     def ingest(self, paths: Sequence[Path], prune: bool = False,
-               progress: Callable[[int, int, str], None] | None = None) -> IngestReport:
-        return self.index.ingest_guarded(paths, prune=prune, progress=progress)
+               progress: Callable[[int, int, str], None] | None = None,
+               page_progress: Callable[[str, int, int], None] | None = None) -> IngestReport:
+        return self.index.ingest_guarded(paths, prune=prune, progress=progress, page_progress=page_progress)
 
     def search(self, query: str, k: int | None = None, filters: Filters | Mapping[str, Any] | None = None,
                retriever: str = "hybrid") -> list[Hit]:
