@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup chromium converters run test lint eval eval-index bench clean
+.PHONY: setup chromium converters run test lint eval eval-index bench bench-ocr clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,8 +51,12 @@ eval: eval-index
 	POLICYQA_INDEX_DIR=$(EVAL_INDEX) $(VENV)/bin/policyqa eval evals/sets/policy_qa.jsonl \
 		--retriever bm25 --retriever dense --retriever hybrid --answers --out evals/results/latest
 
-bench: eval-index
+bench: eval-index bench-ocr
 	POLICYQA_INDEX_DIR=$(EVAL_INDEX) $(PY) evals/bench.py --repeat 2 --ingest 5 --scale 100000 --json evals/results/bench.json
+
+# OCR pages/s and character accuracy on generated scans of corpus text (12 pt, 200 dpi)
+bench-ocr: setup converters
+	$(PY) evals/ocr_bench.py --pages 4 --json evals/results/ocr_bench.json
 
 lint: setup
 	$(VENV)/bin/ruff check .

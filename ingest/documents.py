@@ -77,7 +77,10 @@ def build_document(src: SourceDocument, doc_id: str, lines: Sequence[Line], cura
     if not paras:
         return None
     text_paras = [p for p in paras if not p.table] or paras
-    meta = extract_meta(text_paras, src.hints)
+    hints = src.hints
+    if hints.get("title", "").strip() == Path(src.source).stem:  # a scanner or converter naming the file
+        hints = {k: v for k, v in hints.items() if k != "title"}
+    meta = extract_meta(text_paras, hints)
     if curated is not None:
         meta = apply_catalog(meta, curated)
     if not meta.title:

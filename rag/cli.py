@@ -63,7 +63,10 @@ def ingest(
             bar.update(1)
 
         def page_progress(path: str, page: int, pages: int) -> None:
-            bar.set_postfix_str(f"{Path(path).name[-30:]} OCR 第{page}/{pages}页")
+            if bar.disable:  # not a terminal: one line per page (OCR takes seconds a page)
+                err.print(f"OCR 文字识别：{Path(path).name} 第{page}/{pages}页", highlight=False)
+            else:
+                bar.set_postfix_str(f"{Path(path).name[-30:]} OCR 第{page}/{pages}页")
 
         report = svc.ingest(paths, prune=prune, progress=progress, page_progress=page_progress)
         bar.close()

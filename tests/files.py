@@ -147,6 +147,39 @@ def notice_pages() -> list[list[str]]:
     return [wrap(paras[:6])[:26], wrap(paras[six:six + 10])[:26]]
 
 
+def make_mixed_pdf(path: Path, text_page: list[str], scanned_lines: list[str]) -> Path:
+    """Page 1 with a text layer, page 2 only a picture of text (a page scanned in later)."""
+    from pypdf import PdfReader, PdfWriter
+
+    text_pdf = make_pdf(path.with_suffix(".text.pdf"), [text_page])
+    image = render_page(scanned_lines).crop((0, 0, round(8.27 * 200), 200 + 70 * len(scanned_lines)))
+    image_pdf = make_image_pdf(path.with_suffix(".scan.pdf"), [image])
+    w = PdfWriter()
+    for src in (text_pdf, image_pdf):
+        for page in PdfReader(src).pages:
+            w.add_page(page)
+    with path.open("wb") as fh:
+        w.write(fh)
+    text_pdf.unlink()
+    image_pdf.unlink()
+    return path
+
+
+def make_task_xlsx(path: Path, rows: list[list[str]]) -> Path:
+    """A 分工表 as a spreadsheet: a title row merged across the columns, then header and rows."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["重点任务分工表"])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(TASK_HEADER))
+    ws.append(TASK_HEADER)
+    for row in rows:
+        ws.append(row)
+    wb.save(str(path))
+    return path
+
+
 def make_photo(path: Path, paragraph: str) -> Path:
     """A phone photo of a printed paragraph: grey paper, slight rotation, JPEG or PNG by suffix."""
     from PIL import Image, ImageDraw, ImageFont
@@ -210,8 +243,9 @@ TASK_ROWS = [
 TASK_INTRO = ["附件", "重点任务分工表"]
 
 
-def make_task_table_docx(path: Path) -> Path:
+def make_task_table_docx(path: Path, rows: list[list[str]] | None = None) -> Path:
     """A notice whose 附件 is a 重点任务分工表 (a Word table)."""
+    rows = rows or TASK_ROWS
     import docx
 
     d = docx.Document()
@@ -221,9 +255,9 @@ def make_task_table_docx(path: Path) -> Path:
         d.add_paragraph(t)
     from docx.shared import Cm
 
-    table = d.add_table(rows=1 + len(TASK_ROWS), cols=len(TASK_HEADER))
+    table = d.add_table(rows=1 + len(rows), cols=len(TASK_HEADER))
     table.style = "Table Grid"
-    for r, row in enumerate([TASK_HEADER, *TASK_ROWS]):
+    for r, row in enumerate([TASK_HEADER, *rows]):
         for c, value in enumerate(row):
             table.cell(r, c).text = value
             table.cell(r, c).width = Cm((1.2, 6.5, 3, 3, 3)[c])
@@ -231,8 +265,9 @@ def make_task_table_docx(path: Path) -> Path:
     return path
 
 
-def make_task_table_pdf(path: Path) -> Path:
+def make_task_table_pdf(path: Path, rows: list[list[str]] | None = None) -> Path:
     """The same notice as a text PDF: intro on page 1, the ruled 分工表 on page 2."""
+    rows = rows or TASK_ROWS
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
@@ -246,7 +281,7 @@ def make_task_table_pdf(path: Path) -> Path:
     story = [Paragraph("关于加快推进招商引资重点工作的通知", style),
              Paragraph("各县（市）区人民政府：现将重点任务分工表印发给你们，请认真贯彻落实。", style), PageBreak()]
     story += [Paragraph(t, style) for t in TASK_INTRO]
-    data = [[Paragraph(v, cell) for v in row] for row in [TASK_HEADER, *TASK_ROWS]]
+    data = [[Paragraph(v, cell) for v in row] for row in [TASK_HEADER, *rows]]
     table = Table(data, colWidths=[30, 170, 80, 90, 80])
     table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black)]))
     story.append(table)
