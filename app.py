@@ -76,6 +76,7 @@ details.pq-card { border: 1px solid var(--border-color-primary); border-radius: 
 details.pq-card summary { cursor: pointer; }
 details.pq-card .pq-passage { margin-top: 0.4em; line-height: 1.7; white-space: normal; }
 details.pq-card mark { background: #fde68a; padding: 0 1px; }
+.pq-ocr { color: #b45309; font-size: 0.85em; border: 1px solid #f59e0b; border-radius: 4px; padding: 0 4px; }
 .pq-closest li { margin: 0.1em 0; }
 .pq-doc h4 { margin: 1em 0 0.3em 0; }
 .pq-doc p { line-height: 1.8; }
@@ -115,11 +116,17 @@ def citation_meta(c: Mapping[str, Any]) -> str:
     return " · ".join(str(p) for p in parts if p)
 
 
-def source_cards(citations: Sequence[Mapping[str, Any]], passages: Mapping[str, str]) -> str:
+OCR_NOTE = "OCR识别，请核对原件"
+
+
+def source_cards(citations: Sequence[Mapping[str, Any]], passages: Mapping[str, str],
+                 ocr: Mapping[str, float] | None = None) -> str:
     """One collapsed card per citation; opening it shows the passage with the quote marked.
+    A passage read by OCR (``ocr``: chunk id → mean confidence) says so: "OCR识别，请核对原件".
 
     One line of HTML (no blank lines), so the chat's Markdown leaves it alone.
     """
+    ocr = ocr or {}
     if not citations:
         return ""
     cards = []
@@ -128,7 +135,10 @@ def source_cards(citations: Sequence[Mapping[str, Any]], passages: Mapping[str, 
         source = Path(str(c.get("source") or "")).name
         cards.append(
             f"<details class='pq-card' data-n='{esc(c['n'])}'><summary><b>[{esc(c['n'])}] 《{esc(c['title'])}》</b>"
-            f" <span class='pq-meta'>{esc(citation_meta(c))}</span></summary>"
+            f" <span class='pq-meta'>{esc(citation_meta(c))}</span>"
+            + (f" <span class='pq-ocr' title='识别置信度 {ocr[c['chunk_id']]:.0%}'>{OCR_NOTE}</span>"
+               if c["chunk_id"] in ocr else "")
+            + "</summary>"
             f"<div class='pq-passage'>{highlight(passage, c.get('quote', ''))}</div>"
             + (f"<div class='pq-meta'>文件：{esc(source)}</div>" if source else "")
             + "</details>"
@@ -141,7 +151,8 @@ def answer_body(text: str) -> str:
     return re.sub(r"\[(\d{1,2})\]", r"<sup class='pq-ref'>[\1]</sup>", esc(text))
 
 
-def render_answer(answer: Mapping[str, Any], passages: Mapping[str, str]) -> str:
+def render_answer(answer: Mapping[str, Any], passages: Mapping[str, str],
+                  ocr: Mapping[str, float] | None = None) -> str:
     """The chat bubble of an ``Answer.to_dict()``: how the question was understood, the
     answer (or the refusal with the closest documents), notes, and the source cards."""
     blocks = []
@@ -162,7 +173,7 @@ def render_answer(answer: Mapping[str, Any], passages: Mapping[str, str]) -> str
         notes.append("以下数字未在引用原文中找到，请核对：" + "、".join(map(str, answer["flagged_numbers"])))
     if notes:
         blocks.append("<div class='pq-notes'>" + "<br>".join(f"⚠️ {esc(n)}" for n in notes) + "</div>")
-    cards = source_cards(answer.get("citations") or [], passages)
+    cards = source_cards(answer.get("citations") or [], passages, ocr)
     if cards:
         blocks.append(cards)
     return "\n\n".join(blocks)
@@ -175,6 +186,16 @@ def chunk_texts(svc: PolicyQA, chunk_ids: Sequence[str]) -> dict[str, str]:
         return {}
     got = svc.index.collection.get(ids=ids, include=["documents"])
     return dict(zip(got["ids"], got["documents"], strict=True))
+
+
+def chunk_ocr(svc: PolicyQA, chunk_ids: Sequence[str]) -> dict[str, float]:
+    """The OCR'd chunks among the given ones, with their pages' mean recognition confidence."""
+    ids = list(dict.fromkeys(i for i in chunk_ids if i))
+    if not ids:
+        return {}
+    got = svc.index.collection.get(ids=ids, include=["metadatas"])
+    return {i: float(m.get("ocr_confidence") or 0) for i, m in zip(got["ids"], got["metadatas"], strict=True)
+            if m and m.get("ocr")}
 
 
 def filters_from(kind: str, region: str, date_from: str, date_to: str) -> dict[str, Any]:
@@ -198,7 +219,8 @@ def hits_frame(hits: Sequence[Any]) -> pd.DataFrame:
 
 def documents_frame(docs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     rows = [[d["doc_id"], d.get("title", ""), KIND_LABELS.get(d.get("kind", ""), d.get("kind", "")),
-             d.get("issuer", ""), d.get("doc_number", ""), d.get("date", ""), d.get("region", ""), d["chunks"],
+             d.get("issuer", ""), d.get("doc_number", ""), d.get("date", ""), d.get("region", ""),
+             f"{d['rows']}行（台账）" if d.get("rows") else d["chunks"],
              Path(str(d.get("source", ""))).name] for d in docs]
     return pd.DataFrame(rows, columns=DOC_COLUMNS)
 
@@ -307,8 +329,9 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
             yield "", messages, turns
             return
         answer = outcome["answer"].to_dict()
-        passages = chunk_texts(svc, [c["chunk_id"] for c in answer["citations"]])
-        messages[-1] = {"role": "assistant", "content": render_answer(answer, passages)}
+        cited = [c["chunk_id"] for c in answer["citations"]]
+        passages = chunk_texts(svc, cited)
+        messages[-1] = {"role": "assistant", "content": render_answer(answer, passages, chunk_ocr(svc, cited))}
         turns = [*turns, {"question": message, "answer": answer, "index": len(messages) - 1}]
         yield "", messages, turns
 
@@ -353,11 +376,11 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
     # ---------------------------------------------------------------- 文档库
 
     def doc_choices() -> list[tuple[str, str]]:
-        return [(f"{d.get('title') or d['doc_id']}（{d['doc_id']}）", d["doc_id"]) for d in svc.documents()]
+        return [(f"{d.get('title') or d['doc_id']}（{d['doc_id']}）", d["doc_id"]) for d in library.documents(svc)]
 
     def refresh_library() -> tuple[pd.DataFrame, Any]:
         try:
-            docs = svc.documents()
+            docs = library.documents(svc)
         except PolicyQAError as e:
             gr.Warning(str(e))
             return documents_frame([]), gr.update(choices=[])
@@ -377,14 +400,19 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
             return None
         return "⚠️ 当前用户没有管理权限：上传、删除和重新索引仅限管理员（POLICYQA_ADMINS）。"
 
-    def upload(files: list[str] | None, request: gr.Request) -> tuple[pd.DataFrame, str, pd.DataFrame, Any, None]:
+    def upload(files: list[str] | None, request: gr.Request,
+               progress: gr.Progress = gr.Progress()  # noqa: B008 (how Gradio injects progress)
+               ) -> tuple[pd.DataFrame, str, pd.DataFrame, Any, None]:
         table, choices = refresh_library()
         denied = refused(request)
         if denied:
             return upload_frame([]), denied, table, choices, None
         if not files:
             return upload_frame([]), "请先选择要上传的文件。", table, choices, None
-        results = library.add_uploads(svc, [(Path(f).name, Path(f)) for f in files])
+        def page_progress(path: str, page: int, pages: int) -> None:
+            progress((page - 1) / max(pages, 1), desc=f"OCR 文字识别：{Path(path).name} 第{page}/{pages}页")
+
+        results = library.add_uploads(svc, [(Path(f).name, Path(f)) for f in files], page_progress)
         counts = {s: sum(r.status == s for r in results) for s in library.STATUS_ZH}
         summary = "，".join(f"{library.STATUS_ZH[s]} {n} 个" for s, n in counts.items() if n)
         table, choices = refresh_library()

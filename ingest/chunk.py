@@ -7,6 +7,10 @@ heading with subsections under it makes no chunk of its own: its heading is in e
 child's breadcrumb. Over-long paragraphs are cut at sentence ends, over-long sentences
 at the size limit.
 
+A table row (``Paragraph.table``, e.g. "重点任务分工表 › 第3行") is a chunk of its own whose
+section path is the row's place, so an answer cites the row; rows follow the text sections.
+A chunk of OCR'd pages carries their mean recognition confidence.
+
 Chunk ids are ``doc_id::<hash of section path>-<ordinal in section>``: stable across
 re-ingests as long as the section keeps its place and wording before the chunk.
 """
@@ -70,7 +74,7 @@ def _merge_tiny(sections: Sequence[Section], min_chars: int, limit: int) -> list
 
 
 def chunk_document(doc: Document, chunk_size: int = 600, min_section_chars: int = 100) -> list[Chunk]:
-    sections = parse_sections(doc.paragraphs, doc.meta.title)
+    sections = parse_sections([p for p in doc.paragraphs if not p.table], doc.meta.title)
     # heading-only sections with children are represented by the children's breadcrumbs
     kept = [
         s
@@ -79,6 +83,7 @@ def chunk_document(doc: Document, chunk_size: int = 600, min_section_chars: int 
                 and len(sections[i + 1].path) > len(s.path))
     ]
     kept = _merge_tiny(kept, min_section_chars, chunk_size)
+    kept += [Section(tuple(p.table.split(SECTION_SEP)), (p,)) for p in doc.paragraphs if p.table]
     chunks: list[Chunk] = []
     ordinals: dict[str, int] = {}
     for sec in kept:
@@ -102,9 +107,19 @@ def chunk_document(doc: Document, chunk_size: int = 600, min_section_chars: int 
                     page=min(pages) if pages else None,
                     page_end=max(pages) if pages else None,
                     extra=doc.extra,
+                    ocr_confidence=_ocr_confidence(doc, pages),
                 )
             )
     return chunks
+
+
+def _ocr_confidence(doc: Document, pages: Sequence[int | None]) -> float | None:
+    """Mean OCR confidence of the chunk's OCR'd pages; None when none of them was OCR'd."""
+    if not doc.ocr_pages or not pages:
+        return None
+    span = range(min(p for p in pages if p is not None), max(p for p in pages if p is not None) + 1)
+    scores = [doc.ocr_pages[p] for p in span if p in doc.ocr_pages]
+    return round(sum(scores) / len(scores), 4) if scores else None
 
 
 def _group(paras: Sequence[Paragraph], limit: int) -> Iterator[list[Paragraph]]:

@@ -5,6 +5,9 @@ Stages, each a pure function over ``Line``s (text + page), applied by ``clean_li
 1. ``dedouble_line``: fake-bold text printed twice ("在当下在当下，，还还" → "在当下，还").
 2. ``normalize_text``: full-width letters/digits to half-width, ASCII punctuation next to
    Chinese to full-width, stray spaces between Chinese characters and digits removed.
+   Before it, ``split_front_matter`` puts the head and the closing block of a notice saved from
+   a website as one long line (title, issuer, 文号, 主送机关 … 发文机关, 成文日期 separated by
+   spaces) on lines of their own, as the printed 红头文件 has them.
 3. ``drop_page_furniture``: page-number lines and running headers/footers of paged files.
 4. ``join_lines``: hard wraps and page breaks inside sentences joined (no space inserted),
    real paragraph breaks kept.
@@ -18,6 +21,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from ingest.records import Line, Paragraph
 
@@ -128,7 +132,7 @@ def dedouble_lines(lines: Sequence[Line]) -> list[Line]:
             neighbours = [nonblank[p] for p in (pos - 1, pos + 1) if 0 <= p < len(nonblank)]
             if not any(info[j][1] for j in neighbours):
                 continue
-        out[i] = Line(fixed, lines[i].page)
+        out[i] = replace(lines[i], text=fixed)
     return out
 
 
@@ -171,6 +175,62 @@ def normalize_text(line: str) -> str:
     if len(stripped) > 24:
         s = _SPACE_CJK_CJK.sub("", s)
     return re.sub(r"(?<=\S) {2,}(?=\S)", "  ", s).strip()
+
+
+# --------------------------------------------------------------------------- front matter of one-line notices
+
+_SENTENCE_PUNCT = re.compile(r"[，。；！？、]")
+# 主送机关: "各区县人民政府，市政府各部门：" at the start of the body
+ADDRESSEE = re.compile(r"^(各[^。；：:]{1,80}?|[^。；：:，]{2,30}(?:人民政府|政府|各部门|各单位|委员会)[^。；：:]{0,60}?)[：:]")
+# a paragraph of a one-line text: a sentence end, spaces, then an outline marker
+_ITEM_BREAK = re.compile(r"(?<=[。；！？])\s+(?=[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)]|第[一二三四五六七八九十百]+条)")
+
+
+def _front_token(t: str) -> bool:
+    """A piece of a notice's head or closing block: short, no sentence punctuation.
+
+    "济政办发〔2021〕12号" → True; "为加快总部经济发展，" → False
+    """
+    return 2 <= len(t) <= 40 and not _SENTENCE_PUNCT.search(t)
+
+
+def split_front_matter(lines: Sequence[Line]) -> list[Line]:
+    """Head and closing block of a one-line notice on lines of their own.
+
+    "关于X的若干措施 济南市人民政府办公厅 济政办发〔2021〕12号 各区县人民政府，市政府各部门：为……。 济南市人民政府办公厅 2021年5月20日"
+    → "关于X的若干措施" / "济南市人民政府办公厅" / "济政办发〔2021〕12号" / "各区县人民政府，市政府各部门：" / "为……。" /
+      "济南市人民政府办公厅" / "2021年5月20日"
+    Only the first and the last line of a document, and only lines over 60 characters whose
+    leading (or trailing) space-separated pieces are short and unpunctuated, are touched.
+    """
+    nonblank = [i for i, ln in enumerate(lines) if ln.text.strip()]
+    if not nonblank:
+        return list(lines)
+    out = list(lines)
+    first, last = nonblank[0], nonblank[-1]
+    for i in sorted({first, last}, reverse=True):
+        ln = out[i]
+        if ln.table or len(ln.text.strip()) <= 60:
+            continue
+        tokens = ln.text.split()
+        head: list[str] = []
+        if i == first:
+            while len(tokens) > 1 and _front_token(tokens[0]):
+                head.append(tokens.pop(0))
+        tail: list[str] = []
+        if i == last:
+            while len(tokens) > 1 and _front_token(tokens[-1]):
+                tail.insert(0, tokens.pop())
+        body = " ".join(tokens)
+        if head:
+            m = ADDRESSEE.match(body)
+            if m and len(body) > m.end():
+                head.append(m.group(0))
+                body = body[m.end():].lstrip()
+        if head or tail:
+            items = _ITEM_BREAK.split(body)
+            out[i:i + 1] = [replace(ln, text=t) for t in (*head, *items, *tail) if t]
+    return out
 
 
 # --------------------------------------------------------------------------- page furniture
@@ -241,6 +301,22 @@ def _concat(a: str, b: str) -> str:
     return a + b
 
 
+_TITLE_END = re.compile(r"关于.{2,80}(?:通知|意见|决定|办法|规定|方案|通报|批复|报告|细则|纲要|规划|决议|公告|函|条例|措施)$")
+
+
+def _ends_title(text: str) -> bool:
+    """A notice's title ends here ("…关于…工作机制的通知"): the 主送机关 below it is a new paragraph."""
+    flat = re.sub(r"\s+", "", text)
+    return len(flat) <= 100 and not re.search(r"[《，。；：]", flat) and bool(_TITLE_END.search(flat))
+
+
+def _is_addressee(text: str) -> bool:
+    """The 主送机关 ends here ("各县（市）区人民政府，…各有关单位："): the body starts a new paragraph."""
+    flat = re.sub(r"\s+", "", text)
+    m = ADDRESSEE.match(flat)
+    return m is not None and m.end() == len(flat) and len(flat) <= 120
+
+
 def join_lines(lines: Sequence[Line]) -> list[Paragraph]:
     """Join hard-wrapped lines and page breaks into paragraphs.
 
@@ -251,20 +327,25 @@ def join_lines(lines: Sequence[Line]) -> list[Paragraph]:
     - paragraph-per-line: a line runs on only when it stops mid-sentence (no final
       punctuation) and the next line is not a heading or a bare title
       ("粮食和物\\n\\n资储备局" → "粮食和物资储备局").
+
+    A table row (``Line.table``) is always a paragraph of its own.
     """
     items = [ln for ln in lines if ln.text.strip()]
     texts = [ln.text.strip() for ln in items]
-    wrap = _wrap_width(texts)
+    wrap = _wrap_width(t for ln, t in zip(items, texts, strict=True) if not ln.table)
     hard = wrap <= 50
     paras: list[Paragraph] = []
     cur = ""
     cur_page: int | None = None
     last_page: int | None = None
     prev = ""
+    cur_table = ""
     for ln, text in zip(items, texts, strict=True):
         if cur:
             joined = False
-            if not prev.startswith("#") and not OUTLINE_START.match(text):
+            if cur_table or ln.table or _ends_title(cur) or _is_addressee(cur):
+                pass
+            elif not prev.startswith("#") and not OUTLINE_START.match(text):
                 title_like = width(text) < 25 and not any(c in _PUNCT_SET for c in text)
                 if hard:
                     joined = (
@@ -284,10 +365,10 @@ def join_lines(lines: Sequence[Line]) -> list[Paragraph]:
                 last_page = ln.page
                 prev = text
                 continue
-            paras.append(Paragraph(cur, cur_page, last_page))
-        cur, cur_page, last_page, prev = text, ln.page, ln.page, text
+            paras.append(Paragraph(cur, cur_page, last_page, cur_table))
+        cur, cur_page, last_page, prev, cur_table = text, ln.page, ln.page, text, ln.table
     if cur:
-        paras.append(Paragraph(cur, cur_page, last_page))
+        paras.append(Paragraph(cur, cur_page, last_page, cur_table))
     return paras
 
 
@@ -303,7 +384,7 @@ def split_stray_fragments(lines: Sequence[Line]) -> list[Line]:
     """
     out: list[Line] = []
     for ln in lines:
-        m = _STRAY_BEFORE_OUTLINE.match(ln.text.strip())
+        m = None if ln.table else _STRAY_BEFORE_OUTLINE.match(ln.text.strip())
         if m:
             out.append(Line(m.group(1), ln.page))
             out.append(Line(ln.text.strip()[m.end() :], ln.page))
@@ -334,7 +415,8 @@ def drop_licence_footer(lines: Sequence[Line]) -> list[Line]:
 def clean_lines(lines: Sequence[Line]) -> list[Line]:
     """Line-level repairs (everything but joining)."""
     fixed = dedouble_lines(lines)
-    fixed = [Line(normalize_text(ln.text), ln.page) for ln in fixed]
+    fixed = split_front_matter(fixed)
+    fixed = [replace(ln, text=normalize_text(ln.text)) for ln in fixed]
     fixed = drop_licence_footer(fixed)
     fixed = drop_page_furniture(fixed)
     fixed = split_stray_fragments(fixed)

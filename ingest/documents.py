@@ -17,7 +17,8 @@ from pathlib import Path
 
 from ingest.clean import clean_lines, join_lines
 from ingest.loaders import load_file
-from ingest.metadata import CatalogEntry, apply_catalog, extract_meta
+from ingest.metadata import CatalogEntry, apply_catalog, extract_front_matter, extract_meta
+from ingest.ocr import OcrSettings
 from ingest.records import DocMeta, Document, Line, Paragraph, SourceDocument
 
 
@@ -72,22 +73,30 @@ def build_document(src: SourceDocument, doc_id: str, lines: Sequence[Line], cura
     if src.needs_cleaning:
         paras = join_lines(clean_lines(lines))
     else:
-        paras = [Paragraph(ln.text.strip(), ln.page, ln.page) for ln in lines if ln.text.strip()]
+        paras = [Paragraph(ln.text.strip(), ln.page, ln.page, ln.table) for ln in lines if ln.text.strip()]
     if not paras:
         return None
-    meta = extract_meta(paras, src.hints)
+    text_paras = [p for p in paras if not p.table] or paras
+    hints = src.hints
+    if hints.get("title", "").strip() == Path(src.source).stem:  # a scanner or converter naming the file
+        hints = {k: v for k, v in hints.items() if k != "title"}
+    meta = extract_meta(text_paras, hints)
     if curated is not None:
         meta = apply_catalog(meta, curated)
     if not meta.title:
         meta = replace(meta, title=Path(src.source).stem)
-    return Document(doc_id=doc_id, source=src.source, meta=meta, paragraphs=tuple(paras), extra=dict(src.extra))
+    extra = dict(src.extra)
+    if src.needs_cleaning:
+        extra |= {k: v for k, v in extract_front_matter(text_paras).items() if k not in extra}
+    return Document(doc_id=doc_id, source=src.source, meta=meta, paragraphs=tuple(paras), extra=extra,
+                    ocr_pages=dict(src.ocr_pages))
 
 
 def read_documents(
-    path: Path, catalog: dict[str, list[CatalogEntry]], max_bytes: int
+    path: Path, catalog: dict[str, list[CatalogEntry]], max_bytes: int, ocr: OcrSettings | None = None
 ) -> tuple[list[Document], list[str]]:
     """All documents of one file, and per-record problems. Raises ``LoadError``."""
-    result = load_file(path, max_bytes)
+    result = load_file(path, max_bytes, ocr)
     entries = catalog.get(path.name, [])
     docs: list[Document] = []
     for src in result.documents:

@@ -5,7 +5,15 @@ One function per format, chosen by extension in ``load_file``. Every failure is 
 never returns an empty document. Per-row problems of multi-record files (JSONL, CSV,
 XLSX) are returned as ``problems`` while the good rows still load.
 
-Loaders do not clean text (``ingest.clean`` does) and do not OCR scanned PDFs.
+Scanned PDF pages (no text layer) and images are OCR'd (``ingest.ocr``; a page whose mean
+confidence is below ``OcrSettings.min_confidence`` is reported and left out). OFD
+(GB/T 33190) is read from its package XML. Legacy Word/WPS, RTF and ODT go through
+LibreOffice (headless) into DOCX, or antiword/catdoc for plain text when LibreOffice is not
+installed. Tables (DOCX, PDF, XLSX/CSV without a 项目名称 column) become one line per row
+that keeps its column names ("牵头单位：市商务局；完成时限：2020年6月底前"), marked with the
+row's place (``Line.table``).
+
+Loaders do not clean text (``ingest.clean`` does).
 """
 
 from __future__ import annotations
@@ -15,19 +23,31 @@ import io
 import json
 import logging
 import re
+import shutil
+import subprocess
+import tempfile
+import threading
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-from ingest.records import Line, SourceDocument
+from ingest.ocr import RENDER_DPI, OcrPage, OcrSettings, ocr_pages
+from ingest.records import SECTION_SEP, Line, SourceDocument
 from rag.errors import LoadError
 
 log = logging.getLogger(__name__)
 
-SUPPORTED = (".txt", ".md", ".pdf", ".docx", ".html", ".htm", ".jsonl", ".csv", ".xlsx")
-MAX_UNZIPPED_RATIO = 100  # zip bombs named .docx/.xlsx
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+LEGACY_WORD = (".doc", ".wps", ".rtf", ".odt")
+SUPPORTED = (".txt", ".md", ".pdf", ".docx", ".html", ".htm", ".jsonl", ".csv", ".xlsx", ".ofd",
+             *LEGACY_WORD, *IMAGE_SUFFIXES)
+MAX_UNZIPPED_RATIO = 100  # zip bombs named .docx/.xlsx/.ofd
+MIN_PAGE_TEXT = 10  # a PDF page with fewer visible characters in its text layer is OCR'd
+CONVERT_TIMEOUT = 180  # seconds for one LibreOffice conversion
 
 
 @dataclass
@@ -36,8 +56,9 @@ class LoadResult:
     problems: list[str] = field(default_factory=list)
 
 
-def load_file(path: Path, max_bytes: int) -> LoadResult:
+def load_file(path: Path, max_bytes: int, ocr: OcrSettings | None = None) -> LoadResult:
     """Load one file; raise ``LoadError`` when nothing usable can be read from it."""
+    ocr = ocr or OcrSettings()
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise LoadError(f"不支持的文件类型“{suffix or '无扩展名'}”（支持：{'、'.join(SUPPORTED)}）")
@@ -57,7 +78,13 @@ def load_file(path: Path, max_bytes: int) -> LoadResult:
     if suffix in (".txt", ".md"):
         return LoadResult([_text_document(source, decode_text(data))])
     if suffix == ".pdf":
-        return LoadResult([load_pdf(source, data)])
+        return load_pdf(source, data, ocr)
+    if suffix in IMAGE_SUFFIXES:
+        return load_image(source, data, ocr)
+    if suffix == ".ofd":
+        return load_ofd(source, data, max_bytes, ocr)
+    if suffix in LEGACY_WORD:
+        return LoadResult([load_legacy_word(source, data, suffix, max_bytes)])
     if suffix == ".docx":
         return LoadResult([load_docx(source, data, max_bytes)])
     if suffix in (".html", ".htm"):
@@ -120,11 +147,13 @@ def _text_document(source: str, text: str, **hints: str) -> SourceDocument:
 # --------------------------------------------------------------------------- PDF
 
 
-def load_pdf(source: str, data: bytes) -> SourceDocument:
-    """Text per page via pypdf; page numbers stay on every line."""
+def load_pdf(source: str, data: bytes, ocr: OcrSettings | None = None) -> LoadResult:
+    """Text per page via pypdf, page numbers on every line; pages without a text layer are
+    rendered (pypdfium2, 200 dpi) and OCR'd; ruled tables become one line per row (pdfplumber)."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    ocr = ocr or OcrSettings()
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
@@ -134,9 +163,7 @@ def load_pdf(source: str, data: bytes) -> SourceDocument:
                 raise LoadError("PDF 已加密，无法读取；请提供未加密的文件") from e
             if not ok:
                 raise LoadError("PDF 已加密，无法读取；请提供未加密的文件")
-        lines: list[Line] = []
-        for no, page in enumerate(reader.pages, start=1):
-            lines.extend(_lines(page.extract_text() or "", no))
+        texts = [page.extract_text() or "" for page in reader.pages]
         info = reader.metadata
         title = str(info.title).strip() if info and info.title else ""
     except LoadError:
@@ -145,9 +172,374 @@ def load_pdf(source: str, data: bytes) -> SourceDocument:
         raise LoadError(f"PDF 文件已损坏，无法解析（{type(e).__name__}）") from e
     except Exception as e:  # a corrupt PDF can make pypdf fail in many ways
         raise LoadError(f"PDF 文件已损坏，无法解析（{type(e).__name__}）") from e
-    if sum(len(ln.text.strip()) for ln in lines) < 10:
-        raise LoadError("PDF 没有文字层（可能是扫描件），需要先进行 OCR 文字识别后再导入")
-    return SourceDocument(source=source, lines=tuple(lines), hints={"title": title} if title else {})
+    scanned = [no for no, t in enumerate(texts, start=1) if len(re.sub(r"\s", "", t)) < MIN_PAGE_TEXT]
+    tables = _pdf_tables(data, [no for no in range(1, len(texts) + 1) if no not in scanned])
+    pages: dict[int, list[Line]] = {}
+    for no, text in enumerate(texts, start=1):
+        if no in tables:
+            outside, rows = tables[no]
+            pages[no] = _lines(outside, no) + rows
+        elif no not in scanned:
+            pages[no] = _lines(text, no)
+    problems: list[str] = []
+    confidence: dict[int, float] = {}
+    if scanned:
+        pdf = _open_pdfium(data)
+        try:
+            results = ocr_pages(source, data, scanned, lambda no: _render(pdf, no), len(texts), ocr)
+        finally:
+            pdf.close()
+        for no, result in results.items():
+            kept = _ocr_page_lines(result, no, ocr.min_confidence, problems)
+            if kept:
+                pages[no] = kept
+                confidence[no] = result.confidence
+    lines = [ln for no in sorted(pages) for ln in pages[no]]
+    if sum(len(ln.text.strip()) for ln in lines) < MIN_PAGE_TEXT:
+        if problems:
+            raise LoadError("扫描件 OCR 识别结果不可信，未导入：" + "；".join(problems[:3]))
+        raise LoadError("PDF 没有文字层，OCR 文字识别也未识别出文字（空白页或图片）")
+    doc = SourceDocument(source=source, lines=tuple(lines), hints={"title": title} if title else {},
+                         ocr_pages=confidence)
+    return LoadResult([doc], problems)
+
+
+def _open_pdfium(data: bytes) -> Any:
+    import pypdfium2 as pdfium
+
+    try:
+        return pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as e:
+        raise LoadError(f"PDF 页面无法渲染，不能进行 OCR 文字识别（{e}）") from e
+
+
+def _render(pdf: Any, page: int) -> Any:
+    return pdf[page - 1].render(scale=RENDER_DPI / 72).to_pil()
+
+
+def _ocr_page_lines(result: OcrPage, page: int, min_confidence: float, problems: list[str]) -> list[Line]:
+    """An OCR'd page's lines, or none (and a problem) when it holds no text or is not trustworthy."""
+    if not result.chars:
+        problems.append(f"第{page}页未识别出文字（空白页或图片），已跳过")
+        return []
+    if result.confidence < min_confidence:
+        problems.append(
+            f"第{page}页 OCR 识别置信度过低（{result.confidence:.0%}，低于 {min_confidence:.0%}），该页未导入；"
+            "请提供更清晰的扫描件或原件"
+        )
+        return []
+    return [Line(t, page) for t in result.lines]
+
+
+def _pdf_tables(data: bytes, pages: Sequence[int]) -> dict[int, tuple[str, list[Line]]]:
+    """Pages with ruled tables: (the page's text outside its tables, one line per table row).
+
+    A table continued on the next page without a header row keeps the previous header.
+    """
+    import pdfplumber
+
+    out: dict[int, tuple[str, list[Line]]] = {}
+    if not pages:
+        return out
+    previous: list[str] | None = None
+    n_tables = 0
+    try:
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            for no in pages:
+                page = pdf.pages[no - 1]
+                if not (page.rects or page.lines):
+                    continue
+                found = [t for t in page.find_tables() if len(t.rows) >= 2]
+                if not found:
+                    continue
+                boxes = [t.bbox for t in found]
+
+                def outside(obj: dict, boxes: list = boxes) -> bool:
+                    if "x0" not in obj or "top" not in obj:
+                        return True
+                    cx, cy = (obj["x0"] + obj["x1"]) / 2, (obj["top"] + obj["bottom"]) / 2
+                    return not any(x0 <= cx <= x1 and top <= cy <= bottom for x0, top, x1, bottom in boxes)
+
+                text = page.filter(outside).extract_text() or ""
+                rows: list[Line] = []
+                for t in found:
+                    above = page.crop((0, 0, page.width, max(t.bbox[1], 1))).filter(outside).extract_text() or ""
+                    n_tables += 1
+                    caption = table_caption(above.splitlines()) or f"表格{n_tables}"
+                    table_rows, previous = table_lines(t.extract(), caption, no, previous)
+                    rows.extend(table_rows)
+                out[no] = (text, rows)
+    except Exception as e:  # tables are a bonus: the page text from pypdf stays
+        log.warning("table extraction failed for a PDF (%s); text only", e)
+        return {}
+    return out
+
+
+# --------------------------------------------------------------------------- images (OCR)
+
+
+def load_image(source: str, data: bytes, ocr: OcrSettings | None = None) -> LoadResult:
+    """A photo or scan (PNG, JPEG, TIFF) OCR'd as one page (each frame of a multi-page TIFF a page)."""
+    from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+
+    ocr = ocr or OcrSettings()
+    try:
+        img = Image.open(io.BytesIO(data))
+        frames = [ImageOps.exif_transpose(f.copy()) for f in ImageSequence.Iterator(img)]
+    except Image.DecompressionBombError as e:
+        raise LoadError("图片尺寸过大（像素数超过上限），疑似异常文件，已拒绝") from e
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+        raise LoadError("图片无法读取：文件已损坏或不是 PNG/JPEG/TIFF 图片") from e
+    problems: list[str] = []
+    results = ocr_pages(source, data, range(1, len(frames) + 1), lambda no: frames[no - 1], len(frames), ocr)
+    lines: list[Line] = []
+    confidence: dict[int, float] = {}
+    for no, result in results.items():
+        kept = _ocr_page_lines(result, no, ocr.min_confidence, problems)
+        if kept:
+            lines.extend(kept)
+            confidence[no] = result.confidence
+    if not lines:
+        if any("置信度" in p for p in problems):
+            raise LoadError("图片 OCR 识别置信度过低，未导入（文字模糊、倾斜或光线不足）；请提供更清晰的照片或扫描件")
+        raise LoadError("图片中未识别出文字")
+    return LoadResult([SourceDocument(source=source, lines=tuple(lines), ocr_pages=confidence)],
+                      [p for p in problems if len(frames) > 1])
+
+
+# --------------------------------------------------------------------------- OFD (GB/T 33190)
+
+_OFD_NS = "{http://www.ofdspec.org/2016}"
+
+
+def _xml(zf: zipfile.ZipFile, name: str) -> Any:
+    from xml.etree import ElementTree as ET
+
+    try:
+        return ET.fromstring(zf.read(name.lstrip("/")))
+    except KeyError as e:
+        raise LoadError(f"OFD 文件不完整：缺少 {name}") from e
+    except ET.ParseError as e:
+        raise LoadError(f"OFD 文件已损坏：{name} 不是有效的 XML") from e
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _find(el: Any, name: str) -> Any:
+    return next((c for c in el.iter() if _local(c.tag) == name), None)
+
+
+def _resolve(base: str, loc: str) -> str:
+    """An OFD BaseLoc: absolute from the package root ("/Doc_0/…") or relative to ``base``'s folder."""
+    loc = loc.strip()
+    if loc.startswith("/"):
+        return loc.lstrip("/")
+    folder = base.rsplit("/", 1)[0] + "/" if "/" in base else ""
+    parts: list[str] = []
+    for part in (folder + loc).split("/"):
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part and part != ".":
+            parts.append(part)
+    return "/".join(parts)
+
+
+def _ofd_text_items(page: Any) -> list[tuple[float, float, float, str]]:
+    """(y, x, font size, text) of every TextCode on a page (Boundary origin + TextCode X/Y, mm)."""
+    items = []
+    for obj in page.iter():
+        if _local(obj.tag) != "TextObject":
+            continue
+        try:
+            bx, by, *_ = (float(v) for v in (obj.get("Boundary") or "0 0 0 0").split())
+            size = float(obj.get("Size") or 3.5)
+        except ValueError:
+            continue
+        for code in obj:
+            if _local(code.tag) != "TextCode" or not (code.text or "").strip():
+                continue
+            try:
+                x, y = float(code.get("X") or 0), float(code.get("Y") or 0)
+            except ValueError:
+                x = y = 0.0
+            items.append((by + y, bx + x, size, code.text))
+    return items
+
+
+def _ofd_lines(items: list[tuple[float, float, float, str]], page: int) -> list[Line]:
+    """Text items grouped into lines by baseline (within half a font size), read left to right;
+    a gap wider than two characters (table cells, a signature block) stays as two spaces."""
+    out: list[Line] = []
+    row: list[tuple[float, float, float, str]] = []
+
+    def flush() -> None:
+        if not row:
+            return
+        row.sort(key=lambda it: it[1])
+        text = row[0][3]
+        end = row[0][1] + len(row[0][3]) * row[0][2]
+        for _, x, size, t in row[1:]:
+            text += ("  " if x - end > 2 * size else "") + t
+            end = x + len(t) * size
+        out.append(Line(text, page))
+        row.clear()
+
+    for it in sorted(items):
+        if row and abs(it[0] - row[0][0]) > row[0][2] / 2:
+            flush()
+        row.append(it)
+    flush()
+    return out
+
+
+def load_ofd(source: str, data: bytes, max_bytes: int, ocr: OcrSettings | None = None) -> LoadResult:
+    """An OFD package: the text of each page (its template's too) in reading order, page
+    numbers, and DocInfo's Title and CustomData (文号 / 发文机关) as metadata hints.
+
+    Pages without text but with an image (a scanned OFD) are OCR'd.
+    """
+    _check_zip(data, max_bytes, "OFD")
+    ocr = ocr or OcrSettings()
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = set(zf.namelist())
+        if any(n.lower().endswith("encrypt.xml") or "encryptions" in n.lower() for n in names):
+            raise LoadError("OFD 文件已加密，无法读取；请提供未加密的文件")
+        root = _xml(zf, "OFD.xml")
+        body = _find(root, "DocBody")
+        doc_root = _find(body, "DocRoot") if body is not None else None
+        if doc_root is None or not (doc_root.text or "").strip():
+            raise LoadError("OFD 文件已损坏：OFD.xml 中没有 DocRoot")
+        doc_path = _resolve("", doc_root.text)
+        document = _xml(zf, doc_path)
+        hints: dict[str, str] = {}
+        info = _find(body, "DocInfo")
+        if info is not None:
+            title = _find(info, "Title")
+            if title is not None and (title.text or "").strip():
+                hints["title"] = title.text.strip()
+            for custom in info.iter():
+                name = (custom.get("Name") or "").strip() if _local(custom.tag) == "CustomData" else ""
+                value = (custom.text or "").strip()
+                if name in ("文号", "发文字号", "DocNumber", "docNumber", "doc_number") and value:
+                    hints["doc_number"] = value
+                elif name in ("发文机关", "发文单位", "Issuer", "issuer") and value:
+                    hints["issuer"] = value
+        templates = {t.get("ID"): _resolve(doc_path, t.get("BaseLoc") or "")
+                     for t in document.iter() if _local(t.tag) == "TemplatePage"}
+        media = _ofd_media(zf, doc_path, document)
+        pages_el = _find(document, "Pages")
+        page_locs = [_resolve(doc_path, p.get("BaseLoc") or "")
+                     for p in (pages_el if pages_el is not None else []) if _local(p.tag) == "Page"]
+        if not page_locs:
+            raise LoadError("OFD 文件没有页面")
+        lines: list[Line] = []
+        scanned: dict[int, str] = {}
+        for no, loc in enumerate(page_locs, start=1):
+            page = _xml(zf, loc)
+            items = _ofd_text_items(page)
+            for ref in page.iter():
+                if _local(ref.tag) == "Template" and ref.get("TemplateID") in templates:
+                    items += _ofd_text_items(_xml(zf, templates[ref.get("TemplateID")]))
+            if items:
+                lines.extend(_ofd_lines(items, no))
+                continue
+            images = [media[i.get("ResourceID")] for i in page.iter()
+                      if _local(i.tag) == "ImageObject" and i.get("ResourceID") in media]
+            if images:
+                scanned[no] = images[0]
+        problems: list[str] = []
+        confidence: dict[int, float] = {}
+        if scanned:
+            from PIL import Image
+
+            def render(no: int) -> Any:
+                try:
+                    return Image.open(io.BytesIO(zf.read(scanned[no])))
+                except Exception as e:
+                    raise LoadError(f"OFD 第{no}页的图片无法读取") from e
+
+            results = ocr_pages(source, data, sorted(scanned), render, len(page_locs), ocr)
+            for no, result in results.items():
+                kept = _ocr_page_lines(result, no, ocr.min_confidence, problems)
+                if kept:
+                    lines.extend(kept)
+                    confidence[no] = result.confidence
+            lines.sort(key=lambda ln: ln.page or 0)  # stable: each page keeps its line order
+    if not any(ln.text.strip() for ln in lines):
+        raise LoadError("OFD 文件没有文字内容" + ("：" + "；".join(problems[:3]) if problems else ""))
+    return LoadResult([SourceDocument(source=source, lines=tuple(lines), hints=hints, ocr_pages=confidence)],
+                      problems)
+
+
+def _ofd_media(zf: zipfile.ZipFile, doc_path: str, document: Any) -> dict[str, str]:
+    """Image resource ID → file in the package, from the document's DocumentRes/PublicRes."""
+    out: dict[str, str] = {}
+    for res in document.iter():
+        if _local(res.tag) not in ("DocumentRes", "PublicRes") or not (res.text or "").strip():
+            continue
+        res_path = _resolve(doc_path, res.text)
+        if res_path not in zf.namelist():
+            continue
+        tree = _xml(zf, res_path)
+        base = tree.get("BaseLoc") or ""
+        for mm in tree.iter():
+            if _local(mm.tag) == "MultiMedia":
+                f = _find(mm, "MediaFile")
+                if f is not None and f.text:
+                    folder = _resolve(res_path, base + "/") if base else res_path.rsplit("/", 1)[0]
+                    out[mm.get("ID") or ""] = _resolve(folder + "/x", f.text.strip())
+    return out
+
+
+# --------------------------------------------------------------------------- legacy Word / WPS / RTF / ODT
+
+_SOFFICE_LOCK = threading.Lock()
+
+
+def load_legacy_word(source: str, data: bytes, suffix: str, max_bytes: int) -> SourceDocument:
+    """.doc/.wps/.rtf/.odt: LibreOffice (headless) converts to DOCX, read like any DOCX (tables
+    included); without LibreOffice, antiword or catdoc give the text of .doc/.wps."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice:
+        return load_docx(source, _soffice_to_docx(soffice, data, suffix), max(max_bytes, len(data) * 10))
+    plain = [t for t in ("antiword", "catdoc") if shutil.which(t)] if suffix in (".doc", ".wps") else []
+    for tool in plain:
+        args = [tool, "-w", "0"] if tool == "antiword" else [tool, "-w", "-d", "utf-8"]
+        try:
+            done = subprocess.run([*args, "-"] if tool == "catdoc" else [*args, "/dev/stdin"], input=data,
+                                  capture_output=True, timeout=CONVERT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            continue
+        text = done.stdout.decode("utf-8", errors="replace")
+        if done.returncode == 0 and text.strip():
+            return _text_document(source, _checked(text))
+    if plain:
+        raise LoadError(f"{suffix} 文件无法转换（文件已损坏、已加密或不是 Word/WPS 文档）")
+    raise LoadError(
+        f"缺少文档转换工具，无法读取 {suffix} 文件：请安装 LibreOffice（make converters，"
+        "或 apt-get install libreoffice-writer-nogui）后重新导入，或另存为 DOCX/PDF 再上传"
+    )
+
+
+def _soffice_to_docx(soffice: str, data: bytes, suffix: str) -> bytes:
+    """Convert with ``soffice --headless --convert-to docx`` in a private folder and profile."""
+    with _SOFFICE_LOCK, tempfile.TemporaryDirectory(prefix="policyqa-convert-") as tmp:
+        src = Path(tmp) / f"input{suffix}"
+        src.write_bytes(data)
+        cmd = [soffice, "--headless", "--norestore", "--nologo", "--nodefault",
+               f"-env:UserInstallation=file://{tmp}/profile", "--convert-to", "docx", "--outdir", tmp, str(src)]
+        try:
+            done = subprocess.run(cmd, capture_output=True, timeout=CONVERT_TIMEOUT, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired as e:
+            raise LoadError(f"{suffix} 文件转换超时（{CONVERT_TIMEOUT} 秒），文件可能已损坏或已加密") from e
+        out = Path(tmp) / "input.docx"
+        if not out.is_file() or out.stat().st_size == 0:
+            log.info("soffice failed on %s: %s", suffix, done.stderr.decode(errors="replace")[-300:])
+            raise LoadError(f"{suffix} 文件无法转换（文件已损坏、已加密或不是 Word/WPS 文档）")
+        return out.read_bytes()
 
 
 # --------------------------------------------------------------------------- DOCX / XLSX zips
@@ -164,29 +556,157 @@ def _check_zip(data: bytes, max_bytes: int, what: str) -> None:
 
 
 def load_docx(source: str, data: bytes, max_bytes: int) -> SourceDocument:
+    """Paragraphs and tables in body order; headings get markdown marks, tables one line per row."""
     _check_zip(data, max_bytes, "DOCX")
     import docx
+    from docx.oxml.ns import qn
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph as DocxParagraph
 
     try:
         d = docx.Document(io.BytesIO(data))
     except Exception as e:
         raise LoadError("DOCX 文件已损坏，无法解析") from e
     lines: list[Line] = []
-    for para in d.paragraphs:
-        style = (para.style.name or "") if para.style is not None else ""
-        text = para.text
-        m = re.match(r"Heading (\d)", style)
-        if m and text.strip() and not re.match(r"^[一二三四五六七八九十（(\d第]", text.strip()):
-            text = "#" * int(m.group(1)) + " " + text
-        lines.append(Line(text))
-        lines.append(Line(""))
-    for table in d.tables:
-        for row in table.rows:
-            lines.append(Line("｜".join(c.text.strip() for c in row.cells)))
+    header: list[str] | None = None
+    n_tables = 0
+    for el in d.element.body.iterchildren():
+        if el.tag == qn("w:p"):
+            para = DocxParagraph(el, d)
+            style = (para.style.name or "") if para.style is not None else ""
+            text = para.text
+            m = re.match(r"Heading (\d)", style)
+            if m and text.strip() and not re.match(r"^[一二三四五六七八九十（(\d第]", text.strip()):
+                text = "#" * int(m.group(1)) + " " + text
+            lines.append(Line(text))
+            lines.append(Line(""))
+        elif el.tag == qn("w:tbl"):
+            rows = _docx_table_rows(Table(el, d))
+            n_tables += 1
+            caption = table_caption([ln.text for ln in lines[-8:]]) or f"表格{n_tables}"
+            table_rows, header = table_lines(rows, caption, None, header)
+            lines.extend(table_rows)
     if not any(ln.text.strip() for ln in lines):
         raise LoadError("DOCX 文件没有文字内容")
     title = (d.core_properties.title or "").strip()
     return SourceDocument(source=source, lines=tuple(lines), hints={"title": title} if title else {})
+
+
+def _docx_table_rows(table: Any) -> list[list[str | None]]:
+    """Cell texts per row; a cell merged across columns counts once, one merged down the rows
+    (a 牵头单位 spanning several tasks) is repeated on each row."""
+    out: list[list[str | None]] = []
+    for row in table.rows:
+        cells: list[str | None] = []
+        seen: list[Any] = []
+        for cell in row.cells:
+            if seen and cell._tc is seen[-1]:
+                continue
+            seen.append(cell._tc)
+            cells.append(cell.text)
+        out.append(cells)
+    return out
+
+
+# --------------------------------------------------------------------------- tables (any format)
+
+# header aliases of a task table (分工表), compared like the ledger's (``map_header``)
+_TABLE_FIELDS = {
+    "seq": ("序号", "编号", "序"),
+    "task": ("任务", "重点任务", "主要任务", "工作任务", "任务内容", "工作内容", "工作事项", "事项", "具体任务",
+             "工作措施", "主要内容", "内容", "政策措施", "措施"),
+    "lead": ("牵头单位", "牵头部门", "牵头领导", "责任领导", "主责单位", "主管部门"),
+    "units": ("责任单位", "配合单位", "参与单位", "协办单位", "责任部门", "配合部门"),
+    "deadline": ("完成时限", "完成时间", "时间节点", "时限", "时限要求", "进度安排", "完成期限"),
+}
+_CAPTION = re.compile(r"表(?:[（(][^）)]*[）)])?$")
+
+
+def table_caption(before: Sequence[str]) -> str:
+    """The caption of a table from the lines before it: the nearest short line ending in 表,
+    with a 附件 line just above it joined on.
+
+    ["附件", "重点任务分工表"] → "附件 重点任务分工表"; ["……的通知。"] → ""
+    """
+    texts = [re.sub(r"\s+", "", t.lstrip("#")) for t in before if t.strip()]
+    for i in range(len(texts) - 1, max(len(texts) - 4, -1), -1):
+        t = texts[i]
+        if len(t) <= 40 and _CAPTION.search(t):
+            if i > 0 and re.fullmatch(r"附件\d*[：:]?", texts[i - 1]):
+                return f"{texts[i - 1].rstrip('：:')} {t}"
+            return t
+    return ""
+
+
+def _cell_text(value: str | None) -> str:
+    """A cell's text on one line: "市商务\n局" → "市商务局" (wraps inside a cell are layout)."""
+    if value is None:
+        return ""
+    parts = [p.strip() for p in str(value).splitlines() if p.strip()]
+    out = ""
+    for p in parts:
+        out = f"{out} {p}" if out and out[-1].isascii() and p[0].isascii() and out[-1].isalnum() else out + p
+    return out
+
+
+def _looks_like_header(cells: Sequence[str]) -> bool:
+    """A header row: mapped task-table names (序号/任务/牵头单位…), or only short labels."""
+    filled = [c for c in cells if c]
+    if len(filled) < 2:
+        return False
+    if map_header(list(cells), _TABLE_FIELDS).fields:
+        return True
+    return all(len(c) <= 12 and not re.search(r"\d", c) and not re.search(r"[。；，]", c) for c in filled)
+
+
+def render_row(header: Sequence[str], cells: Sequence[str]) -> str:
+    """One table row as text that keeps its column names (empty cells left out).
+
+    (["序号", "任务", "牵头单位"], ["1", "建立招商台账", "市商务局"]) → "序号：1；任务：建立招商台账；牵头单位：市商务局。"
+    """
+    parts = [f"{h}：{c}" if h else c for h, c in zip(header, cells, strict=False) if c]
+    return "；".join(parts) + "。" if parts else ""
+
+
+def table_lines(
+    rows: Sequence[Sequence[str | None]],
+    caption: str,
+    page: int | None,
+    previous_header: list[str] | None = None,
+    first_row_no: int = 1,
+) -> tuple[list[Line], list[str] | None]:
+    """A table's rows as lines "列名：值；…" marked with their place ("重点任务分工表 › 第3行").
+
+    The first row is the header unless it looks like data and ``previous_header`` (the header
+    of the table just before, continued across a page) has as many columns. Empty cells of a
+    merged-down column (``None``) take the value above; a repeated header row is dropped. A
+    table of one column or one row is layout, not data: its cells come back as plain lines.
+    Rows are numbered from ``first_row_no`` (data rows; a spreadsheet passes its own row numbers).
+    Returns the lines and the header used.
+    """
+    grid = [[_cell_text(c) if c is not None else None for c in row] for row in rows]
+    grid = [r for r in grid if any(r)]
+    width = max((len(r) for r in grid), default=0)
+    if width < 2 or len(grid) < 2 and not previous_header:
+        return [Line(c, page) for r in grid for c in r if c], previous_header
+    first = [c or "" for c in grid[0]]
+    if _looks_like_header(first) or not previous_header or len(previous_header) != len(first):
+        header, body = first, grid[1:]
+    else:
+        header, body = previous_header, grid
+    lines: list[Line] = []
+    above: list[str] = [""] * width
+    n = first_row_no - 1
+    for row in body:
+        cells = [(above[i] if c is None and i < len(above) else c or "") for i, c in enumerate(row)]
+        above = cells + above[len(cells):]
+        if cells == header:
+            continue
+        text = render_row(header, cells)
+        n += 1
+        if text:
+            lines.append(Line(text, page, f"{caption}{SECTION_SEP}第{n}行"))
+    return lines, header
 
 
 # --------------------------------------------------------------------------- HTML
@@ -351,14 +871,15 @@ def _norm_header(h: str) -> str:
     return re.sub(r"\s+", "", h).replace("（", "(").replace("）", ")").lower()
 
 
-def map_header(header: list[str]) -> TableColumns:
-    """Column positions of the record fields (first matching column wins).
+def map_header(header: list[str], fields: dict[str, tuple[str, ...]] | None = None) -> TableColumns:
+    """Column positions of the record fields (first matching column wins); ``fields`` are the
+    aliases per field: a project ledger's (default) or a task table's (``_TABLE_FIELDS``).
 
     ["项目名称", "市", "总投资（万元）"] → fields {"title": 0, "city": 1}, amount 2, amount_per_yi 10000
     """
     norm = [_norm_header(h) for h in header]
     found: dict[str, int] = {}
-    for name, aliases in _RECORD_FIELDS.items():
+    for name, aliases in (fields or _RECORD_FIELDS).items():
         for alias in aliases:
             if alias in norm:
                 found[name] = norm.index(alias)
@@ -432,6 +953,8 @@ def load_table(source: str, rows: list[list[str]]) -> LoadResult:
         raise LoadError("表格为空")
     header = [str(c).strip() for c in rows[0]]
     cols = map_header(header)
+    if "title" not in cols.fields and (task := _task_table(source, rows)):
+        return task
     if "title" not in cols.fields:
         raise LoadError(
             f"表格缺少必需的列“项目名称”（现有列：{'、'.join(h for h in header if h) or '无'}）。"
@@ -471,3 +994,25 @@ def load_table(source: str, rows: list[list[str]]) -> LoadResult:
     if not docs:
         raise LoadError("表格中没有可用的记录：" + "；".join(problems[:3]))
     return LoadResult(docs, problems)
+
+
+def _task_table(source: str, rows: list[list[str]]) -> LoadResult | None:
+    """A sheet that is a notice's table (分工表: 序号/任务/牵头单位/完成时限…), not a ledger: one
+    document whose rows are lines "列名：值；…" cited by their sheet row ("…分工表 › 第3行").
+
+    Title rows above the header (a merged "重点任务分工表" cell) give the caption and title.
+    None when no row among the first five maps to at least two task-table columns.
+    """
+    found = [i for i, row in enumerate(rows[:5])
+             if len(map_header([str(c).strip() for c in row], _TABLE_FIELDS).fields) >= 2]
+    if not found:
+        return None
+    i = found[0]
+    above = [str(c).strip() for r in rows[:i] for c in r if str(c).strip()]
+    caption = table_caption(above) or (above[-1] if above else Path(source).stem)
+    # sheet rows: header is row i+1 (counting blank-free rows, as the ledger does)
+    lines, _ = table_lines(rows[i:], caption, None, first_row_no=i + 2)
+    if not lines:
+        raise LoadError("表格中没有可用的数据行")
+    hints = {"title": re.sub(r"^附件\d*\s*", "", caption)}
+    return LoadResult([SourceDocument(source=source, lines=tuple(lines), hints=hints)])

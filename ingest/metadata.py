@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ingest.clean import ADDRESSEE
 from ingest.records import KINDS, DocMeta, Paragraph
 
 log = logging.getLogger(__name__)
@@ -27,13 +28,28 @@ _DOC_NUMBER = re.compile(
 )
 
 
-def extract_doc_number(text: str) -> str:
-    """The first 文号 in the text, brackets normalised to 〔〕.
+# Words that end whatever stands before a 机关代字 when the two are run together
+# ("…的若干措施济政办发〔2021〕12号", "…人民政府办公厅济政办发…"): the code starts after the last one.
+_BEFORE_CODE = re.compile(
+    r".*(?:的|关于|通知|意见|决定|办法|规定|方案|措施|细则|通报|批复|报告|人民政府|政府|办公厅|办公室|委员会|文件|印发)"
+)
 
-    "焦政办［2020］9号" → "焦政办〔2020〕9号"; "郑政〔2018〕15号" → "郑政〔2018〕15号"
+
+def extract_doc_number(text: str) -> str:
+    """The first 文号 in the text, brackets normalised to 〔〕; a 机关代字 run together with the
+    title or issuer before it is cut free.
+
+    "焦政办［2020］9号" → "焦政办〔2020〕9号"; "郑政〔2018〕15号" → "郑政〔2018〕15号";
+    "关于支持总部经济发展的若干措施济政办发〔2021〕12号" → "济政办发〔2021〕12号"
     """
     m = _DOC_NUMBER.search(text)
-    return f"{m.group(1)}〔{m.group(2)}〕{m.group(3)}号" if m else ""
+    if not m:
+        return ""
+    code = m.group(1)
+    cut = _BEFORE_CODE.match(code)
+    if cut and cut.end() < len(code):
+        code = code[cut.end():]
+    return f"{code}〔{m.group(2)}〕{m.group(3)}号"
 
 
 _CN_DIGIT = {"〇": 0, "○": 0, "O": 0, "o": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4,
@@ -90,6 +106,13 @@ def date_as_int(date: str) -> int:
 _DOC_TYPES = "通知|意见|决定|办法|规定|方案|通报|批复|报告|细则|纲要|规划|决议|公告|函|条例|措施"
 _TITLE_RE = re.compile(rf"关于.{{2,80}}(?:{_DOC_TYPES})$")
 _ORG_END = re.compile(r"(?:人民政府|办公室|办公厅|委员会|政府|局|厅|部|委|中心|管委会)$")
+_SENTENCE = re.compile(r"[，。；：:]")
+# titles that authoring tools write into a file's properties, not the document's title
+_JUNK_TITLE = re.compile(
+    r"^(?:\(anonymous\)|untitled.*|无标题.*|word document|microsoft word.*|文档\d*|document\d*|新建.*文档.*|"
+    r".*\.(?:docx?|wps|pdf|ofd|rtf|odt|txt))$",
+    re.IGNORECASE,
+)
 _SKIP_TITLE = re.compile(r"^(?:编者按|内部资料|领导参阅|决策参阅|第\d+期|（总第|各.*[：:]$)")
 
 
@@ -98,17 +121,27 @@ def _squash(s: str) -> str:
 
 
 def extract_title(paras: Sequence[Paragraph]) -> str:
-    """Title of an official document or article from its first paragraphs.
+    """Title of an official document or article from its first paragraphs; a 红头文件 title
+    printed over two or three lines is joined, and the issuer line above a "关于…" title is
+    part of it.
 
     ["郑州市人民政府", "关于进一步加强招商引资工作的意见"] → "郑州市人民政府关于进一步加强招商引资工作的意见"
+    ["关于建立焦作市“7+X”", "招商引资工作机制的通知"] → "关于建立焦作市“7+X”招商引资工作机制的通知"
     """
     head = [p.text.lstrip("#").strip() for p in paras[:15]]
-    for i, t in enumerate(head):
-        flat = _squash(t)
-        if _TITLE_RE.search(flat) and len(flat) <= 100:
-            if flat.startswith("关于") and i > 0 and _ORG_END.search(_squash(head[i - 1])):
-                return _squash(head[i - 1]) + flat
-            return flat
+    for i in range(len(head)):
+        for span in (1, 2, 3):
+            parts = [_squash(x) for x in head[i:i + span]]
+            flat = "".join(parts)
+            if len(parts) < span or (span > 1 and (
+                any(len(x) > 40 or _SENTENCE.search(x) or extract_doc_number(x) or x.endswith("文件") for x in parts)
+                or not (parts[0].startswith("关于") or (_ORG_END.search(parts[0]) and parts[1].startswith("关于")))
+            )):
+                break
+            if _TITLE_RE.search(flat) and len(flat) <= 100:
+                if flat.startswith("关于") and i > 0 and _ORG_END.search(_squash(head[i - 1])):
+                    return _squash(head[i - 1]) + flat
+                return flat
     for t in head[:8]:
         if 4 <= len(t) <= 50 and t[-1] not in "。，；：:" and not _SKIP_TITLE.search(t):
             if extract_doc_number(t) or parse_date(t) or t.endswith("文件"):
@@ -118,11 +151,22 @@ def extract_title(paras: Sequence[Paragraph]) -> str:
 
 
 def extract_issuer(paras: Sequence[Paragraph], title: str) -> str:
-    """发文机关: the red-header line "XX文件", the signature before the date, or the title."""
+    """发文机关: the red-header line "XX文件", an organ's name standing just above the 文号 or
+    the title, the signature before the date, or the title.
+
+    ["济南市人民政府办公厅", "济政办发〔2021〕12号", …] → "济南市人民政府办公厅"
+    """
     for p in paras[:6]:
         t = _squash(p.text.lstrip("#"))
         if t.endswith("文件") and 4 <= len(t) <= 30:
             return t[: -len("文件")]
+    head = [_squash(p.text.lstrip("#")) for p in paras[:8]]
+    for i, t in enumerate(head[:-1]):
+        nxt = head[i + 1]
+        if 4 <= len(t) <= 30 and _ORG_END.search(t) and not t.startswith("关于") and (
+            extract_doc_number(nxt) or _TITLE_RE.search(nxt) or nxt == _squash(title)
+        ):
+            return t
     for i in range(len(paras) - 1, max(len(paras) - 8, 0), -1):
         t = _squash(paras[i].text)
         if parse_date(t) and i > 0:
@@ -187,7 +231,7 @@ def guess_kind(title: str, doc_number: str, text: str) -> str:
 
 def extract_meta(paras: Sequence[Paragraph], hints: dict[str, str] | None = None) -> DocMeta:
     """Metadata found in the text; loader hints (JSONL fields, DOCX properties) win."""
-    hints = hints or {}
+    hints = {k: v for k, v in (hints or {}).items() if not (k == "title" and _JUNK_TITLE.match(v.strip()))}
     text = "\n".join(p.text for p in paras)
     title = hints.get("title") or extract_title(paras)
     doc_number = hints.get("doc_number") or extract_doc_number("\n".join(p.text for p in paras[:12]))
@@ -197,6 +241,26 @@ def extract_meta(paras: Sequence[Paragraph], hints: dict[str, str] | None = None
     region = hints.get("region") or extract_region(title, issuer, text, header)
     kind = hints.get("kind") or guess_kind(title, doc_number, text)
     return DocMeta(title=title, kind=kind, issuer=issuer, doc_number=doc_number, date=date, region=region)
+
+
+_SIGNER = re.compile(r"^签发人[：:]\s*(\S.{0,20})$")
+
+
+def extract_front_matter(paras: Sequence[Paragraph]) -> dict[str, str]:
+    """签发人 and 主送机关 of a 红头文件 from its head, when the layout shows them.
+
+    ["…", "签发人：王某某", "关于…的请示", "市人民政府：", …] → {"signer": "王某某", "addressee": "市人民政府"}
+    """
+    out: dict[str, str] = {}
+    for p in paras[:10]:
+        t = p.text.strip()
+        if not out.get("signer") and (m := _SIGNER.match(t)):
+            out["signer"] = m.group(1).strip()
+        elif not out.get("addressee") and len(t) <= 120 and (m := ADDRESSEE.match(_squash(t))) and (
+            m.end() == len(_squash(t))
+        ):
+            out["addressee"] = m.group(1)
+    return out
 
 
 # --------------------------------------------------------------------------- catalog

@@ -22,10 +22,13 @@ KIND_LABELS = {
 
 @dataclass(frozen=True)
 class Line:
-    """One line of extracted text; ``page`` is 1-based for paged formats (PDF), else None."""
+    """One line of extracted text; ``page`` is 1-based for paged formats (PDF, OFD, scans),
+    else None. ``table`` is set on a table row rendered as text: the row's place, e.g.
+    "重点任务分工表 › 第3行"; such a line is a paragraph (and a chunk) of its own."""
 
     text: str
     page: int | None = None
+    table: str = ""
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class SourceDocument:
     hints: dict[str, str] = field(default_factory=dict)
     extra: dict[str, str | float | int] = field(default_factory=dict)
     needs_cleaning: bool = True
+    ocr_pages: dict[int, float] = field(default_factory=dict)  # OCR'd page → mean confidence
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class Paragraph:
     text: str
     page: int | None = None
     page_end: int | None = None
+    table: str = ""  # a table row's place ("重点任务分工表 › 第3行"), see ``Line``
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class Document:
     meta: DocMeta
     paragraphs: tuple[Paragraph, ...]
     extra: dict[str, str | float | int] = field(default_factory=dict)
+    ocr_pages: dict[int, float] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -106,6 +112,7 @@ class Chunk:
     page: int | None = None
     page_end: int | None = None
     extra: dict[str, str | float | int] = field(default_factory=dict)
+    ocr_confidence: float | None = None  # mean OCR confidence of its pages; None = text layer
 
     @property
     def embedding_text(self) -> str:

@@ -209,8 +209,9 @@ def create_api(svc: PolicyQA, access: Access | None = None) -> FastAPI:
 
     @api.get("/api/documents", tags=["documents"])
     def documents(user: User) -> dict[str, Any]:
-        """Every indexed document with its metadata and chunk count."""
-        return {"documents": svc.documents()}
+        """Every indexed document with its metadata and chunk count (a ledger sheet is one entry
+        with its row count in ``rows``)."""
+        return {"documents": library.documents(svc)}
 
     @api.get("/api/documents/{doc_id}", tags=["documents"])
     def document(doc_id: str, user: User) -> dict[str, Any]:

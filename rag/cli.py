@@ -30,6 +30,9 @@ out = Console()
 err = Console(stderr=True)
 
 
+FILE_STATUS_ZH = {"added": "新增", "updated": "已更新", "unchanged": "未变化", "failed": "失败", "skipped": "跳过"}
+
+
 def _service() -> Any:
     from rag.service import PolicyQA
 
@@ -46,7 +49,8 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="files or folders to index")],
     prune: Annotated[bool, typer.Option("--prune", help="remove indexed documents whose files are gone")] = False,
 ) -> None:
-    """Index files (txt, md, pdf, docx, html, jsonl, csv, xlsx); unchanged ones are skipped."""
+    """Index files (txt md pdf docx html jsonl csv xlsx ofd doc wps rtf odt png jpg tif; scans are OCR'd);
+    unchanged ones are skipped."""
     from tqdm import tqdm
 
     try:
@@ -58,7 +62,13 @@ def ingest(
             bar.set_postfix_str(Path(path).name[-30:])
             bar.update(1)
 
-        report = svc.ingest(paths, prune=prune, progress=progress)
+        def page_progress(path: str, page: int, pages: int) -> None:
+            if bar.disable:  # not a terminal: one line per page (OCR takes seconds a page)
+                err.print(f"OCR 文字识别：{Path(path).name} 第{page}/{pages}页", highlight=False)
+            else:
+                bar.set_postfix_str(f"{Path(path).name[-30:]} OCR 第{page}/{pages}页")
+
+        report = svc.ingest(paths, prune=prune, progress=progress, page_progress=page_progress)
         bar.close()
     except PolicyQAError as e:
         _fail(e)
@@ -72,6 +82,13 @@ def ingest(
         table.add_row(name, str(len(items)), ", ".join(items[:5]) + (" …" if len(items) > 5 else ""))
     table.add_row("failed 失败", str(len(report.failed)), "\n".join(f"{p}: {r}" for p, r in report.failed))
     out.print(table)
+    files = Table(title="每个文件 per file")
+    for col in ("file 文件", "result 结果", "documents 文档", "reason 说明"):
+        files.add_column(col)
+    for f in report.files:
+        files.add_row(f.path, FILE_STATUS_ZH.get(f.status, f.status), str(f.documents), f.reason)
+    if report.files:
+        out.print(files)
     for path, problem in report.problems:
         out.print(f"[yellow]注意[/yellow] {path}: {problem}")
     out.print(

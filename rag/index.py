@@ -44,6 +44,7 @@ from ingest.chunk import CHUNKER_VERSION, chunk_document
 from ingest.documents import read_documents
 from ingest.loaders import SUPPORTED
 from ingest.metadata import CATALOG_NAME, date_as_int, load_catalog
+from ingest.ocr import OcrSettings
 from ingest.records import Chunk, Document, embedding_text
 from rag.bm25 import BM25Index, stamp_of
 from rag.embeddings import cached, embedder_dim, embedder_name, load_embedder
@@ -115,6 +116,9 @@ class PolicyChroma(Chroma):
 
 @dataclass
 class FileReport:
+    """What became of one file: its status, how many documents it gave, and why (failures,
+    per-record or per-page problems such as an OCR page left out)."""
+
     path: str
     status: str  # added / updated / unchanged / failed / skipped
     documents: int = 0
@@ -130,6 +134,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path or doc id, reason)
     problems: list[tuple[str, str]] = field(default_factory=list)  # per-record warnings
+    files: list[FileReport] = field(default_factory=list)  # one per file, in ingest order
     chunks_written: int = 0
     chunks_deleted: int = 0
     seconds: float = 0.0
@@ -159,10 +164,23 @@ def chunk_metadata(chunk: Chunk, doc_hash: str) -> dict[str, str | int | float]:
     if chunk.page is not None:
         meta["page"] = chunk.page
         meta["page_end"] = chunk.page_end or chunk.page
+    if chunk.ocr_confidence is not None:
+        meta["ocr"] = True
+        meta["ocr_confidence"] = chunk.ocr_confidence
     for k, v in chunk.extra.items():
         if isinstance(v, str | int | float) and v != "":
             meta[f"x_{k}"] = v
     return meta
+
+
+def _file_report(path: str, report: IngestReport, marks: tuple[int, ...], problems: Sequence[str]) -> FileReport:
+    """One file's outcome from what its documents added to ``report`` since ``marks``."""
+    added, updated, unchanged = (len(report.added) - marks[0], len(report.updated) - marks[1],
+                                 len(report.unchanged) - marks[2])
+    failures = [reason for _, reason in report.failed[marks[3]:]]
+    status = ("added" if added else "updated" if updated else "unchanged" if unchanged else "failed")
+    reason = "；".join([*failures, *problems]) or ("" if status != "failed" else "文件中没有可导入的内容")
+    return FileReport(path, status, added + updated + unchanged, report.chunks_written - marks[4], reason)
 
 
 def iter_files(paths: Sequence[Path]) -> Iterable[tuple[Path, bool]]:
@@ -456,8 +474,13 @@ class PolicyIndex:
         paths: Sequence[Path],
         prune: bool = False,
         progress: Callable[[int, int, str], None] | None = None,
+        page_progress: Callable[[str, int, int], None] | None = None,
     ) -> IngestReport:
-        """Index every supported file under ``paths``; see the module docstring."""
+        """Index every supported file under ``paths``; see the module docstring.
+
+        ``progress(n, total, path)`` is called per file, ``page_progress(path, page, pages)``
+        per page that is OCR'd (or read from the OCR cache).
+        """
         from langchain_core.indexing import index as lc_index
 
         t0 = time.perf_counter()
@@ -468,33 +491,40 @@ class PolicyIndex:
         seen_docs: set[str] = set()
         failed_sources: set[str] = set()
         max_bytes = int(self.settings.max_file_mb * 1e6)
+        ocr = OcrSettings(self.settings.ocr_cache_dir, self.settings.ocr_min_confidence, page_progress)
         for n, (path, explicit) in enumerate(files, start=1):
             if progress:
                 progress(n, len(files), str(path))
             if path.suffix.lower() not in SUPPORTED and not explicit:
                 report.problems.append((str(path), f"不支持的文件类型“{path.suffix}”，已跳过"))
+                report.files.append(FileReport(str(path), "skipped", reason=report.problems[-1][1]))
                 continue
             cat_dir = path.parent
             if cat_dir not in catalogs:
                 catalogs[cat_dir] = load_catalog(cat_dir / CATALOG_NAME)
             try:
-                docs, problems = read_documents(path, catalogs[cat_dir], max_bytes)
+                docs, problems = read_documents(path, catalogs[cat_dir], max_bytes, ocr)
             except PolicyQAError as e:
                 report.failed.append((str(path), str(e)))
                 failed_sources.add(str(path))
+                report.files.append(FileReport(str(path), "failed", reason=str(e)))
                 continue
             except Exception as e:  # a loader bug must not stop the batch
                 log.exception("unexpected failure reading %s", path)
                 report.failed.append((str(path), f"读取失败：{type(e).__name__}: {e}"))
                 failed_sources.add(str(path))
+                report.files.append(FileReport(str(path), "failed", reason=report.failed[-1][1]))
                 continue
             report.problems.extend((str(path), p) for p in problems)
+            marks = (len(report.added), len(report.updated), len(report.unchanged), len(report.failed),
+                     report.chunks_written)
             for doc in docs:
                 if doc.doc_id in seen_docs:
                     report.failed.append((str(path), f"文档编号重复：{doc.doc_id}"))
                     continue
                 seen_docs.add(doc.doc_id)
                 self._index_document(doc, existing, report, lc_index)
+            report.files.append(_file_report(str(path), report, marks, problems))
         if prune:
             self._prune(paths, seen_docs, failed_sources, existing, report)
         if report.added or report.updated or report.removed:
@@ -754,6 +784,7 @@ class PolicyIndex:
         paths: Sequence[Path],
         prune: bool = False,
         progress: Callable[[int, int, str], None] | None = None,
+        page_progress: Callable[[str, int, int], None] | None = None,
     ) -> IngestReport:
         """``ingest`` with a marker file: when the previous ingest died (the marker is still
         there), the index is checked and repaired first so it resumes from a consistent state."""
@@ -770,7 +801,8 @@ class PolicyIndex:
             if not first.ok:
                 self.repair(first)
         marker.write_text(f"{os.getpid()}\n", encoding="utf-8")
-        report = self.ingest(paths, prune=prune, progress=progress)  # on a crash the marker stays
+        report = self.ingest(paths, prune=prune, progress=progress,
+                             page_progress=page_progress)  # on a crash the marker stays
         marker.unlink(missing_ok=True)
         return report
 

@@ -17,18 +17,20 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ingest.loaders import SUPPORTED
 from rag.errors import LoadError, QueryError
 from rag.index import IngestReport
 from rag.service import PolicyQA
 
 log = logging.getLogger(__name__)
 
-ALLOWED_SUFFIXES = (".txt", ".md", ".pdf", ".docx", ".html", ".jsonl", ".csv", ".xlsx")
+ALLOWED_SUFFIXES = tuple(s for s in SUPPORTED if s != ".htm")
+LEDGER_ROW = re.compile(r"^(?P<sheet>.+)#row\d+$")
 STATUS_ZH = {"added": "新增", "updated": "已更新", "unchanged": "未变化", "failed": "失败"}
 MAX_NAME_CHARS = 120
 _WRITE_LOCK = threading.Lock()
@@ -93,30 +95,24 @@ def save_upload(svc: PolicyQA, name: str, content: bytes | Path) -> Path:
     return target
 
 
-def _results(report: IngestReport, saved: Sequence[Path], sources: dict[str, str]) -> list[FileResult]:
-    """Per-file results of one ingest of ``saved`` (``sources``: doc id → source path)."""
-    failed = {str(Path(p)): reason for p, reason in report.failed}
+def _results(report: IngestReport, saved: Sequence[Path]) -> list[FileResult]:
+    """Per-file results of one ingest of ``saved``, from the report's per-file outcomes."""
+    by_path = {str(Path(f.path)): f for f in report.files}
     out = []
     for path in saved:
-        key = str(path)
-        docs = [d for d, src in sources.items() if src == key]
-        status_of = {d: s for s, ids in (("added", report.added), ("updated", report.updated),
-                                         ("unchanged", report.unchanged)) for d in ids}
-        statuses = [status_of[d] for d in docs if d in status_of]
-        if key in failed:
-            out.append(FileResult(path.name, "failed", 0, failed[key]))
-        elif not statuses:
-            problems = "；".join(p for src, p in report.problems if src == key)
-            out.append(FileResult(path.name, "failed", 0, problems or "文件中没有可导入的内容"))
+        f = by_path.get(str(path))
+        if f is None:
+            out.append(FileResult(path.name, "failed", 0, "文件中没有可导入的内容"))
         else:
-            status = next(s for s in ("added", "updated", "unchanged") if s in statuses)
-            doc_failures = [reason for d, reason in report.failed if d in docs]
-            out.append(FileResult(path.name, status, len(statuses), "；".join(doc_failures)))
+            status = f.status if f.status in STATUS_ZH else "failed"
+            out.append(FileResult(path.name, status, f.documents if status != "failed" else 0, f.reason))
     return out
 
 
-def add_uploads(svc: PolicyQA, files: Sequence[tuple[str, bytes | Path]]) -> list[FileResult]:
-    """Save and ingest uploaded files ((name, content) pairs), one result per file, in order."""
+def add_uploads(svc: PolicyQA, files: Sequence[tuple[str, bytes | Path]],
+                page_progress: Callable[[str, int, int], None] | None = None) -> list[FileResult]:
+    """Save and ingest uploaded files ((name, content) pairs), one result per file, in order.
+    ``page_progress(path, page, pages)`` hears about each OCR'd page (scans are slow)."""
     results: dict[int, FileResult] = {}
     saved: dict[int, Path] = {}
     with _WRITE_LOCK:
@@ -131,9 +127,8 @@ def add_uploads(svc: PolicyQA, files: Sequence[tuple[str, bytes | Path]]) -> lis
                 continue
             saved[i] = path
         if saved:
-            report = svc.ingest(list(saved.values()))
-            sources = {d: src for d, (_, src) in svc.index.doc_hashes().items()}
-            for i, r in zip(saved, _results(report, list(saved.values()), sources), strict=True):
+            report = svc.ingest(list(saved.values()), page_progress=page_progress)
+            for i, r in zip(saved, _results(report, list(saved.values())), strict=True):
                 results[i] = r
                 if r.status == "failed":
                     _remove_quietly(saved[i])
@@ -154,14 +149,16 @@ def delete_document(svc: PolicyQA, doc_id: str) -> int:
     """
     with _WRITE_LOCK:
         hashes = svc.index.doc_hashes()
-        if doc_id not in hashes:
+        rows = _sheet_rows(hashes, doc_id) if doc_id not in hashes else []
+        if doc_id not in hashes and not rows:
             raise QueryError(f"文档不存在：{doc_id}")
-        source = hashes[doc_id][1]
-        deleted = svc.index.delete_documents([doc_id])
+        ids = rows or [doc_id]
+        source = hashes[ids[0]][1]
+        deleted = svc.index.delete_documents(ids)
         src = Path(source).resolve() if source else None
         folder = uploads_dir(svc).resolve()
         if src and folder in src.parents and src.exists():
-            others = [d for d, (_, s) in hashes.items() if s == source and d != doc_id]
+            others = [d for d, (_, s) in hashes.items() if s == source and d not in ids]
             if not others:
                 _remove_quietly(src)
     return deleted
@@ -179,11 +176,46 @@ def reindex(svc: PolicyQA) -> IngestReport:
     return report
 
 
+def _sheet_rows(hashes: dict[str, tuple[str, str]], sheet: str) -> list[str]:
+    """The doc ids of a ledger sheet's rows ("projects" → ["projects#row2", …]), in row order."""
+    rows = [d for d in hashes if (m := LEDGER_ROW.match(d)) and m.group("sheet") == sheet]
+    return sorted(rows, key=lambda d: int(d.rsplit("#row", 1)[1]))
+
+
+def documents(svc: PolicyQA) -> list[dict[str, Any]]:
+    """The library's list: every document with its metadata and chunk count, except that a
+    project-ledger sheet is one entry (doc id = the sheet's, e.g. "projects") with its row
+    count in ``rows`` instead of one entry per row."""
+    out: list[dict[str, Any]] = []
+    sheets: dict[str, dict[str, Any]] = {}
+    for d in svc.documents():
+        m = LEDGER_ROW.match(d["doc_id"])
+        if d.get("kind") != "project_record" or not m:
+            out.append(d)
+            continue
+        sheet = sheets.get(m.group("sheet"))
+        if sheet is None:
+            sheet = sheets[m.group("sheet")] = d | {"doc_id": m.group("sheet"), "chunks": 0, "rows": 0,
+                                                    "title": Path(str(d.get("source") or m.group("sheet"))).name,
+                                                    "region": "", "date": ""}
+            out.append(sheet)
+        sheet["chunks"] += d["chunks"]
+        sheet["rows"] += 1
+    return sorted(out, key=lambda r: r["doc_id"])
+
+
 def document_sections(svc: PolicyQA, doc_id: str) -> tuple[dict[str, Any], list[tuple[str, list[str]]]]:
-    """A document's metadata and its text as (section path, [chunk texts]) in reading order."""
+    """A document's metadata and its text as (section path, [chunk texts]) in reading order;
+    for a ledger sheet's id, its rows in order (section path "第N行")."""
     got = svc.index.collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
     if not got["ids"]:
-        raise QueryError(f"文档不存在：{doc_id}")
+        rows_of = _sheet_rows(svc.index.doc_hashes(), doc_id)
+        if not rows_of:
+            raise QueryError(f"文档不存在：{doc_id}")
+        got = svc.index.collection.get(where={"doc_id": {"$in": rows_of}}, include=["documents", "metadatas"])
+        rows = sorted(zip(got["documents"], got["metadatas"], strict=True), key=lambda r: int(r[1].get("x_row") or 0))
+        meta = dict(rows[0][1]) | {"doc_id": doc_id, "title": Path(str(rows[0][1].get("source") or doc_id)).name}
+        return meta, [(f"第{m.get('x_row')}行", [text]) for text, m in rows]
     rows = sorted(zip(got["documents"], got["metadatas"], strict=True), key=lambda r: int(r[1].get("ordinal") or 0))
     meta = dict(rows[0][1])
     sections: list[tuple[str, list[str]]] = []

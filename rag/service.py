@@ -110,9 +110,10 @@ class PolicyQA:
         return self._index
 
     def ingest(self, paths: Sequence[Path], prune: bool = False,
-               progress: Callable[[int, int, str], None] | None = None) -> IngestReport:
+               progress: Callable[[int, int, str], None] | None = None,
+               page_progress: Callable[[str, int, int], None] | None = None) -> IngestReport:
         """Ingest files and folders; then compute the evidence vectors of what was written."""
-        report = self.index.ingest_guarded(paths, prune=prune, progress=progress)
+        report = self.index.ingest_guarded(paths, prune=prune, progress=progress, page_progress=page_progress)
         written = [*report.added, *report.updated]
         if written and self.settings.unit_vectors_at_ingest:
             self.warm_unit_vectors(written)

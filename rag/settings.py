@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     chunk_size: int = Field(default=600, ge=100, le=4000, description="max body characters")
     min_section_chars: int = Field(default=100, ge=0, description="sections below this merge")
     max_file_mb: float = Field(default=50.0, gt=0)
+    ocr_min_confidence: float = Field(
+        default=0.8, ge=0, le=1,
+        description="OCR 识别置信度低于此值的页面不导入，并在导入结果中报告",
+    )
     embed_batch_size: int = Field(default=32, ge=1)
     default_k: int = Field(default=5, ge=1, le=100)
     rrf_k: int = Field(default=5, ge=1, le=1000, description="RRF constant: score = Σ w / (rrf_k + rank)")
@@ -55,6 +59,10 @@ class Settings(BaseSettings):
     @property
     def cache_dir(self) -> Path:
         return self.index_dir / "embedding_cache"
+
+    @property
+    def ocr_cache_dir(self) -> Path:
+        return self.index_dir / "ocr_cache"
 
     # An OpenAI-compatible chat endpoint (vLLM, Ollama, DeepSeek, Qwen...). Answers come from
     # it when base URL and model are set; local servers accept any key, so the key may be
