@@ -38,3 +38,7 @@ class LLMError(PolicyQAError):
 
 class ChromaUnavailableError(PolicyQAError):
     """The Chroma server (``POLICYQA_CHROMA_URL``) cannot be reached; retry once it is back."""
+
+
+class IndexBusyError(PolicyQAError):
+    """Another process is writing to the index (its pid is in the message); try again later."""

@@ -25,10 +25,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +49,7 @@ from ingest.records import Chunk, Document, embedding_text
 from rag.bm25 import BM25Index, stamp_of
 from rag.embeddings import cached, embedder_dim, embedder_name, load_embedder
 from rag.errors import ChromaUnavailableError, IndexCorruptError, IndexMismatchError, PolicyQAError
+from rag.locking import index_lock, read_generation
 from rag.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -182,6 +185,8 @@ class PolicyIndex:
         self.settings = settings
         self.dir = Path(settings.index_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.lock = index_lock(self.dir)
+        self._generation = read_generation(self.dir)  # the write generation this process has seen
         self._check_manifest_name()
         raw = embeddings if embeddings is not None else load_embedder(settings.embedder, settings.embed_batch_size)
         self.embedder_name = embedder_name(raw)
@@ -196,19 +201,9 @@ class PolicyIndex:
         import httpx
 
         try:
-            self.client = self._client()
-            self.store = PolicyChroma(
-                collection_name=settings.collection,
-                embedding_function=self.embeddings,
-                client=self.client,
-                collection_metadata={"hnsw:space": "cosine", "policyqa_embedder": self.embedder_name,
-                                     "policyqa_dim": self.dim},
-            )
+            self.client, self.store = self._open_store()
         except httpx.TransportError as e:
             raise unreachable(settings.chroma_url) from e
-        if self.remote:
-            self.store._chroma_collection = GuardedCollection(  # type: ignore[assignment]
-                self.store._chroma_collection, settings.chroma_url)
         self._check_collection()
         from langchain_classic.indexes import SQLRecordManager
 
@@ -219,6 +214,29 @@ class PolicyIndex:
         self._write_manifest()
 
     # ---------------------------------------------------------------- set-up and checks
+
+    def _open_store(self) -> tuple[Any, PolicyChroma]:
+        client = self._client()
+        store = PolicyChroma(
+            collection_name=self.settings.collection,
+            embedding_function=self.embeddings,
+            client=client,
+            collection_metadata={"hnsw:space": "cosine", "policyqa_embedder": self.embedder_name,
+                                 "policyqa_dim": self.dim},
+        )
+        if self.remote:
+            store._chroma_collection = GuardedCollection(  # type: ignore[assignment]
+                store._chroma_collection, self.settings.chroma_url)
+        return client, store
+
+    def _reopen_store(self) -> None:
+        """A fresh embedded Chroma client: another process wrote to the folder, and this process's
+        vector index (held in memory) does not see that. Requests already running keep the old
+        client, which Chroma's per-path cache would otherwise hand back."""
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(str(self.dir / "chroma"), None)
+        self.client, self.store = self._open_store()
 
     def _client(self) -> Any:
         import chromadb
@@ -369,9 +387,23 @@ class PolicyIndex:
                     signature = self._signature() if self.remote else None
                     self._bm25 = self._load_or_rebuild_bm25()
                     self._synced, self._checked_at = signature, time.monotonic()
-        elif self.remote and time.monotonic() - self._checked_at >= self.settings.chroma_check_seconds:
-            self._follow_server()
+        elif time.monotonic() - self._checked_at >= self.settings.chroma_check_seconds:
+            self._follow_server() if self.remote else self._follow_writers()
         return self._bm25
+
+    def _follow_writers(self) -> None:
+        """Embedded mode: when another process wrote to this index (its generation changed),
+        reopen Chroma and reload BM25 so searches see the new documents."""
+        with self._bm25_lock:
+            if time.monotonic() - self._checked_at < self.settings.chroma_check_seconds:
+                return
+            generation = read_generation(self.dir)
+            if generation != self._generation and not self.lock.held_here():
+                log.info("索引已被其他进程更新（%s），重新打开", self.dir)
+                self._reopen_store()
+                self._bm25 = self._load_or_rebuild_bm25()
+                self._generation = generation
+            self._checked_at = time.monotonic()
 
     def _signature(self) -> tuple[int, str]:
         """(chunk count, version stamp writers put in the collection metadata): cheap to fetch."""
@@ -426,9 +458,19 @@ class PolicyIndex:
         ids, docs, metas = self.all_chunks()
         texts = [embedding_text(d, str(m.get("title", "")), str(m.get("section_path", ""))) for d, m in zip(docs, metas, strict=True)]
         index = BM25Index.build(ids, texts, metas)
-        index.save(self.dir / "bm25")
+        with self.lock.try_hold() as free:
+            if free:  # a reader saves only when no writer is at work
+                index.save(self.dir / "bm25")
         self._bm25 = index
         return index
+
+    def _remove_leftovers(self) -> None:
+        """Folders a BM25 swap (``BM25Index.save``) leaves when its process dies half-way."""
+        for name in ("bm25.old", "bm25.tmp"):
+            leftover = self.dir / name
+            if leftover.exists():
+                log.warning("删除上次中断留下的 %s", leftover)
+                shutil.rmtree(leftover, ignore_errors=True)
 
     # ---------------------------------------------------------------- writing
 
@@ -438,7 +480,12 @@ class PolicyIndex:
         prune: bool = False,
         progress: Callable[[int, int, str], None] | None = None,
     ) -> IngestReport:
-        """Index every supported file under ``paths``; see the module docstring."""
+        """Index every supported file under ``paths`` under the writer lock; see the module docstring."""
+        with self.writing():
+            return self._ingest(paths, prune, progress)
+
+    def _ingest(self, paths: Sequence[Path], prune: bool,
+                progress: Callable[[int, int, str], None] | None) -> IngestReport:
         from langchain_core.indexing import index as lc_index
 
         t0 = time.perf_counter()
@@ -543,17 +590,18 @@ class PolicyIndex:
     def delete_documents(self, doc_ids: Sequence[str]) -> int:
         """Remove documents (all their chunks) from Chroma and the record manager; BM25 follows."""
         deleted = 0
-        for doc_id in doc_ids:
-            keys = self.records.list_keys(group_ids=[doc_id])
-            got = self.collection.get(where={"doc_id": doc_id}, include=[])
-            stale = sorted(set(keys) | set(got["ids"]))
-            if stale:
-                self.collection.delete(ids=stale)
-                self.records.delete_keys(keys)
-                deleted += len(stale)
-        if deleted:
-            self.rebuild_bm25()
-            self._mark_changed()
+        with self.writing():
+            for doc_id in doc_ids:
+                keys = self.records.list_keys(group_ids=[doc_id])
+                got = self.collection.get(where={"doc_id": doc_id}, include=[])
+                stale = sorted(set(keys) | set(got["ids"]))
+                if stale:
+                    self.collection.delete(ids=stale)
+                    self.records.delete_keys(keys)
+                    deleted += len(stale)
+            if deleted:
+                self.rebuild_bm25()
+                self._mark_changed()
         return deleted
 
     def _prune(self, paths: Sequence[Path], seen: set[str], failed: set[str], existing: dict,
@@ -696,7 +744,10 @@ class PolicyIndex:
         record keys get them back; keys without vectors are dropped; BM25 is rebuilt and
         the manifest rewritten.
         """
-        report = report or self.check()
+        with self.writing():
+            return self._repair(report or self.check())
+
+    def _repair(self, report: CheckReport) -> CheckReport:
         if report.rekey:
             pairs = sorted(report.rekey.items())
             self.records.update([i for i, _ in pairs], group_ids=[d for _, d in pairs])
@@ -728,52 +779,37 @@ class PolicyIndex:
 
     @property
     def ingest_marker(self) -> Path:
-        return self.dir / "ingest.running"
+        """The unfinished-write flag (``rag.locking``): present while a write runs or after one died."""
+        return self.lock.unfinished_flag
 
-    def ingest_guarded(
-        self,
-        paths: Sequence[Path],
-        prune: bool = False,
-        progress: Callable[[int, int, str], None] | None = None,
-    ) -> IngestReport:
-        """``ingest`` with a marker file: when the previous ingest died (the marker is still
-        there), the index is checked and repaired first so it resumes from a consistent state."""
-        import os
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the index's writer lock (``rag.locking``) for a write; re-entrant.
 
-        marker = self.ingest_marker
-        if marker.exists() and getattr(self, "remote", False):
-            # another host may be writing to the shared server right now: do not delete anything
-            log.warning("上次导入未正常结束（%s）；服务器模式下不自动修复，请在没有其他导入时运行 policyqa check --repair",
-                        marker)
-        elif marker.exists() and not _pid_alive(marker):
-            log.warning("上次导入未正常结束（%s），先检查并修复索引", marker)
-            first = self.check()
-            if not first.ok:
-                self.repair(first)
-        marker.write_text(f"{os.getpid()}\n", encoding="utf-8")
-        report = self.ingest(paths, prune=prune, progress=progress)  # on a crash the marker stays
-        marker.unlink(missing_ok=True)
-        return report
-
-
-def _pid_alive(marker: Path) -> bool:
-    """True when the marker names a process that is still running (a live ingest, maybe this one)."""
-    import os
-
-    try:
-        pid = int(marker.read_text(encoding="utf-8").strip())
-    except (OSError, ValueError):
-        return False
-    if pid == os.getpid():  # another thread of this process is ingesting
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
+        Taking it when the previous write did not finish (its process died) checks and repairs
+        the index first, so the write starts from a consistent state. A second process gets
+        ``IndexBusyError`` ("另一个导入正在进行（pid …）") after ``write_wait_seconds``.
+        """
+        with self.lock.hold(self.settings.write_wait_seconds) as unfinished:
+            outermost = self.lock.depth == 1
+            if outermost and not self.remote and read_generation(self.dir) != self._generation:
+                with self._bm25_lock:  # another process wrote since: write through a fresh client
+                    self._reopen_store()
+                    self._bm25 = None
+            if unfinished and self.remote:
+                # another host may be writing to the shared server right now: do not delete anything
+                log.warning("上次导入未正常结束（%s）；服务器模式下不自动修复，请在没有其他导入时运行 policyqa check --repair",
+                            self.ingest_marker)
+            elif unfinished:
+                log.warning("上次导入未正常结束（%s），先检查并修复索引", self.ingest_marker)
+                first = self.check()
+                if not first.ok:
+                    self.repair(first)
+            if outermost:
+                self._remove_leftovers()
+            yield
+        if not self.lock.held_here():
+            self._generation = read_generation(self.dir)
 
 @dataclass
 class Finding:

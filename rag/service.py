@@ -105,7 +105,7 @@ class PolicyQA:
 
     def ingest(self, paths: Sequence[Path], prune: bool = False,
                progress: Callable[[int, int, str], None] | None = None) -> IngestReport:
-        return self.index.ingest_guarded(paths, prune=prune, progress=progress)
+        return self.index.ingest(paths, prune=prune, progress=progress)
 
     def search(self, query: str, k: int | None = None, filters: Filters | Mapping[str, Any] | None = None,
                retriever: str = "hybrid") -> list[Hit]:

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
         default=2.0, ge=0,
         description="server mode: at most this often, check whether the collection changed (BM25 follows)",
     )
+    write_wait_seconds: float = Field(
+        default=2.0, ge=0, le=3600,
+        description="另一个进程正在写入同一索引时，最多等待的秒数；之后报错“另一个导入正在进行（pid …）”",
+    )
     collection: str = "policyqa"
     chunk_size: int = Field(default=600, ge=100, le=4000, description="max body characters")
     min_section_chars: int = Field(default=100, ge=0, description="sections below this merge")
