@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 import threading
 import time
@@ -167,15 +168,58 @@ def chunk_metadata(chunk: Chunk, doc_hash: str) -> dict[str, str | int | float]:
     return meta
 
 
-def iter_files(paths: Sequence[Path]) -> Iterable[tuple[Path, bool]]:
-    """(file, named explicitly) for each path: a file itself, or the files under a folder."""
+@dataclass(frozen=True)
+class Listing:
+    """What ``list_files`` found: (file, named explicitly) pairs, and what could not be listed."""
+
+    files: list[tuple[Path, bool]]
+    unreadable: list[tuple[str, str]]  # (folder or file, reason)
+
+
+def _os_reason(e: OSError) -> str:
+    return "没有读取权限" if isinstance(e, PermissionError) else (e.strerror or type(e).__name__)
+
+
+def list_files(paths: Sequence[Path]) -> Listing:
+    """Every file under ``paths`` (a file itself, or the files under a folder), and every
+    folder or file that could not be listed or examined, with the reason.
+
+    ``Path.rglob`` skips an unreadable folder without a word; ``os.walk`` reports it.
+    """
+    files: list[tuple[Path, bool]] = []
+    unreadable: list[tuple[str, str]] = []
     for root in paths:
-        if root.is_dir():
-            for f in sorted(root.rglob("*")):
-                if f.is_file() and f.name != CATALOG_NAME and not f.name.startswith("."):
-                    yield f, False
-        else:
-            yield root, True
+        if not root.is_dir():
+            files.append((root, True))
+            continue
+        found: list[Path] = []
+
+        def failed(e: OSError, root: Path = root) -> None:
+            unreadable.append((str(e.filename or root), f"无法读取文件夹：{_os_reason(e)}"))
+
+        for folder, _, names in os.walk(root, onerror=failed):
+            for name in names:
+                f = Path(folder) / name
+                try:
+                    regular = f.is_file()
+                except OSError as e:
+                    unreadable.append((str(f), f"无法读取文件：{_os_reason(e)}"))
+                    continue
+                if regular and name != CATALOG_NAME and not name.startswith("."):
+                    found.append(f)
+        files.extend((f, False) for f in sorted(found))
+    return Listing(files, unreadable)
+
+
+def file_state(source: str) -> str:
+    """"present", "gone" (known not to exist) or "unknown" (cannot be checked: no permission)."""
+    try:
+        os.stat(source)
+    except (FileNotFoundError, NotADirectoryError):
+        return "gone"
+    except OSError:
+        return "unknown"
+    return "present"
 
 
 class PolicyIndex:
@@ -387,22 +431,30 @@ class PolicyIndex:
                     signature = self._signature() if self.remote else None
                     self._bm25 = self._load_or_rebuild_bm25()
                     self._synced, self._checked_at = signature, time.monotonic()
-        elif time.monotonic() - self._checked_at >= self.settings.chroma_check_seconds:
-            self._follow_server() if self.remote else self._follow_writers()
+        else:
+            self.follow_writers()
         return self._bm25
 
-    def _follow_writers(self) -> None:
-        """Embedded mode: when another process wrote to this index (its generation changed),
-        reopen Chroma and reload BM25 so searches see the new documents."""
+    def follow_writers(self) -> None:
+        """Catch up with what other processes wrote (at most every ``chroma_check_seconds``).
+
+        Server mode: BM25 follows the collection's version stamp. Embedded mode: when the
+        index's generation (``rag.locking``) changed, Chroma is reopened (its vector index
+        lives in this process's memory and does not see another process's writes) and BM25
+        reloaded, so a CLI ingest into the index the app serves is seen by the next search.
+        """
+        if self._bm25 is None or time.monotonic() - self._checked_at < self.settings.chroma_check_seconds:
+            return
+        if self.remote:
+            self._follow_server()
+            return
         with self._bm25_lock:
-            if time.monotonic() - self._checked_at < self.settings.chroma_check_seconds:
-                return
             generation = read_generation(self.dir)
             if generation != self._generation and not self.lock.held_here():
                 log.info("索引已被其他进程更新（%s），重新打开", self.dir)
+                self._generation = generation
                 self._reopen_store()
                 self._bm25 = self._load_or_rebuild_bm25()
-                self._generation = generation
             self._checked_at = time.monotonic()
 
     def _signature(self) -> tuple[int, str]:
@@ -491,7 +543,9 @@ class PolicyIndex:
         t0 = time.perf_counter()
         report = IngestReport()
         existing = self.doc_hashes()
-        files = list(iter_files([Path(p) for p in paths]))
+        listing = list_files([Path(p) for p in paths])
+        files = listing.files
+        report.failed.extend(listing.unreadable)
         catalogs: dict[Path, dict] = {}
         seen_docs: set[str] = set()
         failed_sources: set[str] = set()
@@ -524,7 +578,7 @@ class PolicyIndex:
                 seen_docs.add(doc.doc_id)
                 self._index_document(doc, existing, report, lc_index)
         if prune:
-            self._prune(paths, seen_docs, failed_sources, existing, report)
+            self._prune(paths, seen_docs, failed_sources | {p for p, _ in listing.unreadable}, existing, report)
         if report.added or report.updated or report.removed:
             self.rebuild_bm25()
             self._mark_changed()
@@ -604,16 +658,30 @@ class PolicyIndex:
                 self._mark_changed()
         return deleted
 
-    def _prune(self, paths: Sequence[Path], seen: set[str], failed: set[str], existing: dict,
+    def _prune(self, paths: Sequence[Path], seen: set[str], unchecked: set[str], existing: dict,
                report: IngestReport) -> None:
+        """Remove documents under ``paths`` whose files are gone.
+
+        Never a document whose file (or a folder above it) is in ``unchecked`` (could not be
+        read or listed), nor one whose file cannot be confirmed missing (``confirmed_gone``):
+        a file whose existence cannot be checked stays, and is a failure in the report.
+        """
         roots = [Path(p).resolve() for p in paths]
+        blind = [Path(p).resolve() for p in unchecked]
         gone = []
         for doc_id, (_, source) in existing.items():
-            if doc_id in seen or source in failed or not source:
+            if doc_id in seen or not source:
                 continue
             src = Path(source).resolve()
-            if any(src == r or r in src.parents for r in roots):
+            if not any(src == r or r in src.parents for r in roots):
+                continue
+            if any(src == b or b in src.parents for b in blind):
+                continue
+            state = file_state(source)
+            if state != "unknown":  # gone, or read and no longer holding this document
                 gone.append(doc_id)
+            elif all(str(source) != p for p, _ in report.failed):
+                report.failed.append((source, "无法确认文件是否还在（没有读取权限），其文档未删除"))
         report.chunks_deleted += self.delete_documents(gone)
         report.removed.extend(gone)
 

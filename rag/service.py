@@ -110,10 +110,11 @@ class PolicyQA:
     def search(self, query: str, k: int | None = None, filters: Filters | Mapping[str, Any] | None = None,
                retriever: str = "hybrid") -> list[Hit]:
         query = clean_query(query)
-        k = k or self.settings.default_k
+        k = self.settings.default_k if k is None else k
         if not 1 <= k <= 100:
             raise QueryError("k 必须在 1 到 100 之间")
         flt = filters if isinstance(filters, Filters) else Filters.from_mapping(filters)
+        self.index.follow_writers()  # another process may have written to the index
         if flt.is_empty():
             flt = self.implied_filters(query)
         docs = make_retriever(self.index, retriever, k, flt, self.settings.reranker,
