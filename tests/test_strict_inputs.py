@@ -16,7 +16,6 @@ import pytest
 from app import create_server
 from ingest.documents import read_documents
 from rag.errors import QueryError
-from rag.retrieve import normalise_date
 from rag.service import PolicyQA
 from rag.settings import Settings
 from tests.servers import LiveServer
@@ -52,6 +51,8 @@ def test_impossible_dates_are_400_with_a_chinese_reason(api: httpx.Client, bad: 
 
 
 def test_normalise_date_worked_examples():
+    from rag.retrieve import normalise_date
+
     assert normalise_date("2020-3") == "2020-03" and normalise_date("2020-3-6") == "2020-03-06"
     assert normalise_date(" 2019 ") == "2019" and normalise_date("") == ""
     with pytest.raises(QueryError):
