@@ -450,7 +450,7 @@ class PolicyIndex:
             return
         with self._bm25_lock:
             generation = read_generation(self.dir)
-            if generation != self._generation and not self.lock.held_here():
+            if generation not in (self._generation, self.lock.last_written) and not self.lock.held_here():
                 log.info("索引已被其他进程更新（%s），重新打开", self.dir)
                 self._generation = generation
                 self._reopen_store()
@@ -860,7 +860,8 @@ class PolicyIndex:
         """
         with self.lock.hold(self.settings.write_wait_seconds) as unfinished:
             outermost = self.lock.depth == 1
-            if outermost and not self.remote and read_generation(self.dir) != self._generation:
+            if outermost and not self.remote and read_generation(self.dir) not in (self._generation,
+                                                                                   self.lock.last_written):
                 with self._bm25_lock:  # another process wrote since: write through a fresh client
                     self._reopen_store()
                     self._bm25 = None

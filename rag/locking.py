@@ -76,6 +76,7 @@ class IndexLock:
         self._threads = threading.RLock()
         self._file = FileLock(self.folder / LOCK_NAME, thread_local=False)
         self._depth = 0
+        self.last_written = ""  # the generation this process's last write set
 
     @property
     def unfinished_flag(self) -> Path:
@@ -119,8 +120,8 @@ class IndexLock:
                 yield unfinished
                 self.unfinished_flag.unlink(missing_ok=True)
             finally:
+                self.last_written = self.bump_generation()  # before the depth drops: readers see it as ours
                 self._depth = 0
-                self.bump_generation()
                 (self.folder / OWNER_NAME).unlink(missing_ok=True)
                 self._file.release()
         finally:
