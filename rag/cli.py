@@ -93,7 +93,7 @@ def _hit_json(hit: Any) -> dict[str, Any]:
 @app.command()
 def search(
     query: Annotated[str | None, typer.Argument(help="the question")] = None,
-    k: Annotated[int, typer.Option("-k", "--k", min=1, max=100, help="number of results (1–100)")] = 5,
+    k: Annotated[int, typer.Option("-k", "--k", help="number of results (1–100)")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     kind: Annotated[list[str] | None, typer.Option("--kind", help="policy_notice / experience_article / news / project_record / report")] = None,
     region: Annotated[str, typer.Option("--region", help="region contains, e.g. 焦作")] = "",

@@ -164,9 +164,8 @@ def plan_upload(name: str, data: bytes, folder: Path, owners: dict[str, str], ba
     if earlier_upload and (replace or target.read_bytes() == data):
         return _Planned(target, replace=target if replace else None)
 
-    def taken(s: str) -> bool:
-        return s in owners or s in batch or (folder / f"{s}{target.suffix}").exists() or any(
-            (folder / f"{s}{suffix}").exists() for suffix in ALLOWED_SUFFIXES)
+    def taken(s: str) -> bool:  # by an indexed document, this batch, or any upload file of that stem
+        return s in owners or s in batch or any((folder / f"{s}{x}").exists() for x in ALLOWED_SUFFIXES)
 
     if not taken(stem) and safe != CATALOG_NAME:
         return _Planned(target)
