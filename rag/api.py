@@ -27,6 +27,7 @@ from rag.errors import (
     ChromaUnavailableError,
     IndexBusyError,
     PolicyQAError,
+    QueryError,
     SignInError,
     SignInThrottled,
 )
@@ -320,7 +321,7 @@ def create_api(svc: PolicyQA, access: Access | None = None, guard: SignInGuard |
         """Remove a document and its chunks (admin)."""
         try:
             chunks = library.delete_document(svc, doc_id)
-        except PolicyQAError as e:
+        except QueryError as e:  # no such document (a busy index is 409, by its handler)
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from e
         return {"doc_id": doc_id, "chunks_deleted": chunks}
 

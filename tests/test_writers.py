@@ -64,7 +64,8 @@ def docs(tmp_path: Path) -> Path:
     return folder
 
 
-def test_a_second_writer_is_refused_and_a_killed_writer_is_repaired_next(tmp_path: Path, docs: Path):
+def test_a_second_writer_is_refused_and_a_killed_writer_is_repaired_next(tmp_path: Path, docs: Path,
+                                                                       e5: E5Embeddings):
     env = env_for(tmp_path / "index")
     assert policyqa(["ingest", str(docs)], env).returncode == 0
     holder = subprocess.Popen([sys.executable, "-c", HOLDER], env=env, stdout=subprocess.PIPE, text=True)
@@ -73,6 +74,14 @@ def test_a_second_writer_is_refused_and_a_killed_writer_is_repaired_next(tmp_pat
         second = policyqa(["ingest", str(docs)], env)
         assert second.returncode == 2 and f"另一个导入正在进行（pid {holder.pid}" in second.stderr
         assert policyqa(["check", "--repair"], env).returncode == 2  # a repair is a write too
+        settings = Settings(index_dir=tmp_path / "index", write_wait_seconds=0, corpus_dirs=[])
+        with LiveServer(create_server(settings, PolicyQA(settings, embeddings=e5))) as url, \
+                httpx.Client(base_url=url, timeout=120) as c:  # the app's writes wait their turn too
+            r = c.post("/api/documents", files=[("files", ("extra.txt", EXTRA.encode()))])
+            assert r.status_code == 409 and f"另一个导入正在进行（pid {holder.pid}" in r.json()["detail"]
+            assert c.post("/api/reindex").status_code == 409
+            assert c.delete("/api/documents/notice").status_code == 409
+            assert "孙起鹏" in c.post("/api/search", json={"query": "招商六组牵头领导"}).text  # readers go on
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait(timeout=30)
