@@ -15,13 +15,15 @@ system fonts, no CDN, analytics off.
 from __future__ import annotations
 
 import argparse
+import contextvars
 import html
 import logging
 import os
 import queue
 import re
+import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +35,8 @@ import pandas as pd  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 
 from rag import library  # noqa: E402
-from rag.auth import Access  # noqa: E402
-from rag.errors import PolicyQAError  # noqa: E402
+from rag.auth import Access, SignInGuard  # noqa: E402
+from rag.errors import LoadError, PolicyQAError, SignInThrottled  # noqa: E402
 from rag.feedback import feedback_store  # noqa: E402
 from rag.service import PolicyQA  # noqa: E402
 from rag.settings import PROJECT_DIR, Settings  # noqa: E402
@@ -242,6 +244,23 @@ def upload_frame(results: Sequence[library.FileResult]) -> pd.DataFrame:
     return pd.DataFrame([[r.file, r.status_zh, r.documents, r.reason] for r in results], columns=UPLOAD_COLUMNS)
 
 
+def uploaded_file(path: str | Path) -> Path:
+    """A file a handler was handed, if it lies in Gradio's upload folder (an upload to this
+    server); ``LoadError`` otherwise, so no server file outside it is ever read.
+
+    Gradio's own check refuses such paths before a handler runs (``create_server`` turns it
+    on for the mounted app); this one holds even when Gradio's does not.
+    """
+    from gradio.utils import get_upload_folder
+
+    folder = Path(get_upload_folder()).resolve()
+    resolved = Path(path).resolve()
+    if folder not in resolved.parents or not resolved.is_file():
+        log.warning("refused a file that was not uploaded: %s", path)
+        raise LoadError(f"文件“{Path(path).name}”不是通过本页面上传的，已拒绝。")
+    return resolved
+
+
 def eval_sets() -> list[str]:
     """The bundled eval sets, as paths relative to the project (evals/sets/*.jsonl)."""
     return [str(p.relative_to(PROJECT_DIR)) for p in sorted(EVAL_SETS_DIR.glob("*.jsonl"))]
@@ -400,11 +419,11 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
             return None
         return "⚠️ 当前用户没有管理权限：上传、删除和重新索引仅限管理员（POLICYQA_ADMINS）。"
 
-    def upload(files: list[str] | None, request: gr.Request,
+    def upload(files: list[str] | None, replace: bool, request: gr.Request,
                progress: gr.Progress = gr.Progress()  # noqa: B008 (how Gradio injects progress)
                ) -> tuple[pd.DataFrame, str, pd.DataFrame, Any, None]:
         table, choices = refresh_library()
-        denied = refused(request)
+        denied = refused(request)  # before any file is looked at
         if denied:
             return upload_frame([]), denied, table, choices, None
         if not files:
@@ -412,7 +431,12 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
         def page_progress(path: str, page: int, pages: int) -> None:
             progress((page - 1) / max(pages, 1), desc=f"OCR 文字识别：{Path(path).name} 第{page}/{pages}页")
 
-        results = library.add_uploads(svc, [(Path(f).name, Path(f)) for f in files], page_progress)
+        try:
+            paths = [uploaded_file(f) for f in files]
+            results = library.add_uploads(svc, [(p.name, p) for p in paths], replace=bool(replace),
+                                          page_progress=page_progress)
+        except PolicyQAError as e:
+            return upload_frame([]), f"⚠️ {e}", table, choices, None
         counts = {s: sum(r.status == s for r in results) for s in library.STATUS_ZH}
         summary = "，".join(f"{library.STATUS_ZH[s]} {n} 个" for s, n in counts.items() if n)
         table, choices = refresh_library()
@@ -455,7 +479,7 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
         admin = access.is_admin(user)
         who = (f"当前用户：{user}（{'管理员' if admin else '只读'}）" if access.enabled else "未启用登录：所有人均可管理文档库。")
         note = who if admin else who + " 上传、删除和重新索引仅限管理员。"
-        return (*(gr.update(interactive=admin) for _ in range(5)), note)
+        return (*(gr.update(interactive=admin) for _ in range(6)), note)
 
     def whoami(request: gr.Request) -> str:
         return str(permissions(request)[-1])
@@ -468,7 +492,12 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
         from rag import evaluation as ev
 
         empty = (pd.DataFrame(), pd.DataFrame(columns=["k", "Hit@k", "检索方式"]), pd.DataFrame())
-        path = Path(uploaded) if uploaded else (PROJECT_DIR / set_name if set_name else None)
+        if set_name and set_name not in eval_sets():
+            return (f"⚠️ 没有这个评测集：{set_name}", *empty)
+        try:
+            path = uploaded_file(uploaded) if uploaded else (PROJECT_DIR / set_name if set_name else None)
+        except PolicyQAError as e:
+            return (f"⚠️ {e}", *empty)
         if path is None:
             return ("请选择或上传一个评测集（JSONL）。", *empty)
         if not retrievers:
@@ -534,8 +563,7 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
         if unknown:
             summary += f"，其中 {unknown} 个项目原文未写投资额"
         summary += "。每行“原文”是来源文件中的原句。"
-        export = Path(svc.settings.index_dir) / "exports"
-        export.mkdir(parents=True, exist_ok=True)
+        export = Path(tempfile.mkdtemp(prefix="policyqa-export-"))  # Gradio serves it; the index dir it may not
         csv_path, xlsx_path = export / "项目台账筛选结果.csv", export / "项目台账筛选结果.xlsx"
         table.to_csv(csv_path, index=False, encoding="utf-8-sig")
         table.to_excel(xlsx_path, index=False)
@@ -616,6 +644,8 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
                     admin_note = gr.Markdown(elem_id="admin-note")
                     files = gr.File(label="上传文件（txt md pdf docx html jsonl csv xlsx，可多选）", file_count="multiple",
                                     file_types=list(library.ALLOWED_SUFFIXES), type="filepath", elem_id="upload-files")
+                    replace_box = gr.Checkbox(label="替换同名的已上传文件（旧版本另存）", value=False,
+                                              elem_id="upload-replace")
                     upload_btn = gr.Button("上传并导入", variant="primary", elem_id="upload-button")
                     upload_status = gr.Markdown()
                     upload_table = gr.Dataframe(headers=UPLOAD_COLUMNS, interactive=False, wrap=True)
@@ -628,7 +658,7 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
                 read_btn.click(read_document, doc_pick, doc_view, api_visibility="private")
                 doc_pick.change(read_document, doc_pick, doc_view, api_visibility="private")
                 # admin actions stay callable by API clients (undocumented) so the server-side check is testable
-                upload_btn.click(upload, files, [upload_table, upload_status, docs_table, doc_pick, files],
+                upload_btn.click(upload, [files, replace_box], [upload_table, upload_status, docs_table, doc_pick, files],
                                  api_name="upload", api_visibility="undocumented")
                 delete_btn.click(delete, [doc_pick, confirm], [admin_status, docs_table, doc_pick, doc_view, confirm],
                                  api_name="delete_document", api_visibility="undocumented")
@@ -673,7 +703,7 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
                 e_btn.click(run_eval, [e_set, e_file, e_retrievers, e_limit], [e_status, e_metrics, e_chart, e_missed],
                             api_name="evaluate")
 
-        demo.load(permissions, None, [files, upload_btn, confirm, delete_btn, reindex_btn, admin_note],
+        demo.load(permissions, None, [files, replace_box, upload_btn, confirm, delete_btn, reindex_btn, admin_note],
                   api_visibility="private")
         demo.load(whoami, None, who, api_visibility="private")
         demo.load(refresh_library, None, [docs_table, doc_pick], api_visibility="private")
@@ -686,12 +716,51 @@ def create_server(settings: Settings, service: PolicyQA | None = None) -> FastAP
 
     svc = service or PolicyQA(settings)
     access = Access.from_settings(settings)
-    api = create_api(svc, access)
+    guard = SignInGuard(access, settings)
+    api = create_api(svc, access, guard)
+    api.add_middleware(ClientAddress)
     demo = create_app(settings, svc)
-    return gr.mount_gradio_app(
-        api, demo, path="/", auth=access.check if access.enabled else None,
-        auth_message=f"{TITLE}：请输入用户名和密码。", show_error=True, **ui_options(settings),
+    server = gr.mount_gradio_app(
+        api, demo, path="/", auth=gradio_sign_in(guard) if access.enabled else None,
+        auth_message=f"{TITLE}：请输入用户名和密码。", show_error=True,
+        allowed_paths=[], blocked_paths=[str(Path(settings.index_dir).resolve())], **ui_options(settings),
     )
+    # Gradio checks that a file handed to an input was uploaded only once the Blocks "has
+    # launched"; mounted Blocks never launch, so without this any server path would be copied.
+    demo.has_launched = True
+    return server
+
+
+_CLIENT_ADDRESS: contextvars.ContextVar[str] = contextvars.ContextVar("policyqa_client_address", default="")
+
+
+class ClientAddress:
+    """ASGI middleware: the client's address for the sign-in guard of Gradio's login page
+    (Gradio hands its auth function only a user name and a password)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        client = scope.get("client") if scope.get("type") in ("http", "websocket") else None
+        token = _CLIENT_ADDRESS.set(client[0] if client else "")
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _CLIENT_ADDRESS.reset(token)
+
+
+def gradio_sign_in(guard: SignInGuard) -> Callable[[str, str], bool]:
+    """Gradio's auth function: the guard's check, a 429 with a Chinese message while locked out."""
+    from fastapi import HTTPException
+
+    def check(user: str, password: str) -> bool:
+        try:
+            return guard.check(user, password, _CLIENT_ADDRESS.get())
+        except SignInThrottled as e:
+            raise HTTPException(status_code=429, detail=str(e)) from e
+
+    return check
 
 
 def launch(settings: Settings, host: str | None = None, port: int | None = None) -> None:

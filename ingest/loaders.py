@@ -847,17 +847,59 @@ def _csv_rows(text: str) -> list[list[str]]:
 
 
 def _xlsx_rows(data: bytes, max_bytes: int) -> list[list[str]]:
+    """The first sheet's cells as text: the values Excel computed, a merged cell's value in
+    every cell it covers (a project name merged over three rows names all three), and for a
+    formula saved without its computed value (files written by scripts) the value of a plain
+    arithmetic formula ("=1+2" → "3") or else the formula itself ("=SUM(D2:D4)"), which the
+    ledger reports as not a number."""
     _check_zip(data, max_bytes, "XLSX")
     import openpyxl
 
     try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        values = openpyxl.load_workbook(io.BytesIO(data), data_only=True).worksheets[0]
+        formulas = openpyxl.load_workbook(io.BytesIO(data), data_only=False).worksheets[0]
     except Exception as e:
         raise LoadError("XLSX 文件已损坏，无法解析") from e
-    ws = wb.worksheets[0]
-    rows = [[_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
-    wb.close()
-    return rows
+    grid = [list(row) for row in values.iter_rows(values_only=True)]
+    for r, row in enumerate(formulas.iter_rows(values_only=True)):
+        for c, raw in enumerate(row):
+            if r < len(grid) and c < len(grid[r]) and grid[r][c] is None and isinstance(raw, str) and raw.startswith("="):
+                number = arithmetic(raw[1:])
+                grid[r][c] = f"{number:g}" if number is not None else raw
+    for merged in values.merged_cells.ranges:
+        top = grid[merged.min_row - 1][merged.min_col - 1]
+        for r in range(merged.min_row - 1, min(merged.max_row, len(grid))):
+            for c in range(merged.min_col - 1, min(merged.max_col, len(grid[r]))):
+                grid[r][c] = top
+    return [[_cell(v) for v in row] for row in grid]
+
+
+def arithmetic(expr: str) -> float | None:
+    """The value of a formula made only of numbers, + - * / and brackets; None for anything else.
+
+    arithmetic("1+2") → 3.0; arithmetic("(10+20)/2") → 15.0; arithmetic("SUM(D2:D4)") → None
+    """
+    import ast
+    import operator
+
+    ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+
+    def value(node: ast.AST) -> float:
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
+            return float(node.value)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            v = value(node.operand)
+            return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.BinOp) and type(node.op) in ops:
+            return float(ops[type(node.op)](value(node.left), value(node.right)))
+        raise ValueError(expr)
+
+    if len(expr) > 200:
+        return None
+    try:
+        return value(ast.parse(expr, mode="eval").body)
+    except (SyntaxError, ValueError, ZeroDivisionError, OverflowError):
+        return None
 
 
 def _cell(value: object) -> str:
@@ -969,7 +1011,10 @@ def load_table(source: str, rows: list[list[str]]) -> LoadResult:
             continue
         amount_text = str(row[cols.amount]).strip() if cols.amount is not None and cols.amount < len(row) else ""
         amount = parse_amount(amount_text, cols.amount_per_yi) if amount_text else None
-        if amount_text and amount is None:
+        if amount_text.startswith("="):
+            problems.append(f"第{no}行：投资额是公式“{amount_text}”，文件中没有保存计算结果"
+                            "（请用 Excel 打开并保存后重新导入），已按空值导入")
+        elif amount_text and amount is None:
             problems.append(f"第{no}行：投资额“{amount_text}”不是数字，已按空值导入")
         province, city, county = (f.get("province", ""), f.get("city", ""), f.get("county", ""))
         if f.get("region") and not (province or city or county):

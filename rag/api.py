@@ -15,15 +15,22 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, File, HTTPException, Request, UploadFile, status
+from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
 from rag import library
-from rag.auth import Access
-from rag.errors import ChromaUnavailableError, PolicyQAError
+from rag.auth import Access, SignInGuard, basic_credentials
+from rag.errors import (
+    ChromaUnavailableError,
+    IndexBusyError,
+    PolicyQAError,
+    QueryError,
+    SignInError,
+    SignInThrottled,
+)
 from rag.feedback import MAX_COMMENT_CHARS, feedback_store
 from rag.service import MAX_QUERY_CHARS, PolicyQA
 
@@ -136,18 +143,40 @@ def describe_errors(errors: list[Any]) -> tuple[str, list[dict[str, Any]]]:
     return "请求格式不正确：" + "；".join(seen), clean
 
 
-_basic = HTTPBasic(auto_error=False, realm="PolicyQA")
+_CHALLENGE = {"WWW-Authenticate": 'Basic realm="PolicyQA"'}
+
+
+class BasicCredentials(HTTPBasic):
+    """HTTP Basic as in the OpenAPI schema, read by ``rag.auth.basic_credentials``: Chinese
+    messages for malformed credentials, UTF-8 user names."""
+
+    async def __call__(self, request: Request) -> HTTPBasicCredentials | None:  # type: ignore[override]
+        try:
+            pair = basic_credentials(request.headers.get("authorization"))
+        except SignInError as e:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(e), headers=_CHALLENGE) from e
+        return HTTPBasicCredentials(username=pair[0], password=pair[1]) if pair else None
+
+
+_basic = BasicCredentials(auto_error=False, realm="PolicyQA")
 
 
 def current_user(request: Request,
                  credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)]) -> str | None:
-    """The signed-in user (HTTP Basic), None when sign-in is off; 401 on missing/wrong credentials."""
+    """The signed-in user (HTTP Basic), None when sign-in is off; 401 on missing/wrong
+    credentials, 429 while the user or the address is locked out after wrong passwords."""
     access: Access = request.app.state.access
     if not access.enabled:
         return None
-    if credentials is None or not access.check(credentials.username, credentials.password):
+    guard: SignInGuard = request.app.state.guard
+    address = request.client.host if request.client else ""
+    try:
+        ok = credentials is not None and guard.check(credentials.username, credentials.password, address)
+    except SignInThrottled as e:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(e), headers={"Retry-After": "5"}) from e
+    if not ok or credentials is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "需要登录：请提供正确的用户名和密码（HTTP Basic）",
-                            headers={"WWW-Authenticate": 'Basic realm="PolicyQA"'})
+                            headers=_CHALLENGE)
     return credentials.username
 
 
@@ -164,11 +193,12 @@ def admin_user(request: Request, user: User) -> str | None:
 Admin = Annotated[str | None, Depends(admin_user)]
 
 
-def create_api(svc: PolicyQA, access: Access | None = None) -> FastAPI:
+def create_api(svc: PolicyQA, access: Access | None = None, guard: SignInGuard | None = None) -> FastAPI:
     """The FastAPI app with every REST route; no Gradio here (``app.create_server`` adds it)."""
     from fastapi_offline import FastAPIOffline
 
     access = access or Access.from_settings(svc.settings)
+    guard = guard or SignInGuard(access, svc.settings)
     api = FastAPIOffline(
         title="PolicyQA 招商政策问答助手 API",
         description="检索与带出处的回答。错误信息为中文（detail 字段）。",
@@ -176,6 +206,7 @@ def create_api(svc: PolicyQA, access: Access | None = None) -> FastAPI:
         redoc_url=None,
     )
     api.state.access = access
+    api.state.guard = guard
 
     @api.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -185,6 +216,10 @@ def create_api(svc: PolicyQA, access: Access | None = None) -> FastAPI:
     @api.exception_handler(ChromaUnavailableError)
     async def _chroma_down(request: Request, exc: ChromaUnavailableError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+
+    @api.exception_handler(IndexBusyError)
+    async def _busy(request: Request, exc: IndexBusyError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409, headers={"Retry-After": "10"})
 
     @api.exception_handler(PolicyQAError)
     async def _policyqa_error(request: Request, exc: PolicyQAError) -> JSONResponse:
@@ -254,8 +289,15 @@ def create_api(svc: PolicyQA, access: Access | None = None) -> FastAPI:
 
     @api.post("/api/documents", tags=["admin"])
     async def upload(files: Annotated[list[UploadFile], File(description="txt md pdf docx html jsonl csv xlsx")],
-                     user: Admin) -> dict[str, Any]:
-        """Upload and ingest files (admin). One result per file: added/updated/unchanged/failed + reason."""
+                     user: Admin,
+                     replace: Annotated[bool, Form(description="replace earlier uploads of the same name")] = False,
+                     ) -> dict[str, Any]:
+        """Upload and ingest files (admin). One result per file: added/updated/unchanged/failed + reason.
+
+        A file never takes another document's id: on a name clash it is saved under a free name
+        (the reason says so). ``replace=true`` replaces an earlier upload of the same name; the
+        result names the old version in ``replaced``.
+        """
         if len(files) > MAX_UPLOAD_FILES:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, f"一次最多上传 {MAX_UPLOAD_FILES} 个文件")
         limit = int(svc.settings.max_file_mb * 1e6)
@@ -265,12 +307,13 @@ def create_api(svc: PolicyQA, access: Access | None = None) -> FastAPI:
             data = await f.read(limit + 1)
             name = f.filename or "upload"
             if len(data) > limit:
-                early[i] = library.FileResult(name, "failed", 0, f"文件过大，上限为 {svc.settings.max_file_mb:g} MB")
+                early[i] = library.FileResult(library.safe_or(name), "failed", 0,
+                                              f"文件过大，上限为 {svc.settings.max_file_mb:g} MB")
             else:
                 batch.append((name, data))
         from starlette.concurrency import run_in_threadpool
 
-        done = iter(await run_in_threadpool(library.add_uploads, svc, batch))
+        done = iter(await run_in_threadpool(library.add_uploads, svc, batch, replace))
         results = [early[i] if i in early else next(done) for i in range(len(files))]
         return {"results": [r.to_dict() for r in results]}
 
@@ -279,7 +322,7 @@ def create_api(svc: PolicyQA, access: Access | None = None) -> FastAPI:
         """Remove a document and its chunks (admin)."""
         try:
             chunks = library.delete_document(svc, doc_id)
-        except PolicyQAError as e:
+        except QueryError as e:  # no such document (a busy index is 409, by its handler)
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from e
         return {"doc_id": doc_id, "chunks_deleted": chunks}
 

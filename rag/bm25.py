@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,6 +43,15 @@ def tokenize(text: str) -> list[str]:
     words = [w for w in rjieba.cut(text) if _WORD.fullmatch(w) and w not in STOPWORDS]
     grams = [run[i : i + 2] for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)]
     return words + grams
+
+
+def _bm25s() -> object:
+    """The ``bm25s`` module, with its logger following the application's logging again
+    (``bm25s`` sets its own logger to DEBUG on import: a "DEBUG bm25s" line on every build)."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.NOTSET)
+    return bm25s
 
 
 def stamp_of(ids: Sequence[str]) -> str:
@@ -93,8 +103,7 @@ class BM25Index:
     def build(cls, ids: list[str], texts: list[str], metadatas: list[dict]) -> BM25Index:
         if not ids:
             return cls([], [], None)
-        import bm25s
-
+        bm25s: Any = _bm25s()
         model = bm25s.BM25(k1=1.2, b=0.75)
         model.index([tokenize(t) for t in texts], show_progress=False)
         return cls(ids, metadatas, model)
@@ -179,8 +188,7 @@ class BM25Index:
             data = json.loads((folder / "chunks.json").read_text(encoding="utf-8"))
             model = None
             if data["ids"]:
-                import bm25s
-
+                bm25s: Any = _bm25s()
                 model = bm25s.BM25.load(str(folder / "model"))
             index = cls(data["ids"], data["metadatas"], model)
         except Exception as e:

@@ -110,7 +110,7 @@ def _hit_json(hit: Any) -> dict[str, Any]:
 @app.command()
 def search(
     query: Annotated[str | None, typer.Argument(help="the question")] = None,
-    k: Annotated[int, typer.Option("-k", "--k", help="number of results")] = 5,
+    k: Annotated[int, typer.Option("-k", "--k", help="number of results (1–100)")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     kind: Annotated[list[str] | None, typer.Option("--kind", help="policy_notice / experience_article / news / project_record / report")] = None,
     region: Annotated[str, typer.Option("--region", help="region contains, e.g. 焦作")] = "",
@@ -651,8 +651,15 @@ def serve(
 ) -> None:
     """Serve the web app (same as python app.py)."""
     import app as webapp
+    from rag.auth import Access
 
-    webapp.launch(Settings(), host=host, port=port)
+    try:
+        settings = Settings()
+        Access.from_settings(settings)  # a malformed POLICYQA_USERS is a message, not a traceback
+    except PolicyQAError as e:
+        _fail(e)
+        return
+    webapp.launch(settings, host=host, port=port)
 
 
 def main() -> None:

@@ -38,3 +38,15 @@ class LLMError(PolicyQAError):
 
 class ChromaUnavailableError(PolicyQAError):
     """The Chroma server (``POLICYQA_CHROMA_URL``) cannot be reached; retry once it is back."""
+
+
+class IndexBusyError(PolicyQAError):
+    """Another process is writing to the index (its pid is in the message); try again later."""
+
+
+class SignInError(PolicyQAError):
+    """Sign-in credentials that cannot be read (not valid HTTP Basic)."""
+
+
+class SignInThrottled(PolicyQAError):
+    """Too many wrong passwords for this user or from this address: wait and try again."""

@@ -26,10 +26,13 @@ import functools
 import hashlib
 import json
 import logging
+import os
+import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +52,7 @@ from ingest.records import Chunk, Document, embedding_text
 from rag.bm25 import BM25Index, stamp_of
 from rag.embeddings import cached, embedder_dim, embedder_name, load_embedder
 from rag.errors import ChromaUnavailableError, IndexCorruptError, IndexMismatchError, PolicyQAError
+from rag.locking import index_lock, read_generation
 from rag.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -183,15 +187,58 @@ def _file_report(path: str, report: IngestReport, marks: tuple[int, ...], proble
     return FileReport(path, status, added + updated + unchanged, report.chunks_written - marks[4], reason)
 
 
-def iter_files(paths: Sequence[Path]) -> Iterable[tuple[Path, bool]]:
-    """(file, named explicitly) for each path: a file itself, or the files under a folder."""
+@dataclass(frozen=True)
+class Listing:
+    """What ``list_files`` found: (file, named explicitly) pairs, and what could not be listed."""
+
+    files: list[tuple[Path, bool]]
+    unreadable: list[tuple[str, str]]  # (folder or file, reason)
+
+
+def _os_reason(e: OSError) -> str:
+    return "没有读取权限" if isinstance(e, PermissionError) else (e.strerror or type(e).__name__)
+
+
+def list_files(paths: Sequence[Path]) -> Listing:
+    """Every file under ``paths`` (a file itself, or the files under a folder), and every
+    folder or file that could not be listed or examined, with the reason.
+
+    ``Path.rglob`` skips an unreadable folder without a word; ``os.walk`` reports it.
+    """
+    files: list[tuple[Path, bool]] = []
+    unreadable: list[tuple[str, str]] = []
     for root in paths:
-        if root.is_dir():
-            for f in sorted(root.rglob("*")):
-                if f.is_file() and f.name != CATALOG_NAME and not f.name.startswith("."):
-                    yield f, False
-        else:
-            yield root, True
+        if not root.is_dir():
+            files.append((root, True))
+            continue
+        found: list[Path] = []
+
+        def failed(e: OSError, root: Path = root) -> None:
+            unreadable.append((str(e.filename or root), f"无法读取文件夹：{_os_reason(e)}"))
+
+        for folder, _, names in os.walk(root, onerror=failed):
+            for name in names:
+                f = Path(folder) / name
+                try:
+                    regular = f.is_file()
+                except OSError as e:
+                    unreadable.append((str(f), f"无法读取文件：{_os_reason(e)}"))
+                    continue
+                if regular and name != CATALOG_NAME and not name.startswith("."):
+                    found.append(f)
+        files.extend((f, False) for f in sorted(found))
+    return Listing(files, unreadable)
+
+
+def file_state(source: str) -> str:
+    """"present", "gone" (known not to exist) or "unknown" (cannot be checked: no permission)."""
+    try:
+        os.stat(source)
+    except (FileNotFoundError, NotADirectoryError):
+        return "gone"
+    except OSError:
+        return "unknown"
+    return "present"
 
 
 class PolicyIndex:
@@ -201,6 +248,8 @@ class PolicyIndex:
         self.settings = settings
         self.dir = Path(settings.index_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.lock = index_lock(self.dir)
+        self._generation = read_generation(self.dir)  # the write generation this process has seen
         self._check_manifest_name()
         raw = embeddings if embeddings is not None else load_embedder(settings.embedder, settings.embed_batch_size)
         self.embedder_name = embedder_name(raw)
@@ -215,19 +264,9 @@ class PolicyIndex:
         import httpx
 
         try:
-            self.client = self._client()
-            self.store = PolicyChroma(
-                collection_name=settings.collection,
-                embedding_function=self.embeddings,
-                client=self.client,
-                collection_metadata={"hnsw:space": "cosine", "policyqa_embedder": self.embedder_name,
-                                     "policyqa_dim": self.dim},
-            )
+            self.client, self.store = self._open_store()
         except httpx.TransportError as e:
             raise unreachable(settings.chroma_url) from e
-        if self.remote:
-            self.store._chroma_collection = GuardedCollection(  # type: ignore[assignment]
-                self.store._chroma_collection, settings.chroma_url)
         self._check_collection()
         from langchain_classic.indexes import SQLRecordManager
 
@@ -238,6 +277,29 @@ class PolicyIndex:
         self._write_manifest()
 
     # ---------------------------------------------------------------- set-up and checks
+
+    def _open_store(self) -> tuple[Any, PolicyChroma]:
+        client = self._client()
+        store = PolicyChroma(
+            collection_name=self.settings.collection,
+            embedding_function=self.embeddings,
+            client=client,
+            collection_metadata={"hnsw:space": "cosine", "policyqa_embedder": self.embedder_name,
+                                 "policyqa_dim": self.dim},
+        )
+        if self.remote:
+            store._chroma_collection = GuardedCollection(  # type: ignore[assignment]
+                store._chroma_collection, self.settings.chroma_url)
+        return client, store
+
+    def _reopen_store(self) -> None:
+        """A fresh embedded Chroma client: another process wrote to the folder, and this process's
+        vector index (held in memory) does not see that. Requests already running keep the old
+        client, which Chroma's per-path cache would otherwise hand back."""
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(str(self.dir / "chroma"), None)
+        self.client, self.store = self._open_store()
 
     def _client(self) -> Any:
         import chromadb
@@ -406,9 +468,31 @@ class PolicyIndex:
                     signature = self._signature() if self.remote else None
                     self._bm25 = self._load_or_rebuild_bm25()
                     self._synced, self._checked_at = signature, time.monotonic()
-        elif self.remote and time.monotonic() - self._checked_at >= self.settings.chroma_check_seconds:
-            self._follow_server()
+        else:
+            self.follow_writers()
         return self._bm25
+
+    def follow_writers(self) -> None:
+        """Catch up with what other processes wrote (at most every ``chroma_check_seconds``).
+
+        Server mode: BM25 follows the collection's version stamp. Embedded mode: when the
+        index's generation (``rag.locking``) changed, Chroma is reopened (its vector index
+        lives in this process's memory and does not see another process's writes) and BM25
+        reloaded, so a CLI ingest into the index the app serves is seen by the next search.
+        """
+        if self._bm25 is None or time.monotonic() - self._checked_at < self.settings.chroma_check_seconds:
+            return
+        if self.remote:
+            self._follow_server()
+            return
+        with self._bm25_lock:
+            generation = read_generation(self.dir)
+            if generation not in (self._generation, self.lock.last_written) and not self.lock.held_here():
+                log.info("索引已被其他进程更新（%s），重新打开", self.dir)
+                self._generation = generation
+                self._reopen_store()
+                self._bm25 = self._load_or_rebuild_bm25()
+            self._checked_at = time.monotonic()
 
     def _signature(self) -> tuple[int, str]:
         """(chunk count, version stamp writers put in the collection metadata): cheap to fetch."""
@@ -463,9 +547,19 @@ class PolicyIndex:
         ids, docs, metas = self.all_chunks()
         texts = [embedding_text(d, str(m.get("title", "")), str(m.get("section_path", ""))) for d, m in zip(docs, metas, strict=True)]
         index = BM25Index.build(ids, texts, metas)
-        index.save(self.dir / "bm25")
+        with self.lock.try_hold() as free:
+            if free:  # a reader saves only when no writer is at work
+                index.save(self.dir / "bm25")
         self._bm25 = index
         return index
+
+    def _remove_leftovers(self) -> None:
+        """Folders a BM25 swap (``BM25Index.save``) leaves when its process dies half-way."""
+        for name in ("bm25.old", "bm25.tmp"):
+            leftover = self.dir / name
+            if leftover.exists():
+                log.warning("删除上次中断留下的 %s", leftover)
+                shutil.rmtree(leftover, ignore_errors=True)
 
     # ---------------------------------------------------------------- writing
 
@@ -476,17 +570,26 @@ class PolicyIndex:
         progress: Callable[[int, int, str], None] | None = None,
         page_progress: Callable[[str, int, int], None] | None = None,
     ) -> IngestReport:
-        """Index every supported file under ``paths``; see the module docstring.
+        """Index every supported file under ``paths`` under the writer lock; see the module docstring.
 
         ``progress(n, total, path)`` is called per file, ``page_progress(path, page, pages)``
         per page that is OCR'd (or read from the OCR cache).
         """
+        with self.writing():
+            return self._ingest(paths, prune, progress, page_progress)
+
+    def _ingest(self, paths: Sequence[Path], prune: bool,
+                progress: Callable[[int, int, str], None] | None,
+                page_progress: Callable[[str, int, int], None] | None = None) -> IngestReport:
         from langchain_core.indexing import index as lc_index
 
         t0 = time.perf_counter()
         report = IngestReport()
         existing = self.doc_hashes()
-        files = list(iter_files([Path(p) for p in paths]))
+        listing = list_files([Path(p) for p in paths])
+        files = listing.files
+        report.failed.extend(listing.unreadable)
+        report.files.extend(FileReport(path, "failed", reason=reason) for path, reason in listing.unreadable)
         catalogs: dict[Path, dict] = {}
         seen_docs: set[str] = set()
         failed_sources: set[str] = set()
@@ -526,7 +629,7 @@ class PolicyIndex:
                 self._index_document(doc, existing, report, lc_index)
             report.files.append(_file_report(str(path), report, marks, problems))
         if prune:
-            self._prune(paths, seen_docs, failed_sources, existing, report)
+            self._prune(paths, seen_docs, failed_sources | {p for p, _ in listing.unreadable}, existing, report)
         if report.added or report.updated or report.removed:
             self.rebuild_bm25()
             self._mark_changed()
@@ -592,29 +695,44 @@ class PolicyIndex:
     def delete_documents(self, doc_ids: Sequence[str]) -> int:
         """Remove documents (all their chunks) from Chroma and the record manager; BM25 follows."""
         deleted = 0
-        for doc_id in doc_ids:
-            keys = self.records.list_keys(group_ids=[doc_id])
-            got = self.collection.get(where={"doc_id": doc_id}, include=[])
-            stale = sorted(set(keys) | set(got["ids"]))
-            if stale:
-                self.collection.delete(ids=stale)
-                self.records.delete_keys(keys)
-                deleted += len(stale)
-        if deleted:
-            self.rebuild_bm25()
-            self._mark_changed()
+        with self.writing():
+            for doc_id in doc_ids:
+                keys = self.records.list_keys(group_ids=[doc_id])
+                got = self.collection.get(where={"doc_id": doc_id}, include=[])
+                stale = sorted(set(keys) | set(got["ids"]))
+                if stale:
+                    self.collection.delete(ids=stale)
+                    self.records.delete_keys(keys)
+                    deleted += len(stale)
+            if deleted:
+                self.rebuild_bm25()
+                self._mark_changed()
         return deleted
 
-    def _prune(self, paths: Sequence[Path], seen: set[str], failed: set[str], existing: dict,
+    def _prune(self, paths: Sequence[Path], seen: set[str], unchecked: set[str], existing: dict,
                report: IngestReport) -> None:
+        """Remove documents under ``paths`` whose files are gone.
+
+        Never a document whose file (or a folder above it) is in ``unchecked`` (could not be
+        read or listed), nor one whose file cannot be confirmed missing (``confirmed_gone``):
+        a file whose existence cannot be checked stays, and is a failure in the report.
+        """
         roots = [Path(p).resolve() for p in paths]
+        blind = [Path(p).resolve() for p in unchecked]
         gone = []
         for doc_id, (_, source) in existing.items():
-            if doc_id in seen or source in failed or not source:
+            if doc_id in seen or not source:
                 continue
             src = Path(source).resolve()
-            if any(src == r or r in src.parents for r in roots):
+            if not any(src == r or r in src.parents for r in roots):
+                continue
+            if any(src == b or b in src.parents for b in blind):
+                continue
+            state = file_state(source)
+            if state != "unknown":  # gone, or read and no longer holding this document
                 gone.append(doc_id)
+            elif all(str(source) != p for p, _ in report.failed):
+                report.failed.append((source, "无法确认文件是否还在（没有读取权限），其文档未删除"))
         report.chunks_deleted += self.delete_documents(gone)
         report.removed.extend(gone)
 
@@ -745,7 +863,10 @@ class PolicyIndex:
         record keys get them back; keys without vectors are dropped; BM25 is rebuilt and
         the manifest rewritten.
         """
-        report = report or self.check()
+        with self.writing():
+            return self._repair(report or self.check())
+
+    def _repair(self, report: CheckReport) -> CheckReport:
         if report.rekey:
             pairs = sorted(report.rekey.items())
             self.records.update([i for i, _ in pairs], group_ids=[d for _, d in pairs])
@@ -777,54 +898,38 @@ class PolicyIndex:
 
     @property
     def ingest_marker(self) -> Path:
-        return self.dir / "ingest.running"
+        """The unfinished-write flag (``rag.locking``): present while a write runs or after one died."""
+        return self.lock.unfinished_flag
 
-    def ingest_guarded(
-        self,
-        paths: Sequence[Path],
-        prune: bool = False,
-        progress: Callable[[int, int, str], None] | None = None,
-        page_progress: Callable[[str, int, int], None] | None = None,
-    ) -> IngestReport:
-        """``ingest`` with a marker file: when the previous ingest died (the marker is still
-        there), the index is checked and repaired first so it resumes from a consistent state."""
-        import os
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the index's writer lock (``rag.locking``) for a write; re-entrant.
 
-        marker = self.ingest_marker
-        if marker.exists() and getattr(self, "remote", False):
-            # another host may be writing to the shared server right now: do not delete anything
-            log.warning("上次导入未正常结束（%s）；服务器模式下不自动修复，请在没有其他导入时运行 policyqa check --repair",
-                        marker)
-        elif marker.exists() and not _pid_alive(marker):
-            log.warning("上次导入未正常结束（%s），先检查并修复索引", marker)
-            first = self.check()
-            if not first.ok:
-                self.repair(first)
-        marker.write_text(f"{os.getpid()}\n", encoding="utf-8")
-        report = self.ingest(paths, prune=prune, progress=progress,
-                             page_progress=page_progress)  # on a crash the marker stays
-        marker.unlink(missing_ok=True)
-        return report
-
-
-def _pid_alive(marker: Path) -> bool:
-    """True when the marker names a process that is still running (a live ingest, maybe this one)."""
-    import os
-
-    try:
-        pid = int(marker.read_text(encoding="utf-8").strip())
-    except (OSError, ValueError):
-        return False
-    if pid == os.getpid():  # another thread of this process is ingesting
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
+        Taking it when the previous write did not finish (its process died) checks and repairs
+        the index first, so the write starts from a consistent state. A second process gets
+        ``IndexBusyError`` ("另一个导入正在进行（pid …）") after ``write_wait_seconds``.
+        """
+        with self.lock.hold(self.settings.write_wait_seconds) as unfinished:
+            outermost = self.lock.depth == 1
+            if outermost and not self.remote and read_generation(self.dir) not in (self._generation,
+                                                                                   self.lock.last_written):
+                with self._bm25_lock:  # another process wrote since: write through a fresh client
+                    self._reopen_store()
+                    self._bm25 = None
+            if unfinished and self.remote:
+                # another host may be writing to the shared server right now: do not delete anything
+                log.warning("上次导入未正常结束（%s）；服务器模式下不自动修复，请在没有其他导入时运行 policyqa check --repair",
+                            self.ingest_marker)
+            elif unfinished:
+                log.warning("上次导入未正常结束（%s），先检查并修复索引", self.ingest_marker)
+                first = self.check()
+                if not first.ok:
+                    self.repair(first)
+            if outermost:
+                self._remove_leftovers()
+            yield
+        if not self.lock.held_here():
+            self._generation = read_generation(self.dir)
 
 @dataclass
 class Finding:

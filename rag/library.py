@@ -1,21 +1,27 @@
 """The document library's admin operations, shared by the web app and the REST API.
 
 Uploads are saved under a sanitised name (no directory part, no control or shell
-characters, an allowed type, at most ``max_file_mb``) in ``<index_dir>/uploads/`` and
-then ingested; each file gets a result a staff member can read (新增/已更新/未变化/失败 and
-why). Deleting a document removes its chunks, rebuilds BM25, and removes its uploaded file
-so that a re-index does not bring it back. Re-indexing re-reads the corpus folders and
-the uploads folder, dropping documents whose files are gone.
+characters, an allowed type, at most 200 bytes, at most ``max_file_mb``) in
+``<index_dir>/uploads/`` and then ingested; each file gets a result a staff member can read
+(新增/已更新/未变化/失败 and why). An upload never takes another source's document id: a file
+whose name (the document id is its stem) is already used by an indexed document, by an
+earlier upload or by another file of the batch is saved under a free name (``通知_2.txt``)
+and the result says so. Replacing an earlier upload is an explicit action (``replace``):
+the old file is kept in ``<index_dir>/replaced/`` and named in the result. Deleting a
+document removes its chunks, rebuilds BM25, and removes its uploaded file so that a
+re-index does not bring it back. Re-indexing re-reads the corpus folders and the uploads
+folder, dropping documents whose files are gone (never those whose files could not be read).
 
-Writes are serialised by one process-wide lock. Who may call these is decided by the
-entry points (``rag.auth``), not here.
+Writes hold the index's writer lock (``rag.locking``): one writer at a time across
+processes. Who may call these is decided by the entry points (``rag.auth``), not here.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
+import shutil
+import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -23,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.loaders import SUPPORTED
+from ingest.metadata import CATALOG_NAME
 from rag.errors import LoadError, QueryError
 from rag.index import IngestReport
 from rag.service import PolicyQA
@@ -32,8 +39,7 @@ log = logging.getLogger(__name__)
 ALLOWED_SUFFIXES = tuple(s for s in SUPPORTED if s != ".htm")
 LEDGER_ROW = re.compile(r"^(?P<sheet>.+)#row\d+$")
 STATUS_ZH = {"added": "新增", "updated": "已更新", "unchanged": "未变化", "failed": "失败"}
-MAX_NAME_CHARS = 120
-_WRITE_LOCK = threading.Lock()
+MAX_NAME_BYTES = 200  # file systems allow 255 bytes per name: room for "_2", ".part" and a time stamp
 _UNSAFE = re.compile(r"[^\w\u3001-\u303f\uff08\uff09\u4e00-\u9fff.()\-]+")
 
 
@@ -45,6 +51,7 @@ class FileResult:
     status: str  # added / updated / unchanged / failed
     documents: int = 0
     reason: str = ""
+    replaced: str = ""  # with replace: the earlier upload this file replaced, and where it is kept
 
     @property
     def status_zh(self) -> str:
@@ -58,8 +65,18 @@ def uploads_dir(svc: PolicyQA) -> Path:
     return Path(svc.settings.index_dir) / "uploads"
 
 
+def replaced_dir(svc: PolicyQA) -> Path:
+    return Path(svc.settings.index_dir) / "replaced"
+
+
+def _cut_utf8(text: str, max_bytes: int) -> str:
+    """``text`` cut to at most ``max_bytes`` of UTF-8, never inside a character: _cut_utf8("招商", 4) → "招"."""
+    return text.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
+
+
 def safe_filename(name: str) -> str:
-    """A file name that cannot leave the uploads folder; the suffix must be an allowed type.
+    """A file name that cannot leave the uploads folder; the suffix must be an allowed type,
+    and the whole name fits in ``MAX_NAME_BYTES`` of UTF-8 (100 汉字 = 300 bytes is cut).
 
     safe_filename("../../etc/关于 招商的通知.TXT") → "关于_招商的通知.txt";
     safe_filename("..\\\\..\\\\a.pdf") → "a.pdf"
@@ -72,27 +89,98 @@ def safe_filename(name: str) -> str:
     suffix = "." + suffix.lower() if suffix else ""
     if suffix not in ALLOWED_SUFFIXES:
         raise LoadError(f"不支持的文件类型“{suffix or '无扩展名'}”（支持：{'、'.join(s[1:] for s in ALLOWED_SUFFIXES)}）")
-    stem = _UNSAFE.sub("_", stem).strip("._- ")[:MAX_NAME_CHARS] or "upload"
+    stem = _cut_utf8(_UNSAFE.sub("_", stem).strip("._- "), MAX_NAME_BYTES - len(suffix)).rstrip("._- ") or "upload"
     return stem + suffix
 
 
-def save_upload(svc: PolicyQA, name: str, content: bytes | Path) -> Path:
-    """Write ``content`` (bytes or a temp file) to the uploads folder; return where.
+def free_name(name: str, taken: Callable[[str], bool]) -> str:
+    """``name``, or the first of name_2, name_3 … whose stem is not ``taken``.
 
-    Raises ``LoadError`` (Chinese message) for a bad type or a file over the size limit.
-    An existing upload of the same name is replaced (the ingest then says 已更新 or 未变化).
+    free_name("通知.txt", lambda stem: stem == "通知") → "通知_2.txt"
     """
-    target = uploads_dir(svc) / safe_filename(name)
+    stem, suffix = Path(name).stem, Path(name).suffix
+    if not taken(stem) and name != CATALOG_NAME:
+        return name
+    n = 2
+    while taken(f"{stem}_{n}"):
+        n += 1
+    return f"{stem}_{n}{suffix}"
+
+
+def doc_owners(hashes: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """Document-id stem → the source that holds it: "projects#row2" and "projects" both → "projects".
+
+    Uploads take their document ids from their stem, so a stem held by another source is taken.
+    """
+    owners: dict[str, str] = {}
+    for doc_id, (_, source) in hashes.items():
+        owners.setdefault(doc_id.split("#", 1)[0], source)
+    return owners
+
+
+def read_upload(svc: PolicyQA, content: bytes | Path) -> bytes:
+    """The bytes of an upload (bytes or a temp file); ``LoadError`` over the size limit."""
     size = content.stat().st_size if isinstance(content, Path) else len(content)
     limit = svc.settings.max_file_mb
     if size > limit * 1e6:
         raise LoadError(f"文件过大（{size / 1e6:.1f} MB），上限为 {limit:g} MB")
-    data = content.read_bytes() if isinstance(content, Path) else content
-    target.parent.mkdir(parents=True, exist_ok=True)
+    return content.read_bytes() if isinstance(content, Path) else content
+
+
+def _write(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` atomically; ``LoadError`` (Chinese) when the disk refuses."""
     tmp = target.with_name(f".{target.name}.part")
-    tmp.write_bytes(data)
-    tmp.replace(target)
-    return target
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise LoadError(f"无法保存文件：{e.strerror or type(e).__name__}") from e
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """Where one upload goes, and why there (rename or replace)."""
+
+    target: Path
+    note: str = ""
+    replace: Path | None = None  # the earlier upload at ``target`` this one replaces
+
+
+def plan_upload(name: str, data: bytes, folder: Path, owners: dict[str, str], batch: set[str],
+                replace: bool) -> _Planned:
+    """Decide where an upload is saved so that it never takes another source's document id.
+
+    ``owners`` maps document-id stems to their sources (``doc_owners``), ``batch`` holds the
+    stems already used by this upload batch. The same name as an earlier upload is replaced
+    only with ``replace`` (or when the bytes are identical: nothing changes); otherwise the
+    file gets a free name and the note says why.
+    """
+    safe = safe_filename(name)
+    target = folder / safe
+    stem = target.stem
+    own = str(target)
+    owner = owners.get(stem)
+    earlier_upload = target.exists() and owner in (None, own) and stem not in batch
+    if earlier_upload and (replace or target.read_bytes() == data):
+        return _Planned(target, replace=target if replace else None)
+
+    def taken(s: str) -> bool:  # by an indexed document, this batch, or any upload file of that stem
+        return s in owners or s in batch or any((folder / f"{s}{x}").exists() for x in ALLOWED_SUFFIXES)
+
+    if not taken(stem) and safe != CATALOG_NAME:
+        return _Planned(target)
+    new = free_name(safe, taken)
+    if stem in batch:
+        why = "同一批上传中已有同名文件"
+    elif earlier_upload:
+        why = f"已有同名的上传文件“{safe}”（如要用本文件替换它，请选择“替换同名的已上传文件”）"
+    elif safe == CATALOG_NAME:
+        why = f"“{CATALOG_NAME}”是目录说明文件的保留名称"
+    else:
+        why = f"文档编号“{stem}”已被“{Path(owner or safe).name}”使用"
+    return _Planned(folder / new, f"{why}，已另存为 {new}")
 
 
 def _results(report: IngestReport, saved: Sequence[Path]) -> list[FileResult]:
@@ -109,30 +197,73 @@ def _results(report: IngestReport, saved: Sequence[Path]) -> list[FileResult]:
     return out
 
 
-def add_uploads(svc: PolicyQA, files: Sequence[tuple[str, bytes | Path]],
+def add_uploads(svc: PolicyQA, files: Sequence[tuple[str, bytes | Path]], replace: bool = False,
                 page_progress: Callable[[str, int, int], None] | None = None) -> list[FileResult]:
     """Save and ingest uploaded files ((name, content) pairs), one result per file, in order.
-    ``page_progress(path, page, pages)`` hears about each OCR'd page (scans are slow)."""
+
+    With ``replace`` an upload of the same name as an earlier upload replaces it (the old
+    file is kept in ``replaced/`` and named in the result); nothing else is ever replaced.
+    ``page_progress(path, page, pages)`` hears about each OCR'd page (scans are slow).
+    """
     results: dict[int, FileResult] = {}
-    saved: dict[int, Path] = {}
-    with _WRITE_LOCK:
+    saved: dict[int, _Planned] = {}
+    folder = uploads_dir(svc)
+    with svc.index.writing():
+        owners = doc_owners(svc.index.doc_hashes())
+        batch: set[str] = set()
         for i, (name, content) in enumerate(files):
+            given = Path(str(name).replace("\\", "/")).name or str(name)
             try:
-                path = save_upload(svc, name, content)
+                data = read_upload(svc, content)
+                plan = plan_upload(name, data, folder, owners, batch, replace)
+                if plan.replace is not None:
+                    plan = _Planned(plan.target, plan.note, _keep_old_version(svc, plan.target))
+                _write(plan.target, data)
             except LoadError as e:
-                results[i] = FileResult(Path(str(name).replace("\\", "/")).name or str(name), "failed", 0, str(e))
+                results[i] = FileResult(safe_or(given), "failed", 0, str(e))
                 continue
-            if path in saved.values():
-                results[i] = FileResult(path.name, "failed", 0, "同一批上传中有重名文件，已跳过")
-                continue
-            saved[i] = path
+            batch.add(plan.target.stem)
+            saved[i] = plan
         if saved:
-            report = svc.ingest(list(saved.values()), page_progress=page_progress)
-            for i, r in zip(saved, _results(report, list(saved.values())), strict=True):
-                results[i] = r
-                if r.status == "failed":
-                    _remove_quietly(saved[i])
+            paths = [p.target for p in saved.values()]
+            # prune: rows a replaced ledger no longer has
+            report = svc.ingest(paths, prune=True, page_progress=page_progress)
+            for i, r in zip(saved, _results(report, paths), strict=True):
+                plan = saved[i]
+                note = "；".join(x for x in (plan.note, r.reason) if x)
+                old = _describe_old(plan.replace) if plan.replace else ""
+                if r.status == "failed" and plan.replace is not None:
+                    plan.replace.replace(plan.target)  # the new version failed: the old one comes back
+                    old = ""
+                elif r.status == "failed":
+                    _remove_quietly(plan.target)
+                results[i] = FileResult(r.file, r.status, r.documents, note, old)
     return [results[i] for i in range(len(files))]
+
+
+def safe_or(name: str) -> str:
+    """The cleaned name when there is one, else the name as given (for a failure result)."""
+    try:
+        return safe_filename(name)
+    except LoadError:
+        return name
+
+
+def _keep_old_version(svc: PolicyQA, target: Path) -> Path:
+    """Move an upload about to be replaced into ``replaced/`` under a time-stamped name."""
+    keep = replaced_dir(svc) / f"{time.strftime('%Y%m%d-%H%M%S')}-{target.name}"
+    try:
+        keep.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(target), keep)
+    except OSError as e:
+        raise LoadError(f"无法保存旧版本：{e.strerror or type(e).__name__}") from e
+    return keep
+
+
+def _describe_old(kept: Path) -> str:
+    """"通知.txt（旧版本 1234 字节，已另存为 replaced/20261201-101500-通知.txt）"."""
+    name = kept.name.split("-", 2)[-1]
+    return f"{name}（旧版本 {kept.stat().st_size} 字节，已另存为 replaced/{kept.name}）"
 
 
 def _remove_quietly(path: Path) -> None:
@@ -147,7 +278,7 @@ def delete_document(svc: PolicyQA, doc_id: str) -> int:
 
     Returns the number of chunks deleted; ``QueryError`` when no such document exists.
     """
-    with _WRITE_LOCK:
+    with svc.index.writing():
         hashes = svc.index.doc_hashes()
         rows = _sheet_rows(hashes, doc_id) if doc_id not in hashes else []
         if doc_id not in hashes and not rows:
@@ -170,7 +301,7 @@ def reindex(svc: PolicyQA) -> IngestReport:
     roots = [Path(p) for p in svc.settings.corpus_dirs if Path(p).exists()]
     if uploads_dir(svc).exists():
         roots.append(uploads_dir(svc))
-    with _WRITE_LOCK:
+    with svc.index.writing():
         report = svc.ingest(roots, prune=True) if roots else IngestReport()
         svc.index.rebuild_bm25()
     return report

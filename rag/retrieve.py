@@ -16,6 +16,7 @@ reorders the fused candidates and adds ``rerank_score``.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,28 @@ _POST_EXCLUDE_MAX = 50
 _OVERSAMPLE_MAX = 4000  # candidates fetched at most before searching inside the selection (ids=)
 
 
+_DATE_BOUND = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
+
+
+def normalise_date(text: str) -> str:
+    """A date bound as YYYY[-MM[-DD]] with two-digit parts; ``QueryError`` for an impossible one.
+
+    "2020-3" → "2020-03"; "2020-3-6" → "2020-03-06"; "" → ""; "2020-13" and "2020-02-30" → QueryError
+    """
+    text = text.strip()
+    if not text:
+        return ""
+    m = _DATE_BOUND.fullmatch(text)
+    if not m:
+        raise QueryError(f"日期格式不正确：{text}（应为 YYYY、YYYY-MM 或 YYYY-MM-DD）")
+    year, month, day = int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1)
+    try:
+        datetime.date(year, month, day)
+    except ValueError:
+        raise QueryError(f"日期不存在：{text}（月份应为 1–12，日期应在该月的天数以内）") from None
+    return f"{year:04d}" + (f"-{month:02d}" if m.group(2) else "") + (f"-{day:02d}" if m.group(3) else "")
+
+
 @dataclass(frozen=True)
 class Filters:
     """Metadata filters; text fields match as substrings ("焦作" matches "河南省焦作市")."""
@@ -65,17 +88,13 @@ class Filters:
             raise QueryError(f"未知的筛选条件：{'、'.join(sorted(unknown))}")
         kind = data.get("kind") or ()
         kinds = (kind,) if isinstance(kind, str) else tuple(kind)
-        for d in ("date_from", "date_to"):
-            v = str(data.get(d) or "")
-            if v and not re.fullmatch(r"\d{4}(-\d{1,2}(-\d{1,2})?)?", v):
-                raise QueryError(f"日期格式不正确：{v}（应为 YYYY、YYYY-MM 或 YYYY-MM-DD）")
         return cls(
             kind=kinds,
             region=str(data.get("region") or ""),
             issuer=str(data.get("issuer") or ""),
             doc_number=str(data.get("doc_number") or ""),
-            date_from=str(data.get("date_from") or ""),
-            date_to=str(data.get("date_to") or ""),
+            date_from=normalise_date(str(data.get("date_from") or "")),
+            date_to=normalise_date(str(data.get("date_to") or "")),
             doc_ids=tuple(data.get("doc_ids") or ()),
         )
 

@@ -113,7 +113,7 @@ class PolicyQA:
                progress: Callable[[int, int, str], None] | None = None,
                page_progress: Callable[[str, int, int], None] | None = None) -> IngestReport:
         """Ingest files and folders; then compute the evidence vectors of what was written."""
-        report = self.index.ingest_guarded(paths, prune=prune, progress=progress, page_progress=page_progress)
+        report = self.index.ingest(paths, prune=prune, progress=progress, page_progress=page_progress)
         written = [*report.added, *report.updated]
         if written and self.settings.unit_vectors_at_ingest:
             self.warm_unit_vectors(written)
@@ -122,10 +122,11 @@ class PolicyQA:
     def search(self, query: str, k: int | None = None, filters: Filters | Mapping[str, Any] | None = None,
                retriever: str = "hybrid") -> list[Hit]:
         query = clean_query(query)
-        k = k or self.settings.default_k
+        k = self.settings.default_k if k is None else k
         if not 1 <= k <= 100:
             raise QueryError("k 必须在 1 到 100 之间")
         flt = filters if isinstance(filters, Filters) else Filters.from_mapping(filters)
+        self.index.follow_writers()  # another process may have written to the index
         if flt.is_empty():
             flt = self.implied_filters(query)
         docs = make_retriever(self.index, retriever, k, flt, self.settings.reranker,

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
         default=2.0, ge=0,
         description="server mode: at most this often, check whether the collection changed (BM25 follows)",
     )
+    write_wait_seconds: float = Field(
+        default=2.0, ge=0, le=3600,
+        description="另一个进程正在写入同一索引时，最多等待的秒数；之后报错“另一个导入正在进行（pid …）”",
+    )
     collection: str = "policyqa"
     chunk_size: int = Field(default=600, ge=100, le=4000, description="max body characters")
     min_section_chars: int = Field(default=100, ge=0, description="sections below this merge")
@@ -83,3 +87,6 @@ class Settings(BaseSettings):
     # (the app listens on 127.0.0.1 by default). Admins may upload, delete and re-index.
     users: str = Field(default="", repr=False, description="登录用户，格式 user:password,user2:pw；空 = 不需要登录")
     admins: str = Field(default="", description="管理员用户名，逗号分隔（可上传、删除、重建索引）")
+    signin_free_failures: int = Field(default=5, ge=1, le=1000, description="连续输错密码多少次后开始限制登录")
+    signin_backoff_seconds: float = Field(default=1.0, gt=0, description="第一次限制的秒数，之后每次加倍")
+    signin_backoff_max_seconds: float = Field(default=300.0, gt=0, description="限制登录的最长秒数")

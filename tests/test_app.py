@@ -111,10 +111,10 @@ def test_admin_actions_in_the_ui_are_checked_on_the_server(tmp_path: Path, e5: E
     notice.write_text("关于成立光谷招商专班的通知\n一、专班组成\n光谷招商专班召集人：司马青云。\n", encoding="utf-8")
     with LiveServer(create_server(settings, PolicyQA(settings, embeddings=e5))) as url:
         reader = Client(url + "/", auth=("li", "pw-li"), verbose=False)
-        table, status, *_ = reader.predict([handle_file(str(notice))], api_name="/upload")
+        table, status, *_ = reader.predict([handle_file(str(notice))], False, api_name="/upload")
         assert "没有管理权限" in status and table["data"] in ([], [[None] * 4], [["", "", "", ""]])
         admin = Client(url + "/", auth=("boss", "pw-boss"), verbose=False)
-        table, status, *_ = admin.predict([handle_file(str(notice))], api_name="/upload")
+        table, status, *_ = admin.predict([handle_file(str(notice))], False, api_name="/upload")
         assert table["data"][0][:3] == ["关于成立光谷招商专班的通知.txt", "新增", 1] and "新增 1 个" in status
         doc_id = "关于成立光谷招商专班的通知"
         refused, *_ = reader.predict(doc_id, True, api_name="/delete_document")
