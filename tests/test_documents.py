@@ -154,7 +154,7 @@ def test_cli_ingest_of_a_mixed_folder_reports_each_file(ingested, folder: Path):
 
 def _ask(qa: PolicyQA, question: str):
     answer = qa.ask(question)
-    assert answer.answered, (question, answer.answer)
+    assert answer.answered, (question, answer.mode, answer.text)
     return answer.citations[0]
 
 

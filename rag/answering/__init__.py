@@ -104,12 +104,13 @@ def _choose(question: str, kind: AnswerType, hits: list, units: list[Unit], scor
     chosen += select.runners_up(best, scored, chosen, max_chars)
     if kind.name == "mechanism":
         chosen += select.paragraph_after(best, lead, units, chosen, max_chars)
-    chosen += select.figure_unit(question, kind, best, scored, chosen)
+    chosen += select.figure_unit(question, kind, best, scored, chosen, hits)
     chosen += select.finish_cut_sentence(best, hits, library.following)
     return chosen
 
 
-def figure_found(question: str, kind: AnswerType, chosen: Sequence[Scored], terms: Sequence[Term]) -> bool:
+def figure_found(question: str, kind: AnswerType, chosen: Sequence[Scored], terms: Sequence[Term],
+                 hits: Sequence) -> bool:
     """Whether the quotes hold the asked figure next to what the question is about (True for
     types without a figure): next to one of the three rarest question words they contain."""
     if not kind.checkable:
@@ -121,7 +122,19 @@ def figure_found(question: str, kind: AnswerType, chosen: Sequence[Scored], term
     anchors = [t.surface for t in present[:3]]
     if not anchors:
         return any(holds(kind.name, c.text, question) for c in chosen)
-    return any(holds_near(kind.name, c.text, a, question) for c in chosen for a in anchors if a in c.text)
+    return any(holds_near(kind.name, run, a, question) for run in _runs(chosen, hits) for a in anchors if a in run)
+
+
+def _runs(chosen: Sequence[Scored], hits: Sequence) -> list[str]:
+    """The chosen quotes joined with those on the same line of the same passage (the fields of
+    one table row, "牵头单位：…；…；完成时限：…", are one statement)."""
+    out: list[tuple[int, int, int]] = []  # (hit, start, end)
+    for c in sorted(chosen, key=lambda c: (c.hit_index, c.start)):
+        if out and out[-1][0] == c.hit_index and "\n" not in hits[c.hit_index].text[out[-1][2]:c.start]:
+            out[-1] = (c.hit_index, out[-1][1], max(out[-1][2], c.start + len(c.text)))
+        else:
+            out.append((c.hit_index, c.start, c.start + len(c.text)))
+    return [hits[h].text[a:b] for h, a, b in out]
 
 
 def features_of(question: str, kind: AnswerType, hits: Sequence, scored: Sequence[Scored],
@@ -130,7 +143,7 @@ def features_of(question: str, kind: AnswerType, hits: Sequence, scored: Sequenc
     quotes = " ".join(f"{hits[c.hit_index].section_path} {c.text}" for c in chosen)
     head = hits[lead]
     dense = [h.dense_score for h in hits[:PASSAGES] if h.dense_score is not None]
-    figure = figure_found(question, kind, chosen, terms)
+    figure = figure_found(question, kind, chosen, terms, hits)
     return {
         "meaning_unit": max((s.meaning for s in scored), default=0.0),
         "meaning_passage": max(dense, default=0.0),

@@ -131,8 +131,17 @@ def missing_names(question: str, hits: Sequence, lead: int, titles: Sequence[str
     head = hits[lead]
     doc_pool = f"{head.title} {head.region} {head.section_path} {head.text}"
     missing: list[str] = []
-    for place in _places(question):
-        if core(place) in doc_pool:
+    places = _places(question)
+    subject = re.sub(r"^(?:请问|那么|那|关于)", "", question.strip())
+    if places and subject.startswith(places[0]) and head.region:
+        # "深圳市对…的标准是多少": the place the question starts with owns the policy; a document
+        # of another place that only mentions it ("深入上海、深圳等地…洽谈") does not answer
+        level = _place_level(places[0])
+        owners = {core(p) for p in _places(head.region) if _place_level(p) == level}
+        if owners and core(places[0]) not in owners:
+            missing.append(places[0])
+    for place in places:
+        if core(place) in doc_pool or place in missing:
             continue
         level = _place_level(place)
         others = {core(p) for p in _places(f"{head.title} {head.region} {head.text}") if _place_level(p) == level}

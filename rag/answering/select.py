@@ -102,7 +102,7 @@ def context_lines(question: str, best: Scored, hit: Any, units: Sequence[Unit], 
 
 
 def figure_unit(question: str, kind: AnswerType, best: Scored, scored: Sequence[Scored],
-                chosen: Sequence[Scored]) -> list[Scored]:
+                chosen: Sequence[Scored], hits: Sequence) -> list[Scored]:
     """The best unit of the lead passage that holds the asked figure, if the chosen ones do not."""
     if not kind.checkable:
         return []
@@ -112,8 +112,13 @@ def figure_unit(question: str, kind: AnswerType, best: Scored, scored: Sequence[
 
     if any(ok(c.text) for c in chosen):
         return []
-    for s in scored[:12]:
-        if s.hit_index == best.hit_index and ok(s.text) and s.score >= 0.6 * best.score:
+    lead = hits[best.hit_index].text
+    line = (lead.rfind("\n", 0, best.start) + 1, (lead.find("\n", best.start) + 1 or len(lead) + 1) - 1)
+    for s in scored:
+        if s.hit_index != best.hit_index or not ok(s.text):
+            continue
+        # on the best unit's own line (a table row "…；完成时限：2020年6月底前"), or close in score
+        if line[0] <= s.start < line[1] or s.score >= 0.6 * best.score:
             return [s]
     return []
 

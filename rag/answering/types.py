@@ -134,6 +134,7 @@ def holds(type_name: str, text: str, question: str = "") -> bool:
 
 
 _BODIES = frozenset("部门 单位 机构 处室 科室".split())
+_FIELD = re.compile(r"(?:^|[；;\n])\s*[\u4e00-\u9fff]{2,6}[：:]")
 _SENT = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]?")
 _CLAUSES = re.compile(r"[^，,、：:]+[，,、：:]?")
 
@@ -144,7 +145,8 @@ def holds_near(type_name: str, text: str, anchor: str, question: str = "") -> bo
     An amount in a sentence is only the asked project's amount when it stands next to it:
     holds_near("amount", "洽谈项目37个，推动盘毂动力…签约落地，签约总金额592.6亿元。", "盘毂") → False
     """
-    if not anchor or anchor not in text:
+    if not anchor or anchor not in text or len(_FIELD.findall(text)) >= 2:
+        # a record of labelled fields ("重点任务：…；牵头单位：…；完成时限：…") is one statement
         return holds(type_name, text, question)
     for sent in _SENT.findall(text):
         if anchor not in sent:
