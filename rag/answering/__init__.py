@@ -101,7 +101,7 @@ def _choose(question: str, kind: AnswerType, hits: list, units: list[Unit], scor
     chosen += select.context_lines(question, best, lead, units, terms, chosen)
     if listing:
         chosen += lists.noun_sentences(question, best, lead, units, chosen)
-    chosen += select.runners_up(best, scored, chosen, max_chars)
+    chosen += select.runners_up(best, scored, chosen, max_chars, hits)
     if kind.name == "mechanism":
         chosen += select.paragraph_after(best, lead, units, chosen, max_chars)
     chosen += select.figure_unit(question, kind, best, scored, chosen, hits)

@@ -159,9 +159,10 @@ def paragraph_after(best: Scored, hit: Any, units: Sequence[Unit], chosen: Seque
     return out
 
 
-def runners_up(best: Scored, scored: Sequence[Scored], chosen: Sequence[Scored], max_chars: int) -> list[Scored]:
-    """The next best units when they score almost as well as the best one: when evidence is
-    close, the reader gets both quotes rather than a guess between them."""
+def runners_up(best: Scored, scored: Sequence[Scored], chosen: Sequence[Scored], max_chars: int,
+               hits: Sequence) -> list[Scored]:
+    """The next best units of the same document when they score almost as well as the best one:
+    when evidence is close, the reader gets both quotes rather than a guess between them."""
     have = {(c.hit_index, c.start) for c in chosen}
     used = sum(len(c.text) for c in chosen)
     out: list[Scored] = []
@@ -170,6 +171,8 @@ def runners_up(best: Scored, scored: Sequence[Scored], chosen: Sequence[Scored],
             break
         if (s.hit_index, s.start) in have or used + len(s.text) > max_chars:
             continue
+        if hits[s.hit_index].doc_id != hits[best.hit_index].doc_id:
+            continue  # another document's near-equal sentence is a second answer, not context
         out.append(s)
         used += len(s.text)
     return out
