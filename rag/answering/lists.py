@@ -123,12 +123,18 @@ def section_items(hits: list, best: Scored, terms: Sequence[Term], family: Calla
         return []
     lead = hits[best.hit_index]
     chosen: list[Scored] = [best] if all(m.chunk_id != lead.chunk_id for m in members) else []
-    for member in members:
-        first = _first_sentence(member)
-        if first is None:
+    return chosen + _heads(hits, members, terms)
+
+
+def _heads(hits: list, parts: Sequence, terms: Sequence[Term]) -> list[Scored]:
+    """Each part's heading line and first sentence as a quote; ``hits`` grows by the parts."""
+    chosen: list[Scored] = []
+    for part in parts:
+        end = _first_sentence(part)
+        if end is None:
             continue
-        hits.append(member)
-        chosen.append(_scored(len(hits) - 1, 0, member.text[: first], terms, 1.0))
+        hits.append(part)
+        chosen.append(_scored(len(hits) - 1, 0, part.text[:end], terms, 1.0))
     return chosen
 
 
@@ -167,13 +173,7 @@ def heading_items(question: str, hits: list, best: Scored, terms: Sequence[Term]
         head = re.compile(r"^[\u4e00-\u9fff]{2,4}" + re.escape(noun))
         named = [p for p in parts if head.match(ENUM.sub("", p.section_path).strip())]
         if len(named) >= 2 and 2 * len(named) >= len(parts):
-            chosen: list[Scored] = []
-            for part in named:
-                end = _first_sentence(part)
-                if end is not None:
-                    hits.append(part)
-                    chosen.append(_scored(len(hits) - 1, 0, part.text[:end], terms, 1.0))
-            return chosen
+            return _heads(hits, named, terms)
     return []
 
 
@@ -219,14 +219,7 @@ def mechanism(question: str, hits: list, best: Scored, terms: Sequence[Term],
     top = main_weight(terms, " ".join(f"{h.title} {h.section_path} {h.text}" for h in [*hits, *parts]))
     if require_title and not any(t.weight >= 0.5 * top and t.found_in(parts[0].title) == 1.0 for t in terms):
         return []
-    chosen: list[Scored] = []
-    for part in parts:
-        end = _first_sentence(part)
-        if end is None:
-            continue
-        hits.append(part)
-        chosen.append(_scored(len(hits) - 1, 0, part.text[:end], terms, 1.0))
-    return chosen
+    return _heads(hits, parts, terms)
 
 
 def noun_sentences(question: str, best: Scored, hit: Any, units: Sequence[Unit],
