@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup chromium converters run test lint eval eval-index bench bench-ocr clean
+.PHONY: setup chromium converters run test lint eval eval-index eval-answers bench bench-ocr clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,15 @@ eval-index: setup
 eval: eval-index
 	POLICYQA_INDEX_DIR=$(EVAL_INDEX) $(VENV)/bin/policyqa eval evals/sets/policy_qa.jsonl \
 		--retriever bm25 --retriever dense --retriever hybrid --answers --out evals/results/latest
+
+# Answers on both sets, dev and test, on both indexes (corpus/ alone, and the eval index)
+SETS := evals/sets/staff_qa.jsonl evals/sets/policy_qa.jsonl
+eval-answers: eval-index
+	$(VENV)/bin/policyqa ingest corpus/
+	for split in dev test; do \
+	  $(PY) evals/answers.py $(SETS) --split $$split --json evals/results/answers-corpus-$$split.json; \
+	  POLICYQA_INDEX_DIR=$(EVAL_INDEX) $(PY) evals/answers.py $(SETS) --split $$split \
+	    --json evals/results/answers-eval-$$split.json; done
 
 bench: eval-index bench-ocr
 	POLICYQA_INDEX_DIR=$(EVAL_INDEX) $(PY) evals/bench.py --repeat 2 --ingest 5 --scale 100000 --json evals/results/bench.json
