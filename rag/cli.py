@@ -328,6 +328,7 @@ def eval_run(
     ks: Annotated[str, typer.Option("-k", "--k", help="cut-offs for Hit/Recall/coverage, comma list")] = "1,3,5,10",
     out_dir: Annotated[Path | None, typer.Option("--out", help="output folder; default evals/results/<time>-<retriever>")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="only the first N questions")] = None,
+    split: Annotated[str | None, typer.Option("--split", help="only the questions of this split: dev or test")] = None,
     answers: Annotated[bool, typer.Option("--answers", help="also answer every question (ask) and score the answers")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="keep the questions already done in --out (same set and configuration)")] = False,
 ) -> None:
@@ -355,11 +356,17 @@ def eval_run(
     try:
         loaded = fmt.load_any(set_path)
         svc = _service()
-        items = _eval_items(svc, loaded)[:limit]
+        items = _eval_items(svc, loaded)
+        if split is not None:
+            if split not in ("dev", "test"):
+                raise ev.EvalSetError(f"--split 只能是 dev 或 test，而不是“{split}”")
+            items = [i for i in items if i.split == split]
+        items = items[:limit]
         settings = {k: str(v) if isinstance(v, Path) else v for k in RUN_SETTINGS if (v := getattr(svc.settings, k, None)) is not None}
         commit = ev.git_commit(PROJECT_DIR)
         key = {"set": str(set_path.resolve()), "set_digest": ev.file_digest(set_path), "depth": depth,
-               "index_dir": str(Path(svc.index.dir).resolve()), "chunks": svc.index.count(), "settings": settings}
+               "index_dir": str(Path(svc.index.dir).resolve()), "chunks": svc.index.count(), "settings": settings,
+               "split": split or "all"}
         stages = [(name, out_dir / name / "partial.jsonl", key | {"retriever": name}) for name in names]
         if answers:
             stages.append(("answers", out_dir / "answers.partial.jsonl", key | {"stage": "answers"}))

@@ -482,3 +482,19 @@ def test_cli_eval_compare(tmp_path: Path):
     assert unknown.exit_code == 2 and "bleu" in unknown.output
     missing = runner.invoke(cli.app, ["eval", "compare", str(a), str(tmp_path / "nope")])
     assert missing.exit_code == 2 and "metrics.json" in missing.output
+
+
+def test_cli_eval_split_scores_only_that_split(corpus_qa: PolicyQA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(cli, "_service", lambda: corpus_qa)
+    path = tmp_path / "split.jsonl"
+    rows = [dict(q, split="test" if q["id"] in ("zz", "no") else "dev") for q in TINY_SET]
+    path.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in rows), encoding="utf-8")
+    out = tmp_path / "out"
+    done = runner.invoke(cli.app, ["eval", str(path), "--retriever", "bm25", "--split", "dev", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["config"]["n_questions"] == 2
+    ids = {json.loads(line)["id"] for line in (out / "bm25" / "per_question.jsonl").read_text().splitlines()}
+    assert ids == {"easy", "fu"}
+    bad = runner.invoke(cli.app, ["eval", str(path), "--split", "train", "--out", str(tmp_path / "o2")])
+    assert bad.exit_code == 2 and "dev 或 test" in bad.output
