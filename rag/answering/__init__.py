@@ -64,12 +64,11 @@ class Draft:
     probability: float = 0.0  # the refusal model's P(answerable)
 
 
-def _meaning(question: str, units: Sequence[Unit], library: Library) -> tuple[np.ndarray | None, float]:
+def _meaning(question: str, units: Sequence[Unit], library: Library) -> np.ndarray | None:
+    """The cosine of the question's query vector with each unit's passage vector (None without vectors)."""
     if library.unit_vectors is None or library.query_vector is None or not units:
-        return None, 0.0
-    q = library.query_vector(question)
-    sims = library.unit_vectors([embedding_text(u) for u in units]) @ q
-    return sims, float(q @ q)
+        return None
+    return library.unit_vectors([embedding_text(u) for u in units]) @ library.query_vector(question)
 
 
 def _choose(question: str, kind: AnswerType, hits: list, units: list[Unit], scored: list[Scored],
@@ -168,7 +167,7 @@ def answer_offline(question: str, hits: Sequence, library: Library, max_chars: i
     units = [u for i, h in enumerate(hits[:PASSAGES]) if i in keep
              for u in passage_units(h.text, h.section_path, h.title, i)]
     terms = question_terms(question, library.idf, library.synonyms)
-    meaning, _ = _meaning(question, units, library)
+    meaning = _meaning(question, units, library)
     scored = score_units(question, units, hits, terms, meaning, kind)
     if not scored:
         return Draft("refuse", "", [], kind.name, missing_names(question, hits, 0))
