@@ -188,12 +188,6 @@ def _small_number(s: str) -> int | None:
     return None
 
 
-def count_unit(question: str) -> str:
-    """The measure word of a count question: "入驻了多少家企业" → "家"; "" if none."""
-    m = re.search(rf"(?<!哪)(?:多少|几)([{_COUNT_UNITS}])", question)
-    return m.group(1) if m else ""
-
-
 def holds_count(question: str, text: str) -> bool:
     """A count question is answered by a number with its own measure word ("几家" needs "N家")
     and, when the question names what is counted, that noun ("几个办事处" needs 办事处)."""
