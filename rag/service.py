@@ -260,9 +260,16 @@ class PolicyQA:
         for name, value in (("actor", actor), ("region", region), ("role", role), ("doc_id", doc_id)):
             if not isinstance(value, str) or len(value) > 100:
                 raise QueryError(f"筛选条件“{name}”无效：应为不超过 100 字的文本")
-        core = actor_core(actor.strip()) if actor.strip() else ""
+        records = self.onboarding().responsibilities
+        named = actor.strip()
+        for city in sorted({r.region for r in records if r.region}, key=len, reverse=True):
+            short = city[:-1] if len(city) > 2 and city[-1] in "市州" else city
+            if named.startswith((city, short)) and not region.strip():  # "焦作市商务局": 焦作's bureau
+                region, named = city, named[len(city) if named.startswith(city) else len(short):]
+                break
+        core = actor_core(named) if named else ""
         rows = []
-        for r in self.onboarding().responsibilities:
+        for r in records:
             if core and r.actor_key.split("|", 1)[1] != core and core not in r.actor:
                 continue
             if region.strip() and region.strip()[:2] not in r.region and region.strip() not in r.passage.region:
@@ -304,6 +311,12 @@ class PolicyQA:
         parts = [by_id[h.chunk_id] for h in self.outline(self._hit(0, chunks[0][0], chunks[0][1]))
                  if h.chunk_id in by_id]
         return overview(chunks[0][1], parts, chunks)
+
+    def onboarding_examples(self, limit: int = 12) -> list[str]:
+        """Example questions the map answers (one per group, busiest actors, deadlines, terms)."""
+        from rag.onboarding.answer import example_questions
+
+        return example_questions(self.onboarding(), limit)
 
     def _onboarding_answer(self, question: str) -> Answer | None:
         """An aggregation answer from the map (verified against the stored chunks), or None."""

@@ -309,3 +309,25 @@ def _definition_text(e: GlossaryEntry, cites: _Cites) -> str:
                 + "\n".join(f"- {x}" for x in pieces))
     extra = "".join(f"{p.quote}{cites.mark(p)}" for p in e.parts if p.quote != e.passage.quote)
     return f"“{e.term}”：{e.passage.quote}{cites.mark(e.passage)}{extra}"
+
+
+def example_questions(omap: OnboardingMap, limit: int = 12) -> list[str]:
+    """Questions a newcomer can click, built from the map so that each has an answer: one per
+    group (its responsible units), the actors with most duties, the deadlines, defined terms.
+
+    a map with 招商二组's 牵头单位 市商务局 → ["招商二组有哪些责任单位？", "市商务局负责哪些事？", …]
+    """
+    rows = omap.responsibilities
+    groups = list(dict.fromkeys(r.scope for r in rows if r.role == "责任单位" and r.scope and _is_group_label(r)))
+    counts: dict[str, int] = {}
+    for r in rows:
+        if r.actor_kind == "unit":
+            counts[r.actor] = counts.get(r.actor, 0) + 1
+    actors = [a for a, n in sorted(counts.items(), key=lambda x: -x[1]) if n > 1][:3]
+    out = [f"{a}负责哪些事？" for a in actors]
+    out += [f"{g}有哪些责任单位？" for g in groups]
+    if any(r.deadline and (r.role in _REPORTING) for r in rows):
+        out.append("哪些事有报送时限？")
+    terms = [e.term for e in omap.glossary if e.defined]
+    out += [f"什么是{t}？" for t in dict.fromkeys(terms)][:3]
+    return [q for q in out if answer(q, omap) is not None][:limit]

@@ -50,7 +50,7 @@ DEADLINE = re.compile(
 # what an actor's name ends with: a body, a collective, or a person's post
 _ACTOR_END = re.compile(
     r"(局|委|办|厅|处|室|科|中心|管委会|委员会|政府|部门|单位|社|联|小组|领导|同志|负责人|一把手|市长|书记|"
-    r"主任|机构|平台|协会|商会|农场|开发区|区|县|（市）区|（市、区）)$")
+    r"主任|机构|平台|协会|商会|农场|开发区|区|县|（市）区|（[市县区、]{1,4}）)$")
 _MODAL = r"(?:也|还|都|均|要|应|应当|须|必须|负责|将|牵头|统筹|承担|发挥|配合|协助)"
 _CLAUSE_HEAD = re.compile(r"^(?:（[一二三四五六七八九十\d]+）|[一二三四五六七八九十]+、|\d+[.．、])")
 _ORDINAL = re.compile(r"^(?:[（(][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十\d]+[、.．]|第[一二三四五六七八九十\d]+[章节条部分]\s*)")
@@ -134,21 +134,22 @@ def _bare(name: str) -> str:
     return re.sub(r"[“”\"'‘’\s]", "", name)
 
 
-def is_actor(name: str) -> bool:
+def is_actor(name: str, weak_ok: bool = False) -> bool:
     """Whether a list item names a body, a collective or a post ("商务局", "各县（市）区"), not a
-    phrase that happens to end like one ("市政府每双月听取一次各招商小组", "准确把握国家中心")."""
+    phrase that happens to end like one ("市政府每双月听取一次各招商小组", "准确把握国家中心").
+    A weak ending (供销社, 博爱农场) counts on its own only with ``weak_ok`` (in a list of units)."""
     bare = _bare(name)
     if not (2 <= len(bare) <= 24 and _ACTOR_END.search(bare)) or re.search(r"[，。；：]", bare):
         return False
     if bare.startswith(_PREPOSITIONS) or _NOT_IN_NAME.search(bare) or DEADLINE.search(bare):
         return False
-    return bool(_STRONG_END.search(bare) or re.match(r"^(?:各|市|县|区|省|本|国家|中共)", bare))
+    return bool(weak_ok or _STRONG_END.search(bare) or re.match(r"^(?:各|市|县|区|省|本|国家|中共)", bare))
 
 
 # words no unit's name holds (verbs of duty, 的); a weak ending (中心, 区, 社…) needs a 市/各/县… start
 _NOT_IN_NAME = re.compile(r"的|(?<!主)要|应|将|听取|明确|负责(?!同志|人)|把握|开展|推进|加强|实行|\d+名")
 _STRONG_END = re.compile(r"(局|委|办|厅|处|管委会|委员会|政府|部门|单位|小组|领导|同志|负责人|一把手|市长|书记|主任|"
-                         r"开发区|集聚区|（市）区|（市、区）)$")
+                         r"开发区|集聚区|（市）区|（[市县区、]{1,4}）)$")
 
 
 _PREPOSITIONS = ("在", "对", "从", "按", "为", "向", "将", "把", "通过", "围绕", "针对", "依托")
@@ -159,7 +160,8 @@ def normalise_actor(name: str, region: str, city_level: bool = False, person: bo
 
     ("焦作市商务局", "河南省焦作市") → ("市商务局", "焦作市|商务局", "unit");
     ("商务局", "河南省焦作市", city_level=True) → ("市商务局", "焦作市|商务局", "unit");
-    ("各县（市）区", "河南省焦作市") → ("各县（市）区", "焦作市|各县（市）区", "collective")
+    ("各县（市）区", "河南省焦作市") → ("各县（市）区", "焦作市|各县（市）区", "collective");
+    ("市市场监管局", "河南省焦作市") → ("市市场监管局", "焦作市|市场监管局", "unit")
     """
     city = city_of(region)
     bare = _bare(name)
@@ -171,9 +173,10 @@ def normalise_actor(name: str, region: str, city_level: bool = False, person: bo
             core = core[len(prefix):]
             city_level = True
             break
+    stripped = False
     if core.startswith("市") and len(core) > 2:
         if _BODY.search(core) and core[1] not in _NOT_CITY_PREFIX and not core.startswith(("市政府", "市人民政府")):
-            core = core[1:]
+            core, stripped = core[1:], True
         city_level = True
     if person:
         kind = "leader"
@@ -184,7 +187,8 @@ def normalise_actor(name: str, region: str, city_level: bool = False, person: bo
     else:
         kind = "unit"
     display = core
-    if city_level and kind == "unit" and _BODY.search(core) and city.endswith("市") and not core.startswith("市"):
+    if city_level and kind == "unit" and _BODY.search(core) and city.endswith("市") and (
+            stripped or not core.startswith(("市委", "市政府", "市人民政府", "市、"))):  # 市 + 市场监管局
         display = f"市{core}"
     return display, f"{city}|{core}", kind
 
@@ -193,13 +197,15 @@ def _actors(value: str, region: str, person: bool = False) -> list[tuple[str, st
     """Normalised actors of a list; a 市 on the first item carries to the items after it."""
     out = []
     city_level = False
-    for item in split_actors(value):
+    items = split_actors(value)
+    listed = len(items) > 1 and any(is_actor(i) for i in items)  # a list of units: 供销社 is one too
+    for item in items:
         bare = _bare(item)
         if person:
             if 1 < len(bare) <= 12:
                 out.append(normalise_actor(bare, region, person=True))
             continue
-        if not is_actor(bare):
+        if not is_actor(bare, weak_ok=listed):
             continue
         starts_city = bare.startswith("市") or bare.startswith(city_of(region))
         if starts_city:
@@ -337,6 +343,14 @@ def _subject(text: str, region: str) -> tuple[list[tuple[list[tuple[str, str, st
         actors = _actors(m.group("who"), region)
         if actors:
             return [(actors, "牵头" if m.group("role") == "牵头" else "负责", m.group("rest") or t)], actors
+    m = re.search(r"由(?P<who>[^，。；由]{2,60}?)(?P<role>牵头|负责)(?P<rest>.*)$", t)
+    if m and _actors(m.group("who"), region):  # "用地保障由市自然资源局牵头，市财政局配合"
+        task = t[:m.start()].strip("，, ") or m.group("rest")
+        found = [(_actors(m.group("who"), region), "牵头" if m.group("role") == "牵头" else "负责", task)]
+        n = re.search(r"[，,](?P<who>[^，。；]{2,60}?)(?:配合|协助|协同)", m.group("rest"))
+        if n and _actors(n.group("who"), region):
+            found.append((_actors(n.group("who"), region), "配合", task))
+        return found, found[0][0]
     who = lead_actors(t)
     if not who:
         return [], []
