@@ -346,11 +346,11 @@ def _subject(text: str, region: str) -> tuple[list[tuple[list[tuple[str, str, st
     m = re.search(r"由(?P<who>[^，。；由]{2,60}?)(?P<role>牵头|负责)(?P<rest>.*)$", t)
     if m and _actors(m.group("who"), region):  # "用地保障由市自然资源局牵头，市财政局配合"
         task = t[:m.start()].strip("，, ") or m.group("rest")
-        found = [(_actors(m.group("who"), region), "牵头" if m.group("role") == "牵头" else "负责", task)]
+        led = [(_actors(m.group("who"), region), "牵头" if m.group("role") == "牵头" else "负责", task)]
         n = re.search(r"[，,](?P<who>[^，。；]{2,60}?)(?:配合|协助|协同)", m.group("rest"))
         if n and _actors(n.group("who"), region):
-            found.append((_actors(n.group("who"), region), "配合", task))
-        return found, found[0][0]
+            led.append((_actors(n.group("who"), region), "配合", task))
+        return led, led[0][0]
     who = lead_actors(t)
     if not who:
         return [], []
