@@ -180,7 +180,8 @@ def _counted(term: str, window: Sequence[str]) -> list[str]:
 
 def _definition(term: str, how: str, sentence: str, parts: Sequence[Passage]) -> str:
     """The text shown for an entry: the sentence, and for 组成/列举 the parts it names."""
-    if how == "组成" and parts and not any(q.section_path.split(SEP)[0] for q in parts):
+    names = re.split(r"[+＋]", term)
+    if how == "组成" and parts and len(parts) != len(names):  # one sentence counts the parts out
         return sentence + ("" if parts[0].quote == sentence else parts[0].quote)
     if how == "组成":
         pieces = [f"{p}：{q.section_path.split(SEP)[0]}" for p, q in zip(re.split(r"[+＋]", term), parts, strict=False)]
