@@ -123,6 +123,10 @@ def test_actor_normalisation_within_a_region():
     assert responsibilities.normalise_actor("商务局", "河南省焦作市", city_level=True)[:2] == ("市商务局", "焦作市|商务局")
     assert responsibilities.normalise_actor("市商务局", "河南省郑州市")[1] == "郑州市|商务局"  # another region
     assert responsibilities.normalise_actor("市委", "河南省焦作市")[0] == "市委"
+    assert responsibilities.normalise_actor("市民政局", "河南省焦作市")[:2] == ("市民政局", "焦作市|民政局")
+    market = responsibilities.normalise_actor("市市场监管局", "河南省焦作市")
+    assert market[:2] == ("市市场监管局", "焦作市|市场监管局")
+    assert responsibilities.normalise_actor("市场监管局", "河南省焦作市", city_level=True)[:2] == market[:2]
     assert responsibilities.actor_core("焦作市商务局") == responsibilities.actor_core("商务局") == "商务局"
 
 
