@@ -4,7 +4,8 @@
 ``create_server(settings)`` mounts it on the FastAPI app of ``rag.api`` (``/api/…``,
 ``/healthz``, ``/docs``); ``python app.py [--host H] [--port P]`` serves both with uvicorn.
 
-Tabs: 问答 (chat with streamed, cited answers, source cards and 👍/👎 feedback), 检索测试
+Tabs: 问答 (chat with streamed, cited answers, source cards and 👍/👎 feedback), 新人入门
+(responsibility map, glossary, document overviews, example questions into the chat), 检索测试
 (ranked passages with each retriever's rank, for evaluators), 文档库 (read, upload, delete,
 re-index: the last three for admins) and 评测 (retrieval metrics on an eval set). Every
 operation is one call of ``PolicyQA`` or ``rag.library``; this module only renders and
@@ -52,7 +53,8 @@ EXAMPLES = ["招商六组的牵头领导是谁？", "焦作“7+X”招商机制
             "县区一把手一年至少要花多少时间出门招商？", "郑州对投资5亿元以上项目有什么要求？"]
 EVAL_SETS_DIR = PROJECT_DIR / "evals" / "sets"
 EVAL_KS = (1, 3, 5, 10)
-MODE_BADGES = {"extractive": "原文摘录", "llm": "大模型生成", "ledger": "项目台账", "refusal": "未找到依据"}
+MODE_BADGES = {"extractive": "原文摘录", "llm": "大模型生成", "ledger": "项目台账", "refusal": "未找到依据",
+               "map": "职责清单", "glossary": "术语表"}
 SEARCH_COLUMNS = ["排名", "标题", "文号", "章节", "BM25 排名", "向量排名", "融合得分", "原文"]
 DOC_COLUMNS = ["文档编号", "标题", "类型", "发文机关", "文号", "日期", "地区", "分块数", "来源"]
 UPLOAD_COLUMNS = ["文件", "结果", "文档数", "说明"]
@@ -236,6 +238,26 @@ def render_document(meta: Mapping[str, Any], sections: Sequence[tuple[str, Seque
     for path, texts in sections:
         parts.append(f"<h4>{esc(path or '正文')}</h4>")
         parts.extend(f"<p>{esc(t).replace(chr(10), '<br>')}</p>" for t in texts)
+    parts.append("</div>")
+    return "".join(parts)
+
+
+GLOSSARY_COLUMNS = ["术语", "方式", "释义/原文", "来源文件"]
+
+
+def render_overview(ov: Mapping[str, Any], passages: Mapping[str, str]) -> str:
+    """A document overview: metadata line, then each heading with its first sentence; every
+    line opens (a collapsed card) on the passage it comes from, the sentence marked."""
+    line = " · ".join(str(ov.get(k)) for k in ("kind", "issuer", "doc_number", "date", "region") if ov.get(k))
+    parts = [f"<div class='pq-overview'><h3>《{esc(ov.get('title', ''))}》</h3><div class='pq-meta'>{esc(line)}</div>"]
+    for item in ov.get("outline", []):
+        indent = max(int(item["level"]) - 1, 0) * 1.2
+        passage = passages.get(item["chunk_id"], "")
+        parts.append(
+            f"<details class='pq-card pq-outline' style='margin-left:{indent}em' data-chunk='{esc(item['chunk_id'])}'>"
+            f"<summary><b>{esc(item['heading'])}</b> <span class='pq-meta'>{esc(item['first_sentence'])}</span></summary>"
+            f"<div class='pq-passage'>{highlight(passage, item['first_sentence'])}</div>"
+            f"<div class='pq-meta'>{esc(item['section_path'] or '正文')}</div></details>")
     parts.append("</div>")
     return "".join(parts)
 
@@ -569,12 +591,73 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
         table.to_excel(xlsx_path, index=False)
         return table, summary, str(csv_path), str(xlsx_path)
 
+    # ---------------------------------------------------------------- 新人入门
+
+    from rag.onboarding.export import COLUMNS as MAP_COLUMNS
+    from rag.onboarding.export import table_rows, write_xlsx
+
+    def run_map(region: str, actor: str, role: str, deadline: bool) -> tuple[pd.DataFrame, str, str | None]:
+        try:
+            rows = svc.responsibilities(actor=actor or "", region=region or "", role=role or "", deadline=deadline)
+        except PolicyQAError as e:
+            return pd.DataFrame(columns=MAP_COLUMNS), f"⚠️ {e}", None
+        export = Path(tempfile.mkdtemp(prefix="policyqa-export-"))  # Gradio serves it; the index dir it may not
+        xlsx = write_xlsx(rows, export / "职责清单.xlsx")
+        actors = len({r.actor_key for r in rows})
+        summary = f"共 {len(rows)} 条职责，涉及 {actors} 个责任主体。每行“原文”是来源文件中的原句。"
+        return pd.DataFrame(table_rows(rows), columns=MAP_COLUMNS), summary, str(xlsx)
+
+    def role_choices() -> Any:
+        try:
+            roles = sorted({r.role for r in svc.onboarding().responsibilities})
+        except PolicyQAError:
+            roles = []
+        return gr.Dropdown(choices=["", *roles], value="")
+
+    def run_glossary(term: str) -> tuple[pd.DataFrame, str]:
+        try:
+            entries = svc.glossary(term or "")
+            groups = svc.synonym_groups(term or "")
+        except PolicyQAError as e:
+            return pd.DataFrame(columns=GLOSSARY_COLUMNS), f"⚠️ {e}"
+        table = pd.DataFrame([[e.term, e.how, e.definition, e.passage.label()] for e in entries],
+                             columns=GLOSSARY_COLUMNS)
+        note = f"共 {len(entries)} 条术语。“使用”表示文件中用到但没有给出定义。"
+        if groups:
+            note += "\n\n同义词组（检索时互相替换，见 rag/data/synonyms.txt）：" + "；".join(" ".join(g) for g in groups)
+        return table, note
+
+    def overview_choices() -> Any:
+        docs = [d for d in library.documents(svc) if d.get("kind") != "project_record"]
+        return gr.Dropdown(choices=[(f"{d['title']}（{d['doc_id']}）", d["doc_id"]) for d in docs],
+                           value=docs[0]["doc_id"] if docs else None)
+
+    def show_overview(doc_id: str | None) -> str:
+        if not doc_id:
+            return "<p>请选择文档。</p>"
+        try:
+            ov = svc.document_outline(doc_id).to_dict()
+        except PolicyQAError as e:
+            return f"<p>⚠️ {esc(e)}</p>"
+        return render_overview(ov, svc.stored_texts([i["chunk_id"] for i in ov["outline"]]))
+
+    def example_samples() -> Any:
+        try:
+            questions = svc.onboarding_examples(limit=16)
+        except PolicyQAError:
+            questions = []
+        return gr.Dataset(samples=[[q] for q in questions])
+
+    def pick_example(sample: Any) -> tuple[str, Any]:
+        text = sample[0] if isinstance(sample, list | tuple) else str(sample or "")
+        return text, gr.Tabs(selected="ask")
+
     # ---------------------------------------------------------------- layout
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.Markdown(f"# {TITLE}\n问政策、查出处：每个回答都标明引用的文件、文号、章节和原文。")
         who = gr.Markdown(elem_id="who")
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with gr.Tab("问答", id="ask"):
                 turns = gr.State([])
                 chatbot = gr.Chatbot(label="对话", elem_id="chat", height=560, layout="bubble",
@@ -607,6 +690,43 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
                 down_btn.click(rate_down, [turns, comment], [feedback_status, comment], api_visibility="private")
                 chatbot.like(on_like, [turns, comment], [feedback_status, comment], api_visibility="private")
                 chatbot.clear(lambda: ([], ""), None, [turns, feedback_status], api_visibility="private")
+
+            with gr.Tab("新人入门", id="onboarding"):
+                gr.Markdown("给新同事：谁负责什么、什么时候报送（职责清单），文件里的术语是什么意思（术语表），"
+                            "每份文件讲了什么（文件概览）。每一条都附原文和出处。")
+                gr.Markdown("**点一个问题，到“问答”里看带出处的回答：**")
+                ob_examples = gr.Dataset(components=[gr.Textbox(visible=False)], samples=[], label="示例问题",
+                                         elem_id="ob-examples", samples_per_page=16)
+                with gr.Accordion("职责清单", open=True):
+                    with gr.Row():
+                        ob_region = gr.Textbox(label="地区（包含）", placeholder="如：焦作", elem_id="ob-region")
+                        ob_actor = gr.Textbox(label="责任主体", placeholder="如：市商务局", elem_id="ob-actor")
+                        ob_role = gr.Dropdown(choices=[""], value="", label="角色", elem_id="ob-role",
+                                              allow_custom_value=True)
+                        ob_deadline = gr.Checkbox(label="只看有时限/频次的", value=False, elem_id="ob-deadline")
+                    ob_btn = gr.Button("筛选", variant="primary", elem_id="ob-filter")
+                    ob_summary = gr.Markdown(elem_id="ob-summary")
+                    ob_table = gr.Dataframe(headers=MAP_COLUMNS, interactive=False, wrap=True, elem_id="ob-map",
+                                            max_height=480)
+                    ob_xlsx = gr.File(label="导出 XLSX", interactive=False, elem_id="ob-xlsx")
+                with gr.Accordion("术语表", open=True):
+                    with gr.Row():
+                        ob_term = gr.Textbox(label="查术语", placeholder="如：7+X、以商招商", scale=4, elem_id="ob-term")
+                        ob_term_btn = gr.Button("查询", scale=1, elem_id="ob-term-button")
+                    ob_glossary = gr.Dataframe(headers=GLOSSARY_COLUMNS, interactive=False, wrap=True,
+                                               elem_id="ob-glossary", max_height=400)
+                    ob_synonyms = gr.Markdown(elem_id="ob-synonyms")
+                with gr.Accordion("文件概览", open=True):
+                    ob_doc = gr.Dropdown(choices=[], label="选择文件", elem_id="ob-doc", allow_custom_value=True)
+                    ob_outline = gr.HTML(elem_id="ob-outline")
+                map_inputs = [ob_region, ob_actor, ob_role, ob_deadline]
+                ob_btn.click(run_map, map_inputs, [ob_table, ob_summary, ob_xlsx], api_name="responsibilities")
+                ob_actor.submit(run_map, map_inputs, [ob_table, ob_summary, ob_xlsx], api_visibility="private")
+                ob_term_btn.click(run_glossary, ob_term, [ob_glossary, ob_synonyms], api_name="glossary")
+                ob_term.submit(run_glossary, ob_term, [ob_glossary, ob_synonyms], api_visibility="private")
+                ob_doc.change(show_overview, ob_doc, ob_outline, api_visibility="private")
+                ob_examples.click(pick_example, ob_examples, [question, tabs], api_visibility="private").then(
+                    chat, chat_inputs, [question, chatbot, turns], api_visibility="private")
 
             with gr.Tab("检索测试", id="search"):
                 gr.Markdown("给评测人员：查看每种检索方式找到的段落及其排名。")
@@ -707,6 +827,11 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
                   api_visibility="private")
         demo.load(whoami, None, who, api_visibility="private")
         demo.load(refresh_library, None, [docs_table, doc_pick], api_visibility="private")
+        demo.load(example_samples, None, ob_examples, api_visibility="private")
+        demo.load(role_choices, None, ob_role, api_visibility="private")
+        demo.load(overview_choices, None, ob_doc, api_visibility="private")
+        demo.load(run_map, map_inputs, [ob_table, ob_summary, ob_xlsx], api_visibility="private")
+        demo.load(run_glossary, ob_term, [ob_glossary, ob_synonyms], api_visibility="private")
     return demo
 
 

@@ -281,6 +281,28 @@ def create_api(svc: PolicyQA, access: Access | None = None, guard: SignInGuard |
         filters = {k: v for k, v in req.model_dump().items() if v not in (None, "")}
         return query_projects(svc, filters)
 
+    @api.get("/api/responsibilities", tags=["onboarding"])
+    def responsibilities(user: User, actor: str = "", region: str = "", role: str = "",
+                         deadline: bool = False) -> dict[str, Any]:
+        """新人入门职责清单：谁负责什么、何时报送；每行附原文和出处。actor 可写 市商务局/焦作市商务局/商务局。"""
+        rows = svc.responsibilities(actor=actor, region=region, role=role, deadline=deadline)
+        return {"count": len(rows), "responsibilities": [r.to_dict() for r in rows]}
+
+    @api.get("/api/glossary", tags=["onboarding"])
+    def glossary(user: User, q: str = "") -> dict[str, Any]:
+        """术语表：文件定义或使用的术语（“7+X”、以商招商…），附定义句、出处和相关同义词组。"""
+        entries = svc.glossary(q)
+        return {"query": q, "count": len(entries), "entries": [e.to_dict() for e in entries],
+                "synonyms": [list(g) for g in svc.synonym_groups(q)] if q else []}
+
+    @api.get("/api/documents/{doc_id}/outline", tags=["onboarding"])
+    def outline(doc_id: str, user: User) -> dict[str, Any]:
+        """文件概览：类型、发文机关、文号、日期，以及各级标题和其下第一句（附 chunk_id，可定位原文）。"""
+        try:
+            return svc.document_outline(doc_id).to_dict()
+        except QueryError as e:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from e
+
     @api.post("/api/feedback", tags=["feedback"])
     def feedback(req: FeedbackRequest, user: User) -> dict[str, Any]:
         """Store 👍 (liked=true) or 👎 with an optional comment for an answer."""

@@ -612,6 +612,65 @@ def projects(
         out.print(f"已载明投资额的项目合计 {result['total_amount_yi']:g} 亿元")
 
 
+@app.command("map")
+def responsibility_map(
+    actor: Annotated[str, typer.Option("--actor", help="an actor as the documents name it: 市商务局, 焦作市商务局, 商务局")] = "",
+    region: Annotated[str, typer.Option("--region", help="region contains, e.g. 焦作")] = "",
+    role: Annotated[str, typer.Option("--role", help="role contains: 牵头单位, 责任单位, 牵头领导, 报送…")] = "",
+    deadline: Annotated[bool, typer.Option("--deadline", help="only duties with a deadline or frequency")] = False,
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="also write the rows to this .xlsx file")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """新人入门: the responsibility map (who does what, by when), each row with its quote."""
+    from rag.onboarding.export import write_xlsx
+
+    try:
+        rows = _service().responsibilities(actor=actor, region=region, role=role, deadline=deadline)
+    except PolicyQAError as e:
+        _fail(e)
+        return
+    if xlsx is not None:
+        write_xlsx(rows, xlsx)
+        err.print(f"已导出 {len(rows)} 行到 {xlsx}")
+    if as_json:
+        print(json.dumps({"count": len(rows), "responsibilities": [r.to_dict() for r in rows]},
+                         ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"职责清单 responsibility map：{len(rows)} 行", box=None, pad_edge=False)
+    for col in ("地区", "责任主体", "角色", "范围", "时限/频次", "原文", "文号"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r.region, r.actor, r.role, r.scope, r.deadline, r.passage.quote, r.passage.doc_number)
+    out.print(table)
+
+
+@app.command()
+def glossary(
+    term: Annotated[str, typer.Argument(help="a term or part of one, e.g. 7+X; empty = all")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """新人入门: terms the documents define or use as jargon, with the defining sentence."""
+    try:
+        svc = _service()
+        entries = svc.glossary(term)
+        groups = svc.synonym_groups(term) if term else []
+    except PolicyQAError as e:
+        _fail(e)
+        return
+    if as_json:
+        print(json.dumps({"query": term, "count": len(entries), "entries": [e.to_dict() for e in entries],
+                          "synonyms": [list(g) for g in groups]}, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"术语表 glossary：{len(entries)} 条", box=None, pad_edge=False)
+    for col in ("术语", "方式", "释义/原文", "来源文件"):
+        table.add_column(col, overflow="fold")
+    for entry in entries:
+        table.add_row(entry.term, entry.how, entry.definition, entry.passage.label())
+    out.print(table)
+    for g in groups:
+        out.print("同义词组：" + " ".join(g), highlight=False)
+
+
 @app.command()
 def check(
     repair: Annotated[bool, typer.Option("--repair", help="fix what is found (delete orphans/duplicates, rebuild BM25), then check again")] = False,

@@ -24,8 +24,10 @@ from rag.answering.compose import partial, refusal_text
 from rag.answering.evidence import QUESTION_NOISE
 from rag.answering.refusal import YEAR_REPORT, RefusalModel, default_model
 from rag.answering.units import embedding_text, passage_units
-from rag.errors import QueryError
+from rag.errors import PolicyQAError, QueryError
 from rag.index import IngestReport, PolicyIndex
+from rag.onboarding.records import GlossaryEntry, Overview, Responsibility
+from rag.onboarding.store import OnboardingMap, OnboardingStore
 from rag.projects import Ledger, is_project_question
 from rag.retrieve import Filters, make_retriever
 from rag.rewrite import rewrite_followup
@@ -117,6 +119,8 @@ class PolicyQA:
         written = [*report.added, *report.updated]
         if written and self.settings.unit_vectors_at_ingest:
             self.warm_unit_vectors(written)
+        if written or report.removed:
+            self.onboarding()  # the 新人入门 map of what was written, extracted now
         return report
 
     def search(self, query: str, k: int | None = None, filters: Filters | Mapping[str, Any] | None = None,
@@ -192,6 +196,13 @@ class PolicyQA:
                 if on_token:
                     on_token(answer.text)
                 return answer
+        if flt.is_empty():  # "X负责哪些事", "谁负责Y", "什么是Z": from the 新人入门 map when it has rows
+            mapped = self._onboarding_answer(rewritten)
+            if mapped is not None:
+                mapped.question, mapped.notes = question, notes + mapped.notes
+                if on_token:
+                    on_token(mapped.text)
+                return mapped
         hits = self.search(rewritten, k=self.settings.answer_passages, filters=flt)
         draft = answer_offline(rewritten, hits, self.library(), self.settings.answer_max_chars,
                                self.refusal_model)
@@ -222,6 +233,121 @@ class PolicyQA:
         if on_token:
             on_token(answer.text)
         return answer
+
+    # ---------------------------------------------------------------- 新人入门 (rag.onboarding)
+
+    @functools.cached_property
+    def _onboarding_store(self) -> OnboardingStore:
+        return OnboardingStore(self.settings.index_dir)
+
+    def onboarding(self) -> OnboardingMap:
+        """The responsibility map and glossary of the indexed documents, in step with the index:
+        documents written since the last look are extracted, deleted ones dropped."""
+        bm25 = self.index.bm25
+        if getattr(self, "_docs_stamp", None) != bm25.stamp:
+            docs: dict[str, tuple[str, str]] = {}
+            for m in bm25.metadatas:
+                docs.setdefault(str(m["doc_id"]), (str(m.get("doc_hash", "")), str(m.get("kind", ""))))
+            self._docs, self._docs_stamp = docs, bm25.stamp
+        return self._onboarding_store.sync(self._docs, self.index.document_chunks)
+
+    def responsibilities(self, actor: str = "", region: str = "", role: str = "", deadline: bool = False,
+                         doc_id: str = "") -> list[Responsibility]:
+        """Rows of the map; ``actor`` as a user names it (焦作市商务局 = 市商务局 = 商务局 in 焦作),
+        ``region`` and ``role`` as substrings, ``deadline`` only rows with a time limit or frequency."""
+        from rag.onboarding.responsibilities import actor_core
+
+        for name, value in (("actor", actor), ("region", region), ("role", role), ("doc_id", doc_id)):
+            if not isinstance(value, str) or len(value) > 100:
+                raise QueryError(f"筛选条件“{name}”无效：应为不超过 100 字的文本")
+        records = self.onboarding().responsibilities
+        named = actor.strip()
+        for city in sorted({r.region for r in records if r.region}, key=len, reverse=True):
+            short = city[:-1] if len(city) > 2 and city[-1] in "市州" else city
+            if named.startswith((city, short)) and not region.strip():  # "焦作市商务局": 焦作's bureau
+                region, named = city, named[len(city) if named.startswith(city) else len(short):]
+                break
+        core = actor_core(named) if named else ""
+        rows = []
+        for r in records:
+            if core and r.actor_key.split("|", 1)[1] != core and core not in r.actor:
+                continue
+            if region.strip() and region.strip()[:2] not in r.region and region.strip() not in r.passage.region:
+                continue
+            if role.strip() and role.strip() not in r.role:
+                continue
+            if (deadline and not r.deadline) or (doc_id and r.passage.doc_id != doc_id):
+                continue
+            rows.append(r)
+        return rows
+
+    def glossary(self, query: str = "") -> list[GlossaryEntry]:
+        """Glossary entries whose term holds ``query`` (all for ""), defined terms first."""
+        from rag.onboarding.glossary import find
+
+        if not isinstance(query, str) or len(query) > 100:
+            raise QueryError("术语查询无效：应为不超过 100 字的文本")
+        return find(self.onboarding().glossary, query)
+
+    def synonym_groups(self, term: str) -> list[tuple[str, ...]]:
+        """The groups of ``rag/data/synonyms.txt`` sharing a word with ``term`` (shown beside it)."""
+        from rag.query import load_synonyms
+
+        t = term.strip().strip("“”")
+        if not t:
+            return []
+        return [g for g in load_synonyms(self.settings.synonyms_file).groups
+                if any(w == t or (len(w) >= 2 and w in t) or (len(t) >= 2 and t in w) for w in g)]
+
+    def document_outline(self, doc_id: str) -> Overview:
+        """A document's overview: kind, issuer, 文号, date and its headings with the first
+        sentence under each (top-level parts as ``outline`` gives them). Unknown id: QueryError."""
+        from rag.onboarding.overview import overview
+
+        chunks = self.index.document_chunks(doc_id) if isinstance(doc_id, str) and doc_id else []
+        if not chunks:
+            raise QueryError(f"找不到文档“{doc_id}”")
+        by_id = {str(m.get("chunk_id", "")): (body, m) for body, m in chunks}
+        parts = [by_id[h.chunk_id] for h in self.outline(self._hit(0, chunks[0][0], chunks[0][1]))
+                 if h.chunk_id in by_id]
+        return overview(chunks[0][1], parts, chunks)
+
+    def onboarding_examples(self, limit: int = 12) -> list[str]:
+        """Example questions the map answers (one per group, busiest actors, deadlines, terms)."""
+        from rag.onboarding.answer import example_questions
+
+        return example_questions(self.onboarding(), limit)
+
+    def _onboarding_answer(self, question: str) -> Answer | None:
+        """An aggregation answer from the map (verified against the stored chunks), or None."""
+        from rag.onboarding.answer import answer as map_answer
+
+        try:
+            got = map_answer(question, self.onboarding(), uses=self._term_uses)
+        except PolicyQAError:
+            raise
+        except Exception:  # a bug in the map must not cost the user the documents' answer
+            log.exception("新人入门 answer failed for %r", question)
+            return None
+        if got is None:
+            return None
+        got = verify(got, self.stored_texts([c.chunk_id for c in got.citations]))
+        return got if got.citations else None
+
+    def _term_uses(self, term: str) -> list[GlossaryEntry]:
+        """The first sentence of each document (among the keyword hits) that uses ``term`` verbatim."""
+        from rag.onboarding.glossary import usage
+
+        out: list[GlossaryEntry] = []
+        for h in self.search(term, k=10, retriever="bm25"):
+            if term in h.text and all(e.passage.doc_id != h.doc_id for e in out):
+                entry = usage(term, [(h.text, {"chunk_id": h.chunk_id, "doc_id": h.doc_id, "title": h.title,
+                                                "doc_number": h.doc_number, "kind": h.kind, "date": h.date,
+                                                "region": h.region, "section_path": h.section_path,
+                                                "page": h.page, "source": h.source})])
+                if entry is not None:
+                    out.append(entry)
+        return out[:3]
 
     @functools.cached_property
     def refusal_model(self) -> RefusalModel:

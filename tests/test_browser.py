@@ -133,6 +133,50 @@ def test_staff_ask_check_sources_rate_and_search(browser: Any, corpus_qa: Policy
     assert outside == [], f"the page fetched from outside the machine: {outside}"
 
 
+def test_newcomer_tab_filters_the_map_and_sends_an_example_into_the_chat(browser: Any, corpus_qa: PolicyQA):
+    """新人入门: the map filtered by an actor, the glossary searched, an overview opened, and an
+    example question built from the map clicked into a cited answer in 问答."""
+    from playwright.sync_api import expect
+
+    outside: list[str] = []
+    with LiveServer(create_server(corpus_qa.settings, corpus_qa)) as url:
+        page = new_page(browser, outside)
+        page.goto(url + "/")
+        page.get_by_role("tab", name="新人入门").click()
+        table = page.locator("#ob-map")
+        expect(table).to_contain_text("招商二组")  # the whole map is shown on load
+        page.locator("#ob-actor textarea").fill("焦作市商务局")
+        page.locator("#ob-filter").click()
+        expect(page.locator("#ob-summary")).to_contain_text("涉及 1 个责任主体")
+        expect(table).to_contain_text("牵头单位：市商务局。")
+        shot(page, "05-newcomer-map")
+
+        page.locator("#ob-term textarea").fill("7+X")
+        page.locator("#ob-term-button").click()
+        expect(page.locator("#ob-glossary")).to_contain_text("一、成立7个招商小组")
+
+        page.locator("#ob-doc input").click()
+        page.get_by_role("option", name="焦作市人民政府办公室关于建立焦作市").first.click()
+        outline = page.locator("#ob-outline")
+        expect(outline).to_contain_text("一、成立7个招商小组")
+        line = outline.locator("details.pq-outline", has_text="（二）招商二组").first
+        line.locator("summary").click()
+        expect(line.locator("mark")).to_contain_text("牵头领导：牛炎平。")
+
+        example = page.locator("#ob-examples").get_by_text("市商务局负责哪些事？", exact=True)
+        example.click()
+        expect(page.get_by_role("tab", name="问答")).to_have_attribute("aria-selected", "true")
+        bubble = page.locator("#chat .message-content").last
+        expect(bubble).to_contain_text("职责清单")
+        expect(bubble).to_contain_text("招商二组")
+        expect(bubble).to_contain_text("[1]")
+        card = page.locator("#chat details.pq-card").first
+        expect(card.locator("summary")).to_contain_text(DOC_NUMBER)
+        shot(page, "06-newcomer-example-answer")
+        page.context.close()
+    assert outside == [], f"the page fetched from outside the machine: {outside}"
+
+
 def test_sign_in_and_admin_controls(browser: Any, tmp_path: Path, e5: E5Embeddings):
     from playwright.sync_api import expect
 
