@@ -6,8 +6,8 @@
 For every dev question the pipeline runs as ``PolicyQA.ask`` does (rewrite, search,
 ``answer_offline``) on each index, and its ``refusal.FEATURES`` are collected with the label
 "answerable" (the set has a gold document). Questions a name rule already refuses are left
-out. A logistic regression (L2, Newton steps) is fitted on the rows of all indexes together,
-on standardised features, and the threshold is the highest that keeps the dev rows' false
+out. A logistic regression (L2, Newton steps, weights kept non-negative) is fitted on the rows of all
+indexes together, on standardised features, and the threshold is the highest that keeps the dev rows' false
 refusals within ``--max-false`` (3%): a wrong refusal of a colleague's real question costs
 more than an extra answer, which the name rules and answer types already guard. It prints the fit, per-index dev refusal/false-refusal rates, and how
 often one question gets the same verdict on every index. The test split is never read.
@@ -77,7 +77,17 @@ def main(argv: list[str] | None = None) -> int:
     y = np.array([float(a) for _, _, a, _, _ in rows])
     mean, std = x.mean(axis=0), x.std(axis=0)
     std[std == 0] = 1.0
-    wz, bz = fit((x - mean) / std, y, args.l2)
+    # every feature means "more like an answerable question" when it grows: a negative weight
+    # is an artefact of two correlated features (the quote's words are the passage's too), so a
+    # feature whose weight comes out negative is left out and the rest refitted
+    active = np.ones(len(FEATURES), dtype=bool)
+    while True:
+        wa, bz = fit(((x - mean) / std)[:, active], y, args.l2)
+        wz = np.zeros(len(FEATURES))
+        wz[active] = wa
+        if (wz >= 0).all():
+            break
+        active[int(np.argmin(wz))] = False
     w, b = wz / std, bz - float((wz * mean / std).sum())  # weights on the raw features
     prob = 1 / (1 + np.exp(-(x @ w + b)))
     # the highest threshold that keeps false refusals of the dev rows within --max-false

@@ -26,7 +26,6 @@ from rag.answering.evidence import Scored, Term, hard_entities, question_terms, 
 from rag.answering.refusal import (
     FEATURES,
     RefusalModel,
-    focus_share,
     default_model,
     missing_names,
     place_consistent,
@@ -149,7 +148,6 @@ def features_of(question: str, kind: AnswerType, hits: Sequence, scored: Sequenc
         "meaning_passage": max(dense, default=0.0),
         "words_quote": word_share(terms, f"{head.title} {quotes}"),
         "words_passage": word_share(terms, f"{head.title} {head.section_path} {head.text}"),
-        "focus_passage": focus_share(question, terms, f"{head.title} {head.section_path} {head.text}"),
         "figure": 1.0 if figure else 0.0,  # not a model input: decides an answer in part
     }
 

@@ -43,7 +43,10 @@ _CONTENT = re.compile(r"[\u4e00-\u9fff\dA-Za-z]")
 GROUP = re.compile(r"招商[一二三四五六七八九十\d]+组")
 MEANING_WEIGHT = 0.35  # share of the meaning signal in a unit's score (chosen on the dev split)
 # a notice's statement of purpose and an editor's note summarise the whole document
-PURPOSE = re.compile(r"^(?:为(?:进一步|了|深入|加快|切实|全面|更好)|编者按)|经[^，。]{1,12}研究同意|现将[^，。]{0,12}(?:印发|刊发)")
+# (and the editor's summary that follows it: "文中以…的角度，介绍了…")
+PURPOSE = re.compile(r"^(?:为(?:进一步|了|深入|加快|切实|全面|更好)|编者按|文中以|本文)|经[^，。]{1,12}研究同意|"
+                     r"现将[^，。]{0,12}(?:印发|刊发)|[^，。]{0,20}的角度，介绍了")
+PURPOSE_FACTOR = 0.6  # such a sentence shares words with every question on the document (dev split)
 LENGTH_NORM = 0.0  # BM25-style length normalisation of the words signal (chosen on the dev split)
 
 
@@ -188,6 +191,6 @@ def score_units(question: str, units: Sequence[Unit], hits: Sequence, terms: Seq
         if item_n and item_n.match(u.text):
             score += 0.5
         if PURPOSE.search(u.text):  # "为进一步…，决定…": it names every topic of the document at once
-            score *= 0.8
+            score *= PURPOSE_FACTOR
         out.append(Scored(u, own, cover, float(sim), score))
     return sorted(out, key=lambda s: -s.score)

@@ -30,11 +30,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from rag.answering.evidence import GROUP, Term, core
-from rag.answering.types import focus_words
 from rag.rewrite import _place_level, _places
 
 MODEL_FILE = Path(__file__).resolve().parent.parent / "data" / "refusal_model.json"
-FEATURES = ("meaning_unit", "meaning_passage", "words_quote", "words_passage", "focus_passage")
+FEATURES = ("meaning_unit", "meaning_passage", "words_quote", "words_passage")
 YEAR_REPORT = re.compile(r"((?:19|20)\d{2})年(?:的)?(?:国务院)?政府工作报告")
 # named programmes and schemes: a modifier the documents must contain ("蓝鲸计划" → 蓝鲸)
 _PROGRAMME_WORD = re.compile(r"计划|工程|行动|基金|专项|工作法|品牌|战略|指数|示范区|试验区")
@@ -75,19 +74,6 @@ def word_share(terms: Sequence[Term], text: str) -> float:
     if not single:
         return 0.0
     return sum(t.found_in(text) for t in single) / len(single)
-
-
-def focus_share(question: str, terms: Sequence[Term], text: str) -> float:
-    """Share of the asked slot's words (``types.focus_words``) found in ``text``, synonyms 0.7;
-    1.0 when the question has none.
-
-    focus_share("…联络处的负责人是谁？", terms, "要充分发挥市政府驻北京、上海联络处…") → 0.0
-    """
-    focus = focus_words(question)
-    if not focus:
-        return 1.0
-    by_surface = {t.surface: t for t in terms}
-    return sum((by_surface[w].found_in(text) if w in by_surface else float(w in text)) for w in focus) / len(focus)
 
 
 def _programmes(question: str) -> list[tuple[str, str]]:

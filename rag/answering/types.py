@@ -41,8 +41,8 @@ class AnswerType:
 
 FIGURES = frozenset({"amount", "share", "count", "duration", "year", "date", "frequency", "place", "person"})
 # a post named instead of a person ("组长由市长担任", "由分管副市长牵头"): an answer to who-questions too
-_POST = (r"(?:常务)?副?(?:书记|市长|省长|县长|区长|主任|局长|厅长|部长|主席|秘书长)|主要负责同志|主要领导|分管领导|"
-         r"负责同志|党组书记")
+# (not "主要负责同志", "分管领导": every sentence about duties names those)
+_POST = r"(?:常务)?副?(?:书记|市长|省长|县长|区长|主任|局长|厅长|部长|主席|秘书长)"
 _COUNT_UNITS = "个家项名人次批条所座户处位类种支场期轮列趟架艘辆台套件栋幢间层笔份"
 
 TYPES: tuple[AnswerType, ...] = (
@@ -205,40 +205,3 @@ def holds_count(question: str, text: str) -> bool:
     # units of government are counted under any of their names ("多少个部门" ← "32个相关职能单位")
     return noun in text or (noun in _BODIES and any(b in text for b in _BODIES))
 
-
-# the words that ask: the content words next to them name the asked slot
-# (not "怎么/如何/是否": a how- or yes/no-question names no slot, its verb is the paraphrase)
-_WH = re.compile(r"是谁|由谁|谁|哪位|哪一?年|哪[个些几家类种位]|什么|多少|几[个家项名人次条天年月]|何时|多久|多长")
-_FOCUS_SKIP = frozenset("的 是 由 在 了 要 会 能 被 把 将 对 向 给 让 叫 有 为 找 用 按 照 来 去 到 得 都 就 也 还 又 最".split())
-
-
-def focus_words(question: str) -> list[str]:
-    """The content words right before and after the asking word: the slot the question asks to fill.
-
-    focus_words("焦作市对外开放领导小组的组长由谁担任？") → ["组长", "担任"]
-    focus_words("汝州智能终端产业园二期规划建多少栋厂房？") → ["规划", "厂房"]
-
-    A passage on the topic that names neither rarely holds the asked fact ("作者是谁" against
-    a text that names no author); a paraphrase usually keeps one of them.
-    """
-    import rjieba
-
-    from rag.answering.evidence import QUESTION_NOISE
-    from rag.bm25 import STOPWORDS
-
-    own = re.sub(r"（[^）]*）", "", question)
-    out: list[str] = []
-    for clause in re.split(r"[，,。？?！!；;：:]", own):
-        m = _WH.search(clause)
-        if not m:
-            continue
-        before, after = clause[: m.start()], clause[m.end():]
-
-        def content(words: list[str]) -> list[str]:
-            return [w for w in words if len(w) >= 2 and w not in QUESTION_NOISE and w not in STOPWORDS
-                    and w not in _FOCUS_SKIP and re.search(r"[\u4e00-\u9fff\dA-Za-z]", w)]
-
-        left = content([w for w in rjieba.cut(before) if w.strip()])
-        right = content([w for w in rjieba.cut(after) if w.strip()])
-        out += left[-1:] + right[:1]
-    return list(dict.fromkeys(out))
