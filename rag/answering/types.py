@@ -42,7 +42,7 @@ class AnswerType:
 FIGURES = frozenset({"amount", "share", "count", "duration", "year", "date", "frequency", "place", "person"})
 # a post named instead of a person ("组长由市长担任", "由分管副市长牵头"): an answer to who-questions too
 # (not "主要负责同志", "分管领导": every sentence about duties names those)
-_POST = r"(?:常务)?副?(?:书记|市长|省长|县长|区长|主任|局长|厅长|部长|主席|秘书长)"
+_POST = r"(?:常务)?副?(?:书记|市长|省长|县长|区长|主任|局长|厅长|部长|主席|秘书长|处长|科长|股长|所长|站长|队长|院长|经理)"
 _COUNT_UNITS = "个家项名人次批条所座户处位类种支场期轮列趟架艘辆台套件栋幢间层笔份"
 
 TYPES: tuple[AnswerType, ...] = (
