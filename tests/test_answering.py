@@ -52,6 +52,7 @@ class Passage:
     dense_rank: int | None = 1
     bm25_rank: int | None = 1
     dense_score: float | None = 0.9
+    rank: int = 1
 
 
 # ---------------------------------------------------------------- units
@@ -104,6 +105,42 @@ def test_a_figure_counts_only_next_to_what_the_question_is_about():
     assert holds("person", "牵头领导：孙起鹏。") and not holds("person", "各县（市）区主要负责同志全年外出")
     assert unlisted("“五单”具体是哪五张清单？", ["严格执行“五单一网”制度，稳步推进政务服务。"])
     assert not unlisted("郑州有哪四大优势？", ["突出郑州的区位优势、交通优势、市场优势、资源优势，"])
+
+
+# ---------------------------------------------------------------- evidence: the unit model
+
+
+def test_the_unit_model_ranks_the_sentence_that_holds_the_asked_figure_first():
+    """Of the 焦作 article's sentence and a statement of purpose that shares as many words,
+    the one with a count next to 外出 wins, and scores are relative to the best (1.0)."""
+    from rag.answering.evidence import UNIT_FEATURES, default_unit_model, score_units
+
+    assert len(default_unit_model().weights) == len(UNIT_FEATURES)
+    question = "县区党政一把手外出招商了多少次？"
+    purpose = Passage("为进一步推动县区党政一把手外出招商，现将有关做法刊发。", title="焦作经验", doc_id="000")
+    fact = Passage(PANGU, title="焦作经验", doc_id="000", chunk_id="000::b-0")
+    hits = [purpose, fact]
+    units = [u for i, h in enumerate(hits) for u in passage_units(h.text, h.section_path, h.title, i)]
+    scored = score_units(question, units, hits, question_terms(question, lambda w: 2.0), None,
+                         answer_type(question))
+    assert "外出126次" in scored[0].text
+    assert scored[0].score == 1.0 and all(0 < s.score < 1.0 for s in scored[1:])
+
+
+def test_a_section_cut_in_two_is_read_on_into_its_next_chunk():
+    """The answer may sit in the chunk after the one retrieval found (same section): it is
+    quoted and cited to that chunk, which takes its passage's rank."""
+    from rag.answering import candidates
+
+    cut = ILLS.index("四是")
+    first = Passage(ILLS[:cut], "1.招商引资五大弊病")
+    second = Passage(ILLS[cut:], "1.招商引资五大弊病", chunk_id="003#3::a-1", ordinal=1)
+    library = Library(idf=lambda w: 2.0, following=lambda h: second if h is first else None)
+    hits, units = candidates("五是什么问题？", [first], library)
+    assert [h.chunk_id for h in hits] == [first.chunk_id, second.chunk_id]
+    assert any(u.hit_index == 1 and u.text.startswith("五是土地管理不严") for u in units)
+    draft = answer_offline("土地管理不严表现在哪里？", [first], library)
+    assert "圈了地" in draft.text and any(c.chunk_id == second.chunk_id for c in draft.citations), draft.text
 
 
 # ---------------------------------------------------------------- lists

@@ -14,14 +14,14 @@ query vectors, the neighbouring chunks and the document outline).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from rag.answer import Citation
 from rag.answering import lists, select
-from rag.answering.compose import compose
+from rag.answering.compose import compose, reading_order
 from rag.answering.evidence import Scored, Term, hard_entities, question_terms, score_units
 from rag.answering.refusal import (
     FEATURES,
@@ -36,6 +36,7 @@ from rag.answering.units import Unit, embedding_text, passage_units
 from rag.query import Synonyms
 
 PASSAGES = 5  # passages whose units are scored
+CONTINUED = 3  # of these, the first ones whose section goes on in the next chunk are read on
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,30 @@ class Draft:
     missing: list[str] = field(default_factory=list)  # names or the figure the documents lack
     features: dict[str, float] = field(default_factory=dict)
     probability: float = 0.0  # the refusal model's P(answerable)
+
+
+def candidates(question: str, hits: Sequence, library: Library) -> tuple[list, list[Unit]]:
+    """The passages an answer may quote and their units, in order.
+
+    The first ``PASSAGES`` hits that agree with the places the question names, then the next
+    chunk of the same section of the first ``CONTINUED`` of them (a section the chunker cut in
+    two goes on there: "…对重要线索紧盯不放、重点项目每周跟踪" may open the chunk after the one
+    retrieval found). A continuation takes its passage's retrieval rank (``Hit.rank``) and is
+    appended after the hits, so hit indexes of the retrieved passages do not move.
+    """
+    hits = list(hits)
+    keep = place_consistent(question, hits[:PASSAGES])
+    if library.following is not None:
+        seen = {h.chunk_id for h in hits}
+        for i in sorted(keep)[:CONTINUED]:
+            nxt = library.following(hits[i])
+            if nxt is not None and nxt.chunk_id not in seen:
+                seen.add(nxt.chunk_id)
+                keep.add(len(hits))
+                hits.append(replace(nxt, rank=hits[i].rank, dense_rank=hits[i].dense_rank,
+                                    bm25_rank=hits[i].bm25_rank, dense_score=hits[i].dense_score))
+    units = [u for i, h in enumerate(hits) if i in keep for u in passage_units(h.text, h.section_path, h.title, i)]
+    return hits, units
 
 
 def _meaning(question: str, units: Sequence[Unit], library: Library) -> np.ndarray | None:
@@ -163,9 +188,7 @@ def answer_offline(question: str, hits: Sequence, library: Library, max_chars: i
     hits = list(hits)
     if not hits:
         return Draft("refuse", "", [], kind.name)
-    keep = place_consistent(question, hits[:PASSAGES])
-    units = [u for i, h in enumerate(hits[:PASSAGES]) if i in keep
-             for u in passage_units(h.text, h.section_path, h.title, i)]
+    hits, units = candidates(question, hits, library)
     terms = question_terms(question, library.idf, library.synonyms)
     meaning = _meaning(question, units, library)
     scored = score_units(question, units, hits, terms, meaning, kind)
@@ -173,7 +196,7 @@ def answer_offline(question: str, hits: Sequence, library: Library, max_chars: i
         return Draft("refuse", "", [], kind.name, missing_names(question, hits, 0))
     chosen = _choose(question, kind, hits, units, scored, terms, library, max_chars)
     text, citations = compose(chosen, hits, max_chars)
-    lead = min((c.hit_index for c in chosen), default=scored[0].hit_index)  # the first quote's passage
+    lead = min(chosen, key=lambda c: reading_order(c, hits)).hit_index if chosen else scored[0].hit_index
     feats = features_of(question, kind, hits, scored, chosen, terms, lead)
     missing = missing_names(question, hits, lead)
     if missing:

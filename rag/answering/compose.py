@@ -22,13 +22,19 @@ def _one_line(text: str) -> str:
     return re.sub(r"\s*\n\s*", "", text)
 
 
+def reading_order(s: Scored, hits: Sequence) -> tuple[int, int, int]:
+    """Passage rank, then passage, then position: a continuation chunk (same rank, appended after
+    the hits) follows the passage it continues."""
+    return (getattr(hits[s.hit_index], "rank", 0) or s.hit_index + 1, s.hit_index, s.start)
+
+
 def compose(chosen: Sequence[Scored], hits: Sequence, max_chars: int) -> tuple[str, list[Citation]]:
     """Order by passage rank then position, merge adjacent quotes, name each document once.
 
     Lists and mechanisms (more than two runs) get twice the length budget; a quote that
     would pass the budget ends the answer (never cut in the middle).
     """
-    ordered = sorted(chosen, key=lambda s: (s.hit_index, s.start))
+    ordered = sorted(chosen, key=lambda s: reading_order(s, hits))
     runs: list[tuple[int, int, str]] = []  # (hit, start, quote)
     for s in ordered:
         if runs and runs[-1][0] == s.hit_index:

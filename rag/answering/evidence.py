@@ -1,28 +1,39 @@
-"""Evidence by meaning and by words: every unit of the top passages, scored.
+"""Evidence by meaning and by words: every unit of the candidate passages, scored.
 
-Two signals, combined per unit:
+Each unit is described by ``UNIT_FEATURES`` that mean the same on any index (shares of the
+question's words, e5 cosines, ranks — no idf sums, no corpus sizes):
 
 - **words**: the question's content words weighted by their BM25 idf (a name such as
   孙起鹏 or 六组 counts far more than 招商), synonyms and number forms counting 0.7,
   found in the unit itself and in its section breadcrumb and title (the body
-  "牵头领导：孙起鹏。" sits under "（六）招商六组");
+  "牵头领导：孙起鹏。" sits under "（六）招商六组"), as a share of the question's weight;
+  the share of its words counted plainly, and of its character pairs;
 - **meaning**: the cosine of the question's e5 *query* vector and the unit's e5
-  *passage* vector (``rag.answering.units.embedding_text``). e5 is trained query→passage,
+  *passage* vector (``rag.answering.units.embedding_text``), rescaled 0…1 over the
+  question's units, its gap to the best cosine and its rank. e5 is trained query→passage,
   so "县里一把手一年得花多长时间出去跑项目" finds "…主要负责同志全年外出实质招商要不少于1/4
-  时间" without sharing 一把手, 跑项目 or 多长.
+  时间" without sharing 一把手, 跑项目 or 多长;
+- **place in the ranking**: the retrieval rank of the unit's passage, and its ranks in the
+  BM25 and dense runs;
+- **the genre**: a span of the asked answer type (``rag.answering.types``), a passage
+  about another place or 招商N组 than the question names, the item the question numbers
+  ("第四改"), a statement of purpose or editor's summary, a label line, the length.
 
-Within one question the cosines are rescaled to 0…1 over the candidate units (their
-absolute level depends on the question's length and wording; their order does not).
-The passage rank, the asked answer type (``rag.answering.types``), and the question's
-places/groups/quoted terms add or take away. Nothing here decides whether to answer:
-that is ``rag.answering.refusal``.
+A linear ``UnitModel`` fitted listwise on the dev split of two indexes
+(``evals/fit_units.py`` → ``rag/data/unit_model.json``) turns them into one score; a unit's
+``score`` is its probability relative to the best unit's, so "a runner-up at least 0.3 as
+likely as the best" means the same for every question. Nothing here decides whether to
+answer: that is ``rag.answering.refusal``.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -41,13 +52,11 @@ _ORDINAL = re.compile(r"第([一二三四五六七八九十])[改条项点个是
 _SHORTHAND = re.compile(r"[\da-z]+(?:[+＋][\da-z]+)+")
 _CONTENT = re.compile(r"[\u4e00-\u9fff\dA-Za-z]")
 GROUP = re.compile(r"招商[一二三四五六七八九十\d]+组")
-MEANING_WEIGHT = 0.35  # share of the meaning signal in a unit's score (chosen on the dev split)
 # a notice's statement of purpose and an editor's note summarise the whole document
 # (and the editor's summary that follows it: "文中以…的角度，介绍了…")
 PURPOSE = re.compile(r"^(?:为(?:进一步|了|深入|加快|切实|全面|更好)|编者按|文中以|本文)|经[^，。]{1,12}研究同意|"
                      r"现将[^，。]{0,12}(?:印发|刊发)|[^，。]{0,20}的角度，介绍了")
-PURPOSE_FACTOR = 0.6  # such a sentence shares words with every question on the document (dev split)
-LENGTH_NORM = 0.0  # BM25-style length normalisation of the words signal (chosen on the dev split)
+_LABEL = re.compile(r"^[\u4e00-\u9fff]{2,8}[：:]")
 
 
 @dataclass(frozen=True)
@@ -69,7 +78,7 @@ class Scored:
     own: float  # share of the question's word weight in the unit itself
     cover: float  # … counting its breadcrumb and title
     meaning: float  # cosine of question and unit vectors (raw)
-    score: float
+    score: float  # the unit model's probability relative to the best unit's (1.0 for the best)
 
     @property
     def hit_index(self) -> int:
@@ -150,47 +159,129 @@ def _rescale(values: np.ndarray) -> np.ndarray:
     return (values - lo) / (hi - lo) if hi - lo > 1e-6 else np.zeros_like(values)
 
 
-def score_units(question: str, units: Sequence[Unit], hits: Sequence, terms: Sequence[Term],
-                meaning: np.ndarray | None, kind: AnswerType) -> list[Scored]:
-    """Every unit scored, best first. ``meaning[i]`` is the cosine of the question and unit i.
+UNIT_MODEL_FILE = Path(__file__).resolve().parent.parent / "data" / "unit_model.json"
+# what a unit is described by; each means the same on any index (shares and ranks, not idf sums)
+UNIT_FEATURES = (
+    "own",  # share of the question's word weight in the unit itself
+    "cover",  # … counting the unit's breadcrumb and title
+    "count",  # share of the question's content words (counted, not weighted) in the unit
+    "meaning",  # e5 cosine of question and unit, rescaled 0…1 over the question's units
+    "meaning_gap",  # e5 cosine minus the best unit's cosine (0 for the best, negative below)
+    "passage",  # 1 / retrieval rank of the unit's passage (a continuation: of the passage it continues)
+    "figure",  # holds a span of the asked answer type ("150天" for "多少天")
+    "off_topic",  # the passage lacks a place/招商N组/quoted term the question names
+    "names",  # the unit itself names that place/group/term (0.5 when it names others too)
+    "item",  # the item the question numbers ("第四改" → "四要改…")
+    "purpose",  # a statement of purpose or an editor's summary of the whole document
+    "label",  # a label line "牵头单位：…"
+    "length",  # characters / 100
+    "bigrams",  # share of the question's character pairs (question words left out) in the unit
+    "meaning_rank",  # 1 / (1 + the unit's rank by e5 cosine among the question's units)
+    "dense_passage",  # 1 / dense-retrieval rank of the unit's passage (0 when dense missed it)
+    "bm25_passage",  # 1 / BM25 rank of the unit's passage (0 when BM25 missed it)
+)
 
-    A unit whose passage names another 招商N组 or place than the question's is halved; a
-    unit holding the asked kind of figure ("150天" for "多少天") gains; the item the
-    question numbers ("第四改" → "四要改…") gains most.
+
+@dataclass(frozen=True)
+class UnitModel:
+    """A linear scorer of units fitted listwise (softmax over a question's units) on the dev
+    split of both indexes by ``evals/fit_units.py``: ``exp(w·x)`` is proportional to the
+    probability that the unit holds the answer."""
+
+    weights: tuple[float, ...]
+
+    def logits(self, features: np.ndarray) -> np.ndarray:
+        return features @ np.asarray(self.weights)
+
+    @classmethod
+    def load(cls, path: Path = UNIT_MODEL_FILE) -> UnitModel:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if tuple(data["features"]) != UNIT_FEATURES:
+            raise ValueError(f"{path}: features {data['features']} differ from {UNIT_FEATURES}")
+        return cls(tuple(float(w) for w in data["weights"]))
+
+
+@lru_cache(maxsize=1)
+def default_unit_model() -> UnitModel:
+    return UnitModel.load()
+
+
+def question_bigrams(question: str) -> set[str]:
+    """The character pairs of the question's content, question words and punctuation left out.
+
+    "焦作靠啥技术摸清落户心思？" → {"焦作", "作靠", "技术", …, "落户", "户心", "心思"}
     """
-    if not units:
-        return []
+    text = normalize_query(question)
+    for noise in sorted(QUESTION_NOISE, key=len, reverse=True):
+        if len(noise) > 1:
+            text = text.replace(noise, " ")
+    text = re.sub(r"[的了和与及在是有把被就都也还又这那啥个吗呢么咋谁哪几多]", " ", text)
+    runs = re.findall(r"[\u4e00-\u9fff\dA-Za-z]+", text)
+    return {r[i:i + 2] for r in runs for i in range(len(r) - 1)}
+
+
+def unit_features(question: str, units: Sequence[Unit], hits: Sequence, terms: Sequence[Term],
+                  meaning: np.ndarray | None, kind: AnswerType) -> np.ndarray:
+    """The ``UNIT_FEATURES`` of every unit, one row each. ``meaning[i]`` is the cosine of the
+    question and unit i (zeros without vectors).
+
+    For "县区一把手一年至少要花多少时间出门招商" the unit "…主要负责同志全年外出实质招商要不少于
+    1/4时间" has meaning 1.0 (the best cosine), figure 1 (a duration, "1/4"), and a low ``own``:
+    it shares 招商 and 时间 only.
+    """
     total = sum(t.weight for t in terms) or 1.0
+    single = [t for t in terms if not any(t.surface != o.surface and o.surface in t.surface for o in terms)]
     hard = hard_entities(question)
+    levels = {_place_level(e) for e in hard}
     ordinal = _ORDINAL.search(question)
     item_n = re.compile(rf"^(?:{ordinal.group(1)}[是要]|[（(]{ordinal.group(1)}[）)]|{ordinal.group(1)}、)") if ordinal else None
     sims = meaning if meaning is not None and len(meaning) == len(units) else np.zeros(len(units))
     rel = _rescale(sims)
+    best = float(sims.max()) if len(sims) else 0.0
     pools = {i: f"{h.title} {h.section_path} {h.region} {h.text}" for i, h in enumerate(hits)}
     consistent = {i: all(core(e) in pool for e in hard) for i, pool in pools.items()}
-    mean_len = sum(len(u.text) for u in units) / len(units)
-    out: list[Scored] = []
-    for u, sim, r in zip(units, sims, rel, strict=True):
+    pairs = question_bigrams(question)
+    order = np.empty(len(units), dtype=int)
+    order[np.argsort(-sims, kind="stable")] = np.arange(len(units))
+    rows = []
+    for u, sim, r, rank in zip(units, sims, rel, order, strict=True):
         hit = hits[u.hit_index]
         context = f"{hit.title} {hit.section_path}"
-        # a long unit holds more of any question's words: normalised as BM25 does (b = LENGTH_NORM)
-        own = weight(u.text, terms) / total / (1 - LENGTH_NORM + LENGTH_NORM * len(u.text) / mean_len)
-        cover = weight(u.text + context, terms) / total
-        words = 0.6 * own + 0.4 * cover
-        score = (1 - MEANING_WEIGHT) * words + MEANING_WEIGHT * float(r) + 0.08 / (u.hit_index + 1)
-        if kind.checkable and holds(kind.name, u.text, question):
-            score += 0.08
-        if not consistent[u.hit_index]:  # the question names 招商四组 or 郑州; this passage is about another
-            score *= 0.5
-        # the unit itself names what the question is about ("长三角", "“五改”"), and more so
-        # when it names no other place ("在长三角地区要…" beats "环渤海、长三角、珠三角")
+        names = 0.0
         if hard and any(core(e) in u.text for e in hard):
-            levels = {_place_level(e) for e in hard}
             others = {core(p) for p in _places(u.text) if _place_level(p) in levels} - {core(e) for e in hard}
-            score += 0.1 if others else 0.25
-        if item_n and item_n.match(u.text):
-            score += 0.5
-        if PURPOSE.search(u.text):  # "为进一步…，决定…": it names every topic of the document at once
-            score *= PURPOSE_FACTOR
-        out.append(Scored(u, own, cover, float(sim), score))
+            names = 0.5 if others else 1.0
+        rows.append([
+            weight(u.text, terms) / total,
+            weight(u.text + context, terms) / total,
+            sum(t.found_in(u.text) for t in single) / len(single) if single else 0.0,
+            float(r),
+            float(sim) - best,
+            1.0 / (getattr(hit, "rank", 0) or u.hit_index + 1),
+            1.0 if kind.checkable and holds(kind.name, u.text, question) else 0.0,
+            0.0 if consistent[u.hit_index] else 1.0,
+            names,
+            1.0 if item_n and item_n.match(u.text) else 0.0,
+            1.0 if PURPOSE.search(u.text) else 0.0,
+            1.0 if _LABEL.match(u.text) else 0.0,
+            len(u.text) / 100,
+            sum(p in u.text for p in pairs) / len(pairs) if pairs else 0.0,
+            1.0 / (1 + int(rank)),
+            1.0 / hit.dense_rank if getattr(hit, "dense_rank", None) else 0.0,
+            1.0 / hit.bm25_rank if getattr(hit, "bm25_rank", None) else 0.0,
+        ])
+    return np.asarray(rows, dtype=float).reshape(len(units), len(UNIT_FEATURES))
+
+
+def score_units(question: str, units: Sequence[Unit], hits: Sequence, terms: Sequence[Term],
+                meaning: np.ndarray | None, kind: AnswerType, model: UnitModel | None = None) -> list[Scored]:
+    """Every unit scored, best first: ``score`` is the unit model's probability relative to the
+    best unit (1.0 for the best, 0.5 for a unit half as likely to hold the answer)."""
+    if not units:
+        return []
+    x = unit_features(question, units, hits, terms, meaning, kind)
+    z = (model or default_unit_model()).logits(x)
+    rel = np.exp(z - z.max())
+    sims = meaning if meaning is not None and len(meaning) == len(units) else np.zeros(len(units))
+    out = [Scored(u, float(f[0]), float(f[1]), float(s), float(p)) for u, f, s, p in zip(units, x, sims, rel, strict=True)]
     return sorted(out, key=lambda s: -s.score)

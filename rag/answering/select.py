@@ -25,7 +25,7 @@ from rag.answering.units import Unit, squash
 _LABEL_LINE = re.compile(r"^([\u4e00-\u9fff]{2,8})[：:][^。\n]{1,40}。?$")
 _WHO = re.compile(r"谁|哪位|哪个单位|哪个部门|哪个局|什么单位|哪家单位|哪些单位|哪些部门")
 _ENDS = re.compile(r"[。！？；!?;][”」’）)]*$")
-RUNNER_UP = 0.75  # units scoring at least this share of the best one join it (chosen on the dev split)
+RUNNER_UP = 0.3  # units scoring at least this share of the best one join it (chosen on the dev split)
 RUNNERS = 2
 
 
