@@ -163,6 +163,24 @@ def test_a_five_item_list_continues_into_the_next_chunk():
     assert items[3].hit_index == 1 and hits[1] is second  # cited to the chunk that holds it
 
 
+def test_a_list_inside_one_item_is_answered_from_that_item():
+    """"要素保障建立了哪几张清单" is about item two of the enumeration, not a call for its heads."""
+    text = ("三、优化营商服务。\n一是简化审批流程。推行一窗受理、并联审批。\n二是强化要素保障。建立用地、用能、"
+            "用工三张清单，实行专班对接。\n三是完善考核激励。将招商成效纳入年度考核。")
+    passage = Passage(text, "三、优化营商服务", title="某市招商工作要点", doc_id="x", chunk_id="x::a-0")
+    question = "要素保障方面建立了哪几张清单？"
+    terms = question_terms(question, lambda w: 2.0)
+    units = passage_units(passage.text, passage.section_path, passage.title)
+    from rag.answering.evidence import Scored
+
+    scored = [Scored(u, 1.0, 1.0, 0.0, 1.0) for u in units]
+    items = enumeration(question, [passage], scored, terms, None)
+    assert [i.text for i in items] == ["二是强化要素保障。", "建立用地、用能、用工三张清单，实行专班对接。"]
+    other = "优化营商服务要做哪几条？"
+    whole = enumeration(other, [passage], scored, question_terms(other, lambda w: 2.0), None)
+    assert [i.text[:2] for i in whole] == ["一是", "二是", "三是"]
+
+
 # ---------------------------------------------------------------- the pipeline on the seed corpus
 
 

@@ -27,7 +27,7 @@ ENUM = re.compile(
     r"第[一二三四五六七八九十]+[，,、是])"
 )
 _ITEM_START = re.compile(r"(?:^|(?<=[。；;：:\n]))\s*(?=" + ENUM.pattern[1:] + ")", re.M)
-_NOUN_AFTER = re.compile(r"哪(?:些|几|[一二三四五六七八九十两\d]+)[个项类条张大种家位]?[“\"]?([\u4e00-\u9fff]{2,6})")
+_NOUN_AFTER = re.compile(r"哪(?:些|(?:几|[一二三四五六七八九十两\d]+)[个项类条张大种家位件]?)[“\"]?([\u4e00-\u9fff]{1,6})")
 _NOUN_BEFORE = re.compile(r"([\u4e00-\u9fff]{2,8})[”\"]?(?:有哪些|包括哪些|是哪些|指哪|包括哪几|都有什么|有哪几)")
 ENUMERATION_QUESTION = re.compile(r"哪几|几[个项类条大种部]|分别|都有哪些|有哪些|包括")
 
@@ -36,7 +36,8 @@ def list_noun(question: str) -> str:
     """What a list question enumerates: "新材料产业链招引了哪些项目" → "项目", "“五大弊病”有哪些" → "五大弊病"."""
     m = _NOUN_AFTER.search(question)
     if m:
-        return re.split(r"[的在和与及是]", m.group(1))[0]
+        noun = re.split(r"[的在和与及是]", m.group(1))[0]
+        return noun if len(noun) >= 2 else ""  # "哪几件事": 事 says nothing of what is listed
     m = _NOUN_BEFORE.search(question)
     return re.split(r"[的在和与及]", m.group(1))[-1] if m else ""
 
@@ -94,7 +95,12 @@ def enumeration(question: str, hits: list, scored: Sequence[Scored], terms: Sequ
             continue
         intro = hit.section_path + hit.title + hit.text[: items[0][0]]
         key = max(terms, key=lambda t: t.weight * t.found_in(intro))
-        if not key.found_in(intro) or key.weight < 0.5 * top or (noun and noun[-2:] not in intro):
+        topical = key.found_in(intro) and key.weight >= 0.5 * top
+        # "平台化招商推了哪几种新模式": the list inside one item, not the items
+        one = _item_asked(hit.text, items, intro, terms, top, heads_only=not topical)
+        if one is not None:
+            return [_scored(s.hit_index, off, sent, terms, total) for off, sent in _item_sentences(hit.text, items, one)]
+        if not topical or (noun and noun[-2:] not in intro):
             continue
         chosen = [_scored(s.hit_index, off, sent, terms, total) for off, sent in items]
         tail = hit.text[items[-1][0]:]
@@ -106,6 +112,39 @@ def enumeration(question: str, hits: list, scored: Sequence[Scored], terms: Sequ
                 chosen += [_scored(len(hits) - 1, off, sent, terms, total) for off, sent in more]
         return chosen
     return []
+
+
+def _item_asked(text: str, items: Sequence[tuple[int, str]], intro: str, terms: Sequence[Term],
+                top: float, heads_only: bool = False) -> int | None:
+    """The one item the question is about, else None: a main question term absent from the
+    lead-in that stands in one item's head only ("平台化招商推了哪几种新模式" against "一是精准化
+    招商。…二是平台化招商。…三是…": item 2), or else in one item's text only ("指导解放区确立了
+    哪些方向": the item whose example names 解放区; only when the lead-in is on the question's
+    topic)."""
+    bounds = [off for off, _ in items] + [len(text)]
+    spans = [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    strong = [t for t in terms if t.weight >= 0.5 * top and len(t.surface) >= 2 and not t.found_in(intro)]
+    for parts in ([head for _, head in items], *([] if heads_only else [spans])):
+        holders = {i for t in strong for i, part in enumerate(parts) if t.found_in(part) == 1.0
+                   and sum(t.found_in(p) == 1.0 for p in parts) == 1}
+        if len(holders) == 1:
+            return holders.pop()
+    return None
+
+
+def _item_sentences(text: str, items: Sequence[tuple[int, str]], i: int, most: int = 6) -> list[tuple[int, str]]:
+    """The sentences of item ``i`` (its head first), as (offset, sentence), at most ``most``."""
+    start = items[i][0]
+    end = items[i + 1][0] if i + 1 < len(items) else len(text)
+    out: list[tuple[int, str]] = []
+    pos = start
+    for sent in sentences(text[start:end]):
+        off = text.find(sent, pos)
+        if off < 0:
+            continue
+        out.append((off, sent))
+        pos = off + len(sent)
+    return out[:most]
 
 
 def section_items(hits: list, best: Scored, terms: Sequence[Term], family: Callable[[Any], list]) -> list[Scored]:
