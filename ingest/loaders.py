@@ -24,18 +24,27 @@ import json
 import logging
 import re
 import shutil
+import statistics
 import subprocess
 import tempfile
 import threading
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ingest.ocr import RENDER_DPI, OcrPage, OcrSettings, ocr_pages
+from ingest.ocr import (
+    RENDER_DPI,
+    OcrBox,
+    OcrPage,
+    OcrSettings,
+    line_groups,
+    ocr_pages,
+    reading_order,
+)
 from ingest.records import SECTION_SEP, Line, SourceDocument
 from rag.errors import LoadError
 
@@ -228,7 +237,7 @@ def _ocr_page_lines(result: OcrPage, page: int, min_confidence: float, problems:
             "请提供更清晰的扫描件或原件"
         )
         return []
-    return [Line(t, page) for t in result.lines]
+    return placed_lines(result.boxes, page, lambda boxes: [Line(t, page) for t in reading_order(boxes, result.width)])
 
 
 def _pdf_tables(data: bytes, pages: Sequence[int]) -> dict[int, tuple[str, list[Line]]]:
@@ -369,6 +378,20 @@ def _ofd_text_items(page: Any) -> list[tuple[float, float, float, str]]:
     return items
 
 
+def _ofd_box(item: tuple[float, float, float, str]) -> OcrBox:
+    """A TextCode (baseline y, x, font size, text) as a box for ``placed_lines`` (CJK glyphs one em wide)."""
+    y, x, size, text = item
+    return OcrBox(text, 1.0, x, y - size, x + len(text) * size, y)
+
+
+def _ofd_item(box: OcrBox) -> tuple[float, float, float, str]:
+    return box.y1, box.x0, box.y1 - box.y0, box.text
+
+
+def _ofd_text_lines(page: int) -> Callable[[list[OcrBox]], list[Line]]:
+    return lambda boxes: _ofd_lines([_ofd_item(b) for b in boxes], page)
+
+
 def _ofd_lines(items: list[tuple[float, float, float, str]], page: int) -> list[Line]:
     """Text items grouped into lines by baseline (within half a font size), read left to right;
     a gap wider than two characters (table cells, a signature block) stays as two spaces."""
@@ -444,7 +467,7 @@ def load_ofd(source: str, data: bytes, max_bytes: int, ocr: OcrSettings | None =
                 if _local(ref.tag) == "Template" and ref.get("TemplateID") in templates:
                     items += _ofd_text_items(_xml(zf, templates[ref.get("TemplateID")]))
             if items:
-                lines.extend(_ofd_lines(items, no))
+                lines.extend(placed_lines([_ofd_box(it) for it in items], no, _ofd_text_lines(no)))
                 continue
             images = [media[i.get("ResourceID")] for i in page.iter()
                       if _local(i.tag) == "ImageObject" and i.get("ResourceID") in media]
@@ -707,6 +730,131 @@ def table_lines(
         if text:
             lines.append(Line(text, page, f"{caption}{SECTION_SEP}第{n}行"))
     return lines, header
+
+
+# ------------------------------------------------------------------ tables from positioned text (OFD, OCR)
+
+
+@dataclass(frozen=True)
+class PlacedTable:
+    """A task table found among positioned text: its vertical extent on the page and its cell
+    texts, header row first (cells wrapped over several lines joined with "\\n")."""
+
+    top: float
+    bottom: float
+    rows: list[list[str]]
+
+
+def _placed_cells(line: Sequence[OcrBox]) -> list[OcrBox]:
+    """The boxes of one text line merged into cells: boxes less than 0.6 line heights apart are
+    one cell (a run split by the writer or the detector), wider gaps separate cells."""
+    cells: list[OcrBox] = []
+    for b in sorted(line, key=lambda b: b.x0):
+        if not b.text.strip():
+            continue
+        if cells and b.x0 - cells[-1].x1 < 0.6 * max(b.y1 - b.y0, 1.0):
+            c = cells[-1]
+            cells[-1] = OcrBox(c.text + b.text.strip(), min(c.confidence, b.confidence), c.x0,
+                               min(c.y0, b.y0), max(c.x1, b.x1), max(c.y1, b.y1))
+        else:
+            cells.append(OcrBox(b.text.strip(), b.confidence, b.x0, b.y0, b.x1, b.y1))
+    return cells
+
+
+def _column_bounds(header: Sequence[OcrBox], lines: Sequence[Sequence[OcrBox]]) -> list[float]:
+    """x of the border between neighbouring header columns: the middle of the widest stretch
+    between the two header cells that no cell of the table's lines covers (a centred header
+    over left-aligned cells still finds the ruling), or the middle between the headers."""
+    covered = [(c.x0, c.x1) for line in lines for c in line]
+    bounds = []
+    for left, right in zip(header, header[1:], strict=False):
+        lo, hi = left.x1, max(right.x0, left.x1)
+        spans = sorted((max(a, lo), min(b, hi)) for a, b in covered if b > lo and a < hi)
+        best, at = 0.0, (lo + hi) / 2
+        x = lo
+        for a, b in [*spans, (hi, hi)]:
+            if a - x > best:
+                best, at = a - x, (x + a) / 2
+            x = max(x, b)
+        bounds.append(at)
+    return bounds
+
+
+def placed_tables(lines: Sequence[Sequence[OcrBox]]) -> list[PlacedTable]:
+    """Task tables (分工表) among the text lines of a page whose text has positions (an OFD
+    page, an OCR'd scan), lines top to bottom, boxes left to right.
+
+    A table starts at a line whose cells are a task table's header (two or more of
+    序号/任务/牵头单位/责任单位/完成时限 and their aliases, mapped by ``map_header``); the header
+    cells give the columns. Each later line's cells go to the column they overlap most; a line
+    with text in the 序号 column (else the first column) starts a row, the others continue it
+    (a cell wrapped over lines). The table ends at a gap of more than 2.5 line heights, at a
+    line wider than the table, or at one cell spanning half the table (a paragraph).
+
+    [序号 | 重点任务 | 牵头单位], [1 | 编制招商 | 市商务局], [   | 图谱     |         ]
+    → rows [["序号", "重点任务", "牵头单位"], ["1", "编制招商\\n图谱", "市商务局"]]
+    """
+    grid = [_placed_cells(line) for line in lines]
+    out: list[PlacedTable] = []
+    i = 0
+    while i < len(grid):
+        header = grid[i]
+        columns = map_header([c.text for c in header], _TABLE_FIELDS) if len(header) >= 2 else None
+        if columns is None or len(columns.fields) < 2:
+            i += 1
+            continue
+        left, right = header[0].x0, header[-1].x1
+        height = statistics.median(c.y1 - c.y0 for c in header)
+        end, bottom = i + 1, max(c.y1 for c in header)
+        while end < len(grid):
+            cells = grid[end]
+            width = right - left
+            if (not cells or cells[0].y0 - bottom > 2.5 * height
+                    or min(c.x0 for c in cells) < left - max(3 * height, 0.15 * width)
+                    or max(c.x1 for c in cells) > right + max(3 * height, 0.15 * width)
+                    or (len(cells) == 1 and cells[0].x1 - cells[0].x0 > 0.5 * width)):
+                break
+            bottom = max(bottom, max(c.y1 for c in cells))
+            end += 1
+        if end - i < 2:
+            i += 1
+            continue
+        bounds = [-float("inf"), *_column_bounds(header, grid[i:end]), float("inf")]
+        key = columns.fields.get("seq", 0)
+        rows: list[list[list[str]]] = []
+        for cells in grid[i + 1:end]:
+            row: list[list[str]] = [[] for _ in header]
+            for c in cells:
+                overlap = [min(c.x1, hi) - max(c.x0, lo) for lo, hi in zip(bounds, bounds[1:], strict=False)]
+                row[overlap.index(max(overlap))].append(c.text)
+            if row[key] or not rows:
+                rows.append(row)
+            else:
+                for have, more in zip(rows[-1], row, strict=True):
+                    have.extend(more)
+        table = [[c.text for c in header], *(["\n".join(parts) for parts in row] for row in rows)]
+        out.append(PlacedTable(min(c.y0 for c in header), bottom, table))
+        i = end
+    return out
+
+
+def placed_lines(
+    boxes: Sequence[OcrBox],
+    page: int | None,
+    text_lines: Callable[[list[OcrBox]], list[Line]],
+    tables_before: int = 0,
+) -> list[Line]:
+    """A page of positioned text as lines: its task tables (``placed_tables``) one line per row
+    through ``table_lines`` (captioned by the short line ending in 表 above, cited to the row),
+    the text around them through ``text_lines`` (the format's own reading order)."""
+    lines: list[Line] = []
+    rest = list(boxes)
+    for n, table in enumerate(placed_tables(line_groups(boxes)), start=tables_before + 1):
+        lines += text_lines([b for b in rest if (b.y0 + b.y1) / 2 < table.top])
+        caption = table_caption([ln.text for ln in lines[-8:]]) or f"表格{n}"
+        lines += table_lines(table.rows, caption, page)[0]
+        rest = [b for b in rest if (b.y0 + b.y1) / 2 > table.bottom]
+    return lines + text_lines(rest)
 
 
 # --------------------------------------------------------------------------- HTML
