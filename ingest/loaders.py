@@ -102,7 +102,7 @@ def load_file(path: Path, max_bytes: int, ocr: OcrSettings | None = None) -> Loa
         return load_jsonl(source, decode_text(data))
     if suffix == ".csv":
         return load_table(source, _csv_rows(decode_text(data)))
-    return load_table(source, _xlsx_rows(data, max_bytes))
+    return load_workbook(source, _xlsx_sheets(data, max_bytes))
 
 
 # --------------------------------------------------------------------------- text
@@ -524,7 +524,11 @@ _SOFFICE_LOCK = threading.Lock()
 
 def load_legacy_word(source: str, data: bytes, suffix: str, max_bytes: int) -> SourceDocument:
     """.doc/.wps/.rtf/.odt: LibreOffice (headless) converts to DOCX, read like any DOCX (tables
-    included); without LibreOffice, antiword or catdoc give the text of .doc/.wps."""
+    included); without LibreOffice, antiword or catdoc give the text of .doc/.wps. A file
+    saved with a password (``encrypted_office``) is refused before any converter runs."""
+    if encrypted_office(data, suffix):
+        raise LoadError(f"{suffix} 文件已加密（设置了打开密码），无法读取；请在 WPS/Word 中取消密码后另存，"
+                        "或提供未加密的文件")
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice:
         return load_docx(source, _soffice_to_docx(soffice, data, suffix), max(max_bytes, len(data) * 10))
@@ -545,6 +549,70 @@ def load_legacy_word(source: str, data: bytes, suffix: str, max_bytes: int) -> S
         f"缺少文档转换工具，无法读取 {suffix} 文件：请安装 LibreOffice（make converters，"
         "或 apt-get install libreoffice-writer-nogui）后重新导入，或另存为 DOCX/PDF 再上传"
     )
+
+
+def _cfb_entries(data: bytes) -> dict[str, tuple[int, int]]:
+    """The streams of an OLE2 compound file (a Word 97 .doc/.wps, an encrypted Office file):
+    name → (offset of its first sector in ``data``, stream size). Only the first sector is
+    located, and only for streams in regular sectors (a stream under 4096 bytes lives in the
+    mini stream: offset -1). Empty when ``data`` is not a compound file."""
+    import struct
+
+    if not data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1") or len(data) < 512:
+        return {}
+    size = 1 << struct.unpack_from("<H", data, 0x1E)[0]
+    if size not in (512, 4096):
+        return {}
+
+    def sector(n: int) -> bytes:
+        return data[(n + 1) * size:(n + 2) * size]
+
+    cutoff = struct.unpack_from("<I", data, 0x38)[0]
+    fat_sectors = [n for n in struct.unpack_from("<109I", data, 0x4C) if n < 0xFFFFFFFA]
+    difat, seen = struct.unpack_from("<I", data, 0x44)[0], 0
+    while difat < 0xFFFFFFFA and seen < 10_000:
+        block = sector(difat)
+        if len(block) < size:
+            return {}
+        *entries, difat = struct.unpack_from(f"<{size // 4}I", block)
+        fat_sectors += [n for n in entries if n < 0xFFFFFFFA]
+        seen += 1
+    fat = b"".join(sector(n) for n in fat_sectors)
+    out: dict[str, tuple[int, int]] = {}
+    n, hops = struct.unpack_from("<I", data, 0x30)[0], 0
+    while n < 0xFFFFFFFA and hops < 10_000 and (n + 2) * size <= len(data):
+        block = sector(n)
+        for i in range(0, size, 128):
+            name_len, kind = struct.unpack_from("<HB", block, i + 64)
+            if kind == 2 and 2 <= name_len <= 64:  # a stream
+                name = block[i:i + name_len - 2].decode("utf-16-le", errors="replace")
+                start, length = struct.unpack_from("<II", block, i + 116)
+                out[name] = ((start + 1) * size if length >= cutoff else -1, length)
+        if 4 * n + 4 > len(fat):
+            break
+        n, hops = struct.unpack_from("<I", fat, 4 * n)[0], hops + 1
+    return out
+
+
+def encrypted_office(data: bytes, suffix: str) -> bool:
+    """Whether a legacy Word/WPS or ODT file (or an Office file saved with a password, which is
+    an OLE2 file whatever its name) is encrypted: the Word 97 FIB's fEncrypted bit (0x0100 of
+    the flags at byte 10 of the WordDocument stream), an ``EncryptedPackage`` stream, or an
+    ODT manifest with ``encryption-data``.
+    """
+    streams = _cfb_entries(data)
+    if "EncryptedPackage" in streams:
+        return True
+    word = streams.get("WordDocument")
+    if word and word[0] >= 0 and word[0] + 12 <= len(data):
+        return bool(int.from_bytes(data[word[0] + 10:word[0] + 12], "little") & 0x0100)
+    if suffix == ".odt" and data.startswith(b"PK"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                return b"encryption-data" in zf.read("META-INF/manifest.xml")
+        except (zipfile.BadZipFile, KeyError, OSError):
+            return False
+    return False
 
 
 def _soffice_to_docx(soffice: str, data: bytes, suffix: str) -> bytes:
@@ -994,20 +1062,30 @@ def _csv_rows(text: str) -> list[list[str]]:
     return [row for row in csv.reader(io.StringIO(text))]
 
 
-def _xlsx_rows(data: bytes, max_bytes: int) -> list[list[str]]:
-    """The first sheet's cells as text: the values Excel computed, a merged cell's value in
-    every cell it covers (a project name merged over three rows names all three), and for a
-    formula saved without its computed value (files written by scripts) the value of a plain
-    arithmetic formula ("=1+2" → "3") or else the formula itself ("=SUM(D2:D4)"), which the
-    ledger reports as not a number."""
+def _xlsx_sheets(data: bytes, max_bytes: int) -> list[tuple[str, list[list[str]]]]:
+    """Every visible worksheet of a workbook, in tab order: its name and its cells as text
+    (``_sheet_rows``). Hidden sheets (lookup lists behind drop-downs) are not read."""
     _check_zip(data, max_bytes, "XLSX")
     import openpyxl
 
     try:
-        values = openpyxl.load_workbook(io.BytesIO(data), data_only=True).worksheets[0]
-        formulas = openpyxl.load_workbook(io.BytesIO(data), data_only=False).worksheets[0]
+        values = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
+        formulas = openpyxl.load_workbook(io.BytesIO(data), data_only=False)
     except Exception as e:
         raise LoadError("XLSX 文件已损坏，无法解析") from e
+    sheets = [(v.title, _sheet_rows(v, f)) for v, f in zip(values.worksheets, formulas.worksheets, strict=True)
+              if v.sheet_state == "visible"]
+    if not sheets:
+        raise LoadError("XLSX 文件没有可见的工作表")
+    return sheets
+
+
+def _sheet_rows(values: Any, formulas: Any) -> list[list[str]]:
+    """A sheet's cells as text: the values Excel computed, a merged cell's value in
+    every cell it covers (a project name merged over three rows names all three), and for a
+    formula saved without its computed value (files written by scripts) the value of a plain
+    arithmetic formula ("=1+2" → "3") or else the formula itself ("=SUM(D2:D4)"), which the
+    ledger reports as not a number."""
     grid = [list(row) for row in values.iter_rows(values_only=True)]
     for r, row in enumerate(formulas.iter_rows(values_only=True)):
         for c, raw in enumerate(row):
@@ -1128,14 +1206,46 @@ def render_record(f: dict[str, str], amount: float | None) -> str:
     return body + (f"\n原文：{f['quote']}" if f.get("quote") else "")
 
 
-def load_table(source: str, rows: list[list[str]]) -> LoadResult:
+def load_workbook(source: str, sheets: list[tuple[str, list[list[str]]]]) -> LoadResult:
+    """Every sheet of a workbook through ``load_table``: a ledger sheet gives one document per
+    row, a task-table sheet one document; an empty sheet is passed over. With more than one
+    sheet, the sheet's name is in each document (``sheet`` in a ledger row's extra, the title
+    and row places of a task table) and in its problems, the documents of the second and later
+    sheets are keyed by it ("任务表#第二批#row3"), and a sheet that is neither is reported while
+    the others load.
+
+    [("台账", ledger rows), ("说明", notes)] → the ledger's rows, problem "工作表“说明”：表格缺少…，未导入"
+    """
+    if len(sheets) == 1:
+        return load_table(source, sheets[0][1])
+    docs: list[SourceDocument] = []
+    skipped: list[str] = []
+    problems: list[str] = []
+    for n, (name, rows) in enumerate(sheets):
+        if not any(str(c).strip() for r in rows for c in r):
+            continue
+        prefix = re.sub(r"[#\s]+", "_", name) + "#" if n else ""
+        try:
+            result = load_table(source, rows, sheet=name, key_prefix=prefix)
+        except LoadError as e:
+            skipped.append(f"工作表“{name}”：{e}，未导入")
+            continue
+        docs += result.documents
+        problems += [f"工作表“{name}”{p}" for p in result.problems]
+    if not docs:
+        raise LoadError("；".join(skipped) if skipped else "表格为空（所有工作表都没有内容）")
+    return LoadResult(docs, skipped + problems)
+
+
+def load_table(source: str, rows: list[list[str]], sheet: str = "", key_prefix: str = "") -> LoadResult:
     """Project records (an investment project ledger): one record per row.
 
     Chinese headers are mapped to fields (see ``_RECORD_FIELDS``; a 项目名称-like column is
     required). Each row becomes a document whose text is ``render_record`` and whose
     ``extra`` carries the structured fields: project_name, region, province, city,
     county, industry, amount_yi (absent when unknown), stage, date, units, source_doc,
-    quote, row. A row without a name is skipped and a non-numeric amount is imported as
+    quote, row (and sheet, given for a workbook of several). Keys are ``key_prefix`` + "row<N>".
+    A row without a name is skipped and a non-numeric amount is imported as
     unknown; both are reported as problems ("第5行：投资额“约十亿”不是数字，已按空值导入").
     """
     rows = [r for r in rows if any(str(c).strip() for c in r)]
@@ -1143,7 +1253,7 @@ def load_table(source: str, rows: list[list[str]]) -> LoadResult:
         raise LoadError("表格为空")
     header = [str(c).strip() for c in rows[0]]
     cols = map_header(header)
-    if "title" not in cols.fields and (task := _task_table(source, rows)):
+    if "title" not in cols.fields and (task := _task_table(source, rows, sheet, key_prefix.rstrip("#"))):
         return task
     if "title" not in cols.fields:
         raise LoadError(
@@ -1169,6 +1279,8 @@ def load_table(source: str, rows: list[list[str]]) -> LoadResult:
             province, city, county = split_region(f["region"])
         f["region"] = f.get("region") or province + city + county
         extra: dict[str, str | float | int] = {"project_name": f["title"], "row": no}
+        if sheet:
+            extra["sheet"] = sheet
         extra |= {k: v for k, v in (("province", province), ("city", city), ("county", county)) if v}
         extra |= {k: f[k] for k in ("region", "industry", "stage", "date", "units", "source_doc", "quote") if f.get(k)}
         if amount is not None:
@@ -1177,7 +1289,7 @@ def load_table(source: str, rows: list[list[str]]) -> LoadResult:
         docs.append(
             SourceDocument(
                 source=source,
-                key=f"row{no}",
+                key=f"{key_prefix}row{no}",
                 lines=tuple(_lines(render_record(f, amount))),
                 hints={k: v for k, v in hints.items() if v},
                 extra=extra,
@@ -1189,11 +1301,13 @@ def load_table(source: str, rows: list[list[str]]) -> LoadResult:
     return LoadResult(docs, problems)
 
 
-def _task_table(source: str, rows: list[list[str]]) -> LoadResult | None:
+def _task_table(source: str, rows: list[list[str]], sheet: str = "", key: str = "") -> LoadResult | None:
     """A sheet that is a notice's table (分工表: 序号/任务/牵头单位/完成时限…), not a ledger: one
     document whose rows are lines "列名：值；…" cited by their sheet row ("…分工表 › 第3行").
 
     Title rows above the header (a merged "重点任务分工表" cell) give the caption and title.
+    A sheet of a workbook of several (``sheet``) puts its name before the caption and after
+    the title: "第二批 › 重点任务分工表 › 第3行", "重点任务分工表（第二批）".
     None when no row among the first five maps to at least two task-table columns.
     """
     found = [i for i, row in enumerate(rows[:5])
@@ -1202,10 +1316,12 @@ def _task_table(source: str, rows: list[list[str]]) -> LoadResult | None:
         return None
     i = found[0]
     above = [str(c).strip() for r in rows[:i] for c in r if str(c).strip()]
-    caption = table_caption(above) or (above[-1] if above else Path(source).stem)
+    caption = table_caption(above) or (above[-1] if above else sheet or Path(source).stem)
+    title = re.sub(r"^附件\d*\s*", "", caption)
+    if sheet and sheet != caption:
+        caption, title = f"{sheet}{SECTION_SEP}{caption}", f"{title}（{sheet}）"
     # sheet rows: header is row i+1 (counting blank-free rows, as the ledger does)
     lines, _ = table_lines(rows[i:], caption, None, first_row_no=i + 2)
     if not lines:
         raise LoadError("表格中没有可用的数据行")
-    hints = {"title": re.sub(r"^附件\d*\s*", "", caption)}
-    return LoadResult([SourceDocument(source=source, lines=tuple(lines), hints=hints)])
+    return LoadResult([SourceDocument(source=source, key=key, lines=tuple(lines), hints={"title": title})])
