@@ -9,9 +9,11 @@ Scanned PDF pages (no text layer) and images are OCR'd (``ingest.ocr``; a page w
 confidence is below ``OcrSettings.min_confidence`` is reported and left out). OFD
 (GB/T 33190) is read from its package XML. Legacy Word/WPS, RTF and ODT go through
 LibreOffice (headless) into DOCX, or antiword/catdoc for plain text when LibreOffice is not
-installed. Tables (DOCX, PDF, XLSX/CSV without a 项目名称 column) become one line per row
-that keeps its column names ("牵头单位：市商务局；完成时限：2020年6月底前"), marked with the
-row's place (``Line.table``).
+installed; a password-protected one is refused before conversion. Tables (DOCX, PDF,
+XLSX/CSV without a 项目名称 column, and task tables found by their header among the positioned
+text of OFD pages and OCR'd scans, ``placed_tables``) become one line per row that keeps its
+column names ("牵头单位：市商务局；完成时限：2020年6月底前"), marked with the row's place
+(``Line.table``). Every visible sheet of an XLSX is read.
 
 Loaders do not clean text (``ingest.clean`` does).
 """
