@@ -27,9 +27,15 @@ from rag.errors import LoadError
 
 log = logging.getLogger(__name__)
 
-OCR_VERSION = "rapidocr-onnxruntime-1.4.4/ppocrv4/2"  # 2: boxes kept  # part of the cache key
+# part of the cache key; 2: boxes kept, 3: ENGINE_OPTIONS (a batch of one line reads a few characters differently)
+OCR_VERSION = "rapidocr-onnxruntime-1.4.4/ppocrv4/3"
 RENDER_DPI = 200
 MAX_IMAGE_SIDE = 4000  # larger photos are scaled down before OCR (phone photos are 4000+ px)
+# ONNX Runtime on one thread and text lines recognised one at a time: on this 2-core machine,
+# shared with other jobs (load ≈ 7–10), that took OCR from ≈ 16 to ≈ 6 s per A4 page (evals/ocr_bench.py,
+# README). Several threads spin on cores the other jobs hold; batches of six lines are padded to
+# the longest line's width, so short lines (table cells, paragraph ends) cost as much as full ones.
+ENGINE_OPTIONS = {"intra_op_num_threads": 1, "inter_op_num_threads": 1, "rec_batch_num": 1}
 
 
 @dataclass(frozen=True)
@@ -175,7 +181,7 @@ class OcrEngine:
                 from rapidocr_onnxruntime import RapidOCR
             except ImportError as e:  # pragma: no cover - a broken install
                 raise LoadError("未安装 OCR 组件（rapidocr-onnxruntime），无法识别扫描件；请运行 make setup") from e
-            cls._instance = RapidOCR()
+            cls._instance = RapidOCR(**ENGINE_OPTIONS)
         return cls._instance
 
     def page(self, image: Any) -> OcrPage:
