@@ -381,9 +381,11 @@ def _ofd_text_items(page: Any) -> list[tuple[float, float, float, str]]:
 
 
 def _ofd_box(item: tuple[float, float, float, str]) -> OcrBox:
-    """A TextCode (baseline y, x, font size, text) as a box for ``placed_lines`` (CJK glyphs one em wide)."""
+    """A TextCode (baseline y, x, font size, text) as a box for ``placed_lines``: CJK glyphs one em
+    wide, ASCII (the digits of a date) half an em."""
     y, x, size, text = item
-    return OcrBox(text, 1.0, x, y - size, x + len(text) * size, y)
+    ems = sum(0.5 if ch.isascii() else 1.0 for ch in text)
+    return OcrBox(text, 1.0, x, y - size, x + ems * size, y)
 
 
 def _ofd_item(box: OcrBox) -> tuple[float, float, float, str]:
