@@ -200,8 +200,10 @@ def load_pdf(source: str, data: bytes, ocr: OcrSettings | None = None) -> LoadRe
             results = ocr_pages(source, data, scanned, lambda no: _render(pdf, no), len(texts), ocr)
         finally:
             pdf.close()
-        for no, result in results.items():
-            kept = _ocr_page_lines(result, no, ocr.min_confidence, problems)
+        carry: TableCarry | None = None
+        for no, result in results.items():  # page order; a table may run on from the page before
+            kept, carry = _ocr_page_lines(result, no, ocr.min_confidence, problems,
+                                          carry if no - 1 in confidence else None)
             if kept:
                 pages[no] = kept
                 confidence[no] = result.confidence
@@ -228,18 +230,22 @@ def _render(pdf: Any, page: int) -> Any:
     return pdf[page - 1].render(scale=RENDER_DPI / 72).to_pil()
 
 
-def _ocr_page_lines(result: OcrPage, page: int, min_confidence: float, problems: list[str]) -> list[Line]:
-    """An OCR'd page's lines, or none (and a problem) when it holds no text or is not trustworthy."""
+def _ocr_page_lines(
+    result: OcrPage, page: int, min_confidence: float, problems: list[str], carry: TableCarry | None = None
+) -> tuple[list[Line], TableCarry | None]:
+    """An OCR'd page's lines, or none (and a problem) when it holds no text or is not trustworthy;
+    and a task table left open at its foot (``placed_lines``; ``carry``: one from the page before)."""
     if not result.chars:
         problems.append(f"第{page}页未识别出文字（空白页或图片），已跳过")
-        return []
+        return [], None
     if result.confidence < min_confidence:
         problems.append(
             f"第{page}页 OCR 识别置信度过低（{result.confidence:.0%}，低于 {min_confidence:.0%}），该页未导入；"
             "请提供更清晰的扫描件或原件"
         )
-        return []
-    return placed_lines(result.boxes, page, lambda boxes: [Line(t, page) for t in reading_order(boxes, result.width)])
+        return [], None
+    return placed_lines(result.boxes, page, lambda boxes: [Line(t, page) for t in reading_order(boxes, result.width)],
+                        carry)
 
 
 def _pdf_tables(data: bytes, pages: Sequence[int]) -> dict[int, tuple[str, list[Line]]]:
@@ -305,8 +311,9 @@ def load_image(source: str, data: bytes, ocr: OcrSettings | None = None) -> Load
     results = ocr_pages(source, data, range(1, len(frames) + 1), lambda no: frames[no - 1], len(frames), ocr)
     lines: list[Line] = []
     confidence: dict[int, float] = {}
+    carry: TableCarry | None = None
     for no, result in results.items():
-        kept = _ocr_page_lines(result, no, ocr.min_confidence, problems)
+        kept, carry = _ocr_page_lines(result, no, ocr.min_confidence, problems, carry if no - 1 in confidence else None)
         if kept:
             lines.extend(kept)
             confidence[no] = result.confidence
@@ -464,6 +471,7 @@ def load_ofd(source: str, data: bytes, max_bytes: int, ocr: OcrSettings | None =
             raise LoadError("OFD 文件没有页面")
         lines: list[Line] = []
         scanned: dict[int, str] = {}
+        carry: TableCarry | None = None  # a table running on from the text page before
         for no, loc in enumerate(page_locs, start=1):
             page = _xml(zf, loc)
             items = _ofd_text_items(page)
@@ -471,8 +479,11 @@ def load_ofd(source: str, data: bytes, max_bytes: int, ocr: OcrSettings | None =
                 if _local(ref.tag) == "Template" and ref.get("TemplateID") in templates:
                     items += _ofd_text_items(_xml(zf, templates[ref.get("TemplateID")]))
             if items:
-                lines.extend(placed_lines([_ofd_box(it) for it in items], no, _ofd_text_lines(no)))
+                kept, carry = placed_lines([_ofd_box(it) for it in items], no, _ofd_text_lines(no),
+                                           carry if lines and lines[-1].page == no - 1 else None)
+                lines.extend(kept)
                 continue
+            carry = None
             images = [media[i.get("ResourceID")] for i in page.iter()
                       if _local(i.tag) == "ImageObject" and i.get("ResourceID") in media]
             if images:
@@ -489,8 +500,10 @@ def load_ofd(source: str, data: bytes, max_bytes: int, ocr: OcrSettings | None =
                     raise LoadError(f"OFD 第{no}页的图片无法读取") from e
 
             results = ocr_pages(source, data, sorted(scanned), render, len(page_locs), ocr)
+            carry = None
             for no, result in results.items():
-                kept = _ocr_page_lines(result, no, ocr.min_confidence, problems)
+                kept, carry = _ocr_page_lines(result, no, ocr.min_confidence, problems,
+                                              carry if no - 1 in confidence else None)
                 if kept:
                     lines.extend(kept)
                     confidence[no] = result.confidence
@@ -815,6 +828,10 @@ class PlacedTable:
     top: float
     bottom: float
     rows: list[list[str]]
+    header: tuple[OcrBox, ...] = ()  # the cells that gave the columns
+    continued: bool = False  # the rest of a table from the previous page: rows without a header
+    end: int = 0  # index of the first line after the table
+    to_foot: bool = False  # the table runs to the page's foot
 
 
 def _placed_cells(line: Sequence[OcrBox]) -> list[OcrBox]:
@@ -852,7 +869,7 @@ def _column_bounds(header: Sequence[OcrBox], lines: Sequence[Sequence[OcrBox]]) 
     return bounds
 
 
-def placed_tables(lines: Sequence[Sequence[OcrBox]]) -> list[PlacedTable]:
+def placed_tables(lines: Sequence[Sequence[OcrBox]], carried: Sequence[OcrBox] = ()) -> list[PlacedTable]:
     """Task tables (分工表) among the text lines of a page whose text has positions (an OFD
     page, an OCR'd scan), lines top to bottom, boxes left to right.
 
@@ -862,71 +879,109 @@ def placed_tables(lines: Sequence[Sequence[OcrBox]]) -> list[PlacedTable]:
     with text in the 序号 column (else the first column) starts a row, the others continue it
     (a cell wrapped over lines). The table ends at a gap of more than 2.5 line heights, at a
     line wider than the table, or at one cell spanning half the table (a paragraph).
+    ``carried`` is the header of a table that ran to the foot of the previous page: when this
+    page's first line is not a header but fits those columns, the page opens with the table's
+    continuation (``PlacedTable.continued``, rows without a header).
 
     [序号 | 重点任务 | 牵头单位], [1 | 编制招商 | 市商务局], [   | 图谱     |         ]
     → rows [["序号", "重点任务", "牵头单位"], ["1", "编制招商\\n图谱", "市商务局"]]
     """
     grid = [_placed_cells(line) for line in lines]
     out: list[PlacedTable] = []
-    i = 0
+    if carried and grid and len(grid[0]) >= 2 and not _is_task_header(grid[0]):
+        if (found := _placed_table(grid, 0, list(carried))) is not None:
+            out.append(found)
+    i = out[-1].end if out else 0
     while i < len(grid):
-        header = grid[i]
-        columns = map_header([c.text for c in header], _TABLE_FIELDS) if len(header) >= 2 else None
-        if columns is None or len(columns.fields) < 2:
+        if not _is_task_header(grid[i]) or (found := _placed_table(grid, i + 1, grid[i])) is None:
             i += 1
             continue
-        left, right = header[0].x0, header[-1].x1
-        height = statistics.median(c.y1 - c.y0 for c in header)
-        end, bottom = i + 1, max(c.y1 for c in header)
-        while end < len(grid):
-            cells = grid[end]
-            width = right - left
-            if (not cells or cells[0].y0 - bottom > 2.5 * height
-                    or min(c.x0 for c in cells) < left - max(3 * height, 0.15 * width)
-                    or max(c.x1 for c in cells) > right + max(3 * height, 0.15 * width)
-                    or (len(cells) == 1 and cells[0].x1 - cells[0].x0 > 0.5 * width)):
-                break
-            bottom = max(bottom, max(c.y1 for c in cells))
-            end += 1
-        if end - i < 2:
-            i += 1
-            continue
-        bounds = [-float("inf"), *_column_bounds(header, grid[i:end]), float("inf")]
-        key = columns.fields.get("seq", 0)
-        rows: list[list[list[str]]] = []
-        for cells in grid[i + 1:end]:
-            row: list[list[str]] = [[] for _ in header]
-            for c in cells:
-                overlap = [min(c.x1, hi) - max(c.x0, lo) for lo, hi in zip(bounds, bounds[1:], strict=False)]
-                row[overlap.index(max(overlap))].append(c.text)
-            if row[key] or not rows:
-                rows.append(row)
-            else:
-                for have, more in zip(rows[-1], row, strict=True):
-                    have.extend(more)
-        table = [[c.text for c in header], *(["\n".join(parts) for parts in row] for row in rows)]
-        out.append(PlacedTable(min(c.y0 for c in header), bottom, table))
-        i = end
+        out.append(found)
+        i = found.end
     return out
+
+
+def _is_task_header(cells: Sequence[OcrBox]) -> bool:
+    return len(cells) >= 2 and len(map_header([c.text for c in cells], _TABLE_FIELDS).fields) >= 2
+
+
+def _placed_table(grid: list[list[OcrBox]], start: int, header: list[OcrBox]) -> PlacedTable | None:
+    """The table under ``header`` whose data lines begin at ``grid[start]`` (see ``placed_tables``);
+    the header is the line before ``start`` unless it was carried from the previous page."""
+    continued = start == 0 or grid[start - 1] is not header
+    left, right = header[0].x0, header[-1].x1
+    width = right - left
+    height = statistics.median(c.y1 - c.y0 for c in header)
+    end, bottom = start, None if continued else max(c.y1 for c in header)
+    while end < len(grid):
+        cells = grid[end]
+        if (not cells or (bottom is not None and cells[0].y0 - bottom > 2.5 * height)
+                or min(c.x0 for c in cells) < left - max(3 * height, 0.15 * width)
+                or max(c.x1 for c in cells) > right + max(3 * height, 0.15 * width)
+                or (len(cells) == 1 and cells[0].x1 - cells[0].x0 > 0.5 * width)):
+            break
+        bottom = max(bottom or 0.0, max(c.y1 for c in cells))
+        end += 1
+    if end == start or bottom is None:
+        return None
+    bounds = [-float("inf"), *_column_bounds(header, [header, *grid[start:end]]), float("inf")]
+    key = map_header([c.text for c in header], _TABLE_FIELDS).fields.get("seq", 0)
+    rows: list[list[list[str]]] = []
+    for cells in grid[start:end]:
+        row: list[list[str]] = [[] for _ in header]
+        for c in cells:
+            overlap = [min(c.x1, hi) - max(c.x0, lo) for lo, hi in zip(bounds, bounds[1:], strict=False)]
+            row[overlap.index(max(overlap))].append(c.text)
+        if row[key] or not rows:
+            rows.append(row)
+        else:
+            for have, more in zip(rows[-1], row, strict=True):
+                have.extend(more)
+    if continued and not any(row[key] for row in rows):
+        return None  # not a row of the carried table: text that happens to sit in its columns
+    body = [["\n".join(parts) for parts in row] for row in rows]
+    top = min(c.y0 for c in (grid[start] if continued else header))
+    # at the foot: nothing below but a page number ("— 2 —")
+    to_foot = all(len("".join(c.text for c in line)) <= 8 for line in grid[end:])
+    return PlacedTable(top, bottom, body if continued else [[c.text for c in header], *body],
+                       tuple(header), continued, end, to_foot)
+
+
+@dataclass(frozen=True)
+class TableCarry:
+    """A task table that ran to the foot of a page: its header cells (the columns), its header
+    texts, caption and the number of rows so far, for its continuation on the next page."""
+
+    header: tuple[OcrBox, ...]
+    caption: str
+    rows: int
 
 
 def placed_lines(
     boxes: Sequence[OcrBox],
     page: int | None,
     text_lines: Callable[[list[OcrBox]], list[Line]],
-    tables_before: int = 0,
-) -> list[Line]:
+    carry: TableCarry | None = None,
+) -> tuple[list[Line], TableCarry | None]:
     """A page of positioned text as lines: its task tables (``placed_tables``) one line per row
     through ``table_lines`` (captioned by the short line ending in 表 above, cited to the row),
-    the text around them through ``text_lines`` (the format's own reading order)."""
+    the text around them through ``text_lines`` (the format's own reading order). ``carry`` is
+    a table left open at the foot of the previous page: a continuation keeps its caption, header
+    and row numbers. Returns the lines and the table left open at the foot of this page, if any."""
     lines: list[Line] = []
     rest = list(boxes)
-    for n, table in enumerate(placed_tables(line_groups(boxes)), start=tables_before + 1):
+    out: TableCarry | None = None
+    for n, table in enumerate(placed_tables(line_groups(boxes), carry.header if carry else ()), start=1):
         lines += text_lines([b for b in rest if (b.y0 + b.y1) / 2 < table.top])
-        caption = table_caption([ln.text for ln in lines[-8:]]) or f"表格{n}"
-        lines += table_lines(table.rows, caption, page)[0]
+        if table.continued and carry:
+            caption, first, header = carry.caption, carry.rows + 1, [b.text for b in carry.header]
+        else:
+            caption, first, header = table_caption([ln.text for ln in lines[-8:]]) or f"表格{n}", 1, None
+        rows = table_lines(table.rows, caption, page, header, first_row_no=first)[0]
+        lines += rows
         rest = [b for b in rest if (b.y0 + b.y1) / 2 > table.bottom]
-    return lines + text_lines(rest)
+        out = TableCarry(table.header, caption, first - 1 + len(rows)) if table.to_foot else None
+    return lines + text_lines(rest), out
 
 
 # --------------------------------------------------------------------------- HTML

@@ -196,13 +196,14 @@ def make_photo(path: Path, paragraph: str) -> Path:
 
 
 def make_ofd(path: Path, pages: list[list[str]], title: str = "", doc_number: str = "",
-             tables: dict[int, tuple[list[str], list[list[str]]]] | None = None,
+             tables: dict[int, tuple[list[str] | None, list[list[str]]]] | None = None,
              scans: list | None = None) -> Path:
     """An OFD package (GB/T 33190) written by hand: OFD.xml, Document.xml, one Content.xml per page
     with a TextObject per line (deliberately out of order in the XML: reading order comes from Y).
 
     ``tables`` puts a task table (header, rows) under the lines of a page (0-based), one TextObject
-    per cell line, long cells wrapped inside their column, as a converter writes a Word table.
+    per cell line, long cells wrapped inside their column, as a converter writes a Word table; a
+    header of None continues the table of the page before (rows only, no header row).
     ``scans`` (PIL images) add pages that are only a picture (a scanned OFD): an ImageObject whose
     PNG is a MultiMedia resource of DocumentRes.xml.
     """
@@ -255,7 +256,8 @@ def make_ofd(path: Path, pages: list[list[str]], title: str = "", doc_number: st
             if tables and n in tables:
                 header, rows = tables[n]
                 cell_size, y = 3.5, 30 + 8 * len(lines) + 4
-                for k, (row_lines, _) in enumerate(task_table_layout(header, rows)):
+                layout = task_table_layout(header or TASK_HEADER, rows)
+                for k, (row_lines, _) in enumerate(layout if header else layout[1:]):
                     for j, cells in enumerate(row_lines):
                         for c, text, centred in cells:
                             x0 = 25 + 1.5 + sum(TABLE_WIDTHS[:c]) * cell_size + 3 * c

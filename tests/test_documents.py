@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.loaders import load_file, placed_tables
+from ingest.loaders import load_file, placed_lines, placed_tables
 from ingest.ocr import OcrBox, OcrEngine, OcrSettings, line_groups, reading_order
+from ingest.records import Line
 from rag.errors import LoadError
 from rag.service import PolicyQA
 from rag.settings import Settings
@@ -493,3 +494,33 @@ def test_workbook_sheets_in_the_library(qa: PolicyQA):
     meta, sections = library.document_sections(qa, "多表#签约项目")
     assert meta["title"] == "多表.xlsx › 签约项目" and [s for s, _ in sections] == ["第2行", "第3行"]
     assert sections[0][1][0].startswith("高端轴承智能制造项目（洛阳市涧西区）") and meta["x_sheet"] == "签约项目"
+
+
+def test_task_table_running_on_to_the_next_page_keeps_header_caption_and_row_numbers(tmp_path: Path):
+    path = make_ofd(tmp_path / "跨页.ofd", [TABLE_INTRO, []],
+                    tables={0: (TASK_HEADER, OFD_ROWS[:1]), 1: (None, OFD_ROWS[1:] + SHEET2_ROWS[:1])})
+    rows = [ln for ln in load_file(path, MB).documents[0].lines if ln.table]
+    assert [(ln.page, ln.table) for ln in rows] == [(1, "附件 重点任务分工表 › 第1行"), (2, "附件 重点任务分工表 › 第2行"),
+                                                    (2, "附件 重点任务分工表 › 第3行")]
+    assert rows[1].text.startswith("序号：2；重点任务：建立外商投资企业服务专员制度；牵头单位：市投资促进中心")
+
+    def box(text: str, x0: float, y0: float, x1: float) -> OcrBox:
+        return OcrBox(text, 0.99, x0, y0, x1, y0 + 30)
+
+    def as_text(boxes: list[OcrBox]) -> list[Line]:
+        return [Line(t) for t in reading_order(boxes, 1400)]
+
+    header = [box("序号", 110, 100, 170), box("重点任务", 420, 100, 540), box("牵头单位", 800, 100, 920)]
+    page1 = [box("重点任务分工表", 500, 40, 720), *header,
+             box("1", 130, 160, 145), box("建立招商台账", 230, 160, 500), box("市商务局", 760, 160, 880),
+             box("—1—", 640, 1900, 700)]
+    lines1, carry = placed_lines(page1, 1, as_text)
+    assert carry is not None and [ln.table for ln in lines1 if ln.table] == ["重点任务分工表 › 第1行"]
+    page2 = [box("2", 130, 100, 145), box("编制产业图谱", 230, 100, 500), box("市发展改革委", 760, 100, 940),
+             box("各单位要按照分工抓好落实，确保各项任务按期完成，不断开创招商引资工作新局面。", 100, 300, 1300)]
+    lines2, carry2 = placed_lines(page2, 2, as_text, carry)
+    assert [(ln.table, ln.text) for ln in lines2 if ln.table] == [
+        ("重点任务分工表 › 第2行", "序号：2；重点任务：编制产业图谱；牵头单位：市发展改革委。")]
+    assert carry2 is None and lines2[-1].text.startswith("各单位要按照分工")
+    # without the carried table the same page is text only
+    assert not any(ln.table for ln in placed_lines(page2, 2, as_text)[0])
