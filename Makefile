@@ -23,14 +23,15 @@ chromium:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q \
 	    chromium fonts-noto-cjk fonts-noto-color-emoji; }
 
-# Converters and fonts for legacy Word/WPS/RTF/ODT (LibreOffice headless, antiword, catdoc) and
+# Converters and fonts for legacy Word/WPS/RTF/ODT (LibreOffice headless, antiword, catdoc), python3-uno
+# (tests save password-protected .doc/.odt through it) and
 # the CJK font the tests render scans with; apt only, skipped when already installed
 converters:
-	@{ test -x /usr/bin/soffice && test -x /usr/bin/antiword && test -x /usr/bin/catdoc && \
+	@{ test -x /usr/bin/soffice && test -f /usr/lib/python3/dist-packages/uno.py && test -x /usr/bin/antiword && test -x /usr/bin/catdoc && \
 	   test -f /usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc; } || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends \
-	    libreoffice-writer-nogui antiword catdoc fonts-noto-cjk libgl1; }
+	    libreoffice-writer-nogui python3-uno antiword catdoc fonts-noto-cjk libgl1; }
 
 run: setup
 	$(VENV)/bin/policyqa ingest corpus/

@@ -9,9 +9,11 @@ Scanned PDF pages (no text layer) and images are OCR'd (``ingest.ocr``; a page w
 confidence is below ``OcrSettings.min_confidence`` is reported and left out). OFD
 (GB/T 33190) is read from its package XML. Legacy Word/WPS, RTF and ODT go through
 LibreOffice (headless) into DOCX, or antiword/catdoc for plain text when LibreOffice is not
-installed. Tables (DOCX, PDF, XLSX/CSV without a 项目名称 column) become one line per row
-that keeps its column names ("牵头单位：市商务局；完成时限：2020年6月底前"), marked with the
-row's place (``Line.table``).
+installed; a password-protected one is refused before conversion. Tables (DOCX, PDF,
+XLSX/CSV without a 项目名称 column, and task tables found by their header among the positioned
+text of OFD pages and OCR'd scans, ``placed_tables``) become one line per row that keeps its
+column names ("牵头单位：市商务局；完成时限：2020年6月底前"), marked with the row's place
+(``Line.table``). Every visible sheet of an XLSX is read.
 
 Loaders do not clean text (``ingest.clean`` does).
 """
@@ -24,18 +26,27 @@ import json
 import logging
 import re
 import shutil
+import statistics
 import subprocess
 import tempfile
 import threading
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ingest.ocr import RENDER_DPI, OcrPage, OcrSettings, ocr_pages
+from ingest.ocr import (
+    RENDER_DPI,
+    OcrBox,
+    OcrPage,
+    OcrSettings,
+    line_groups,
+    ocr_pages,
+    reading_order,
+)
 from ingest.records import SECTION_SEP, Line, SourceDocument
 from rag.errors import LoadError
 
@@ -93,7 +104,7 @@ def load_file(path: Path, max_bytes: int, ocr: OcrSettings | None = None) -> Loa
         return load_jsonl(source, decode_text(data))
     if suffix == ".csv":
         return load_table(source, _csv_rows(decode_text(data)))
-    return load_table(source, _xlsx_rows(data, max_bytes))
+    return load_workbook(source, _xlsx_sheets(data, max_bytes))
 
 
 # --------------------------------------------------------------------------- text
@@ -189,8 +200,10 @@ def load_pdf(source: str, data: bytes, ocr: OcrSettings | None = None) -> LoadRe
             results = ocr_pages(source, data, scanned, lambda no: _render(pdf, no), len(texts), ocr)
         finally:
             pdf.close()
-        for no, result in results.items():
-            kept = _ocr_page_lines(result, no, ocr.min_confidence, problems)
+        carry: TableCarry | None = None
+        for no, result in results.items():  # page order; a table may run on from the page before
+            kept, carry = _ocr_page_lines(result, no, ocr.min_confidence, problems,
+                                          carry if no - 1 in confidence else None)
             if kept:
                 pages[no] = kept
                 confidence[no] = result.confidence
@@ -217,18 +230,22 @@ def _render(pdf: Any, page: int) -> Any:
     return pdf[page - 1].render(scale=RENDER_DPI / 72).to_pil()
 
 
-def _ocr_page_lines(result: OcrPage, page: int, min_confidence: float, problems: list[str]) -> list[Line]:
-    """An OCR'd page's lines, or none (and a problem) when it holds no text or is not trustworthy."""
+def _ocr_page_lines(
+    result: OcrPage, page: int, min_confidence: float, problems: list[str], carry: TableCarry | None = None
+) -> tuple[list[Line], TableCarry | None]:
+    """An OCR'd page's lines, or none (and a problem) when it holds no text or is not trustworthy;
+    and a task table left open at its foot (``placed_lines``; ``carry``: one from the page before)."""
     if not result.chars:
         problems.append(f"第{page}页未识别出文字（空白页或图片），已跳过")
-        return []
+        return [], None
     if result.confidence < min_confidence:
         problems.append(
             f"第{page}页 OCR 识别置信度过低（{result.confidence:.0%}，低于 {min_confidence:.0%}），该页未导入；"
             "请提供更清晰的扫描件或原件"
         )
-        return []
-    return [Line(t, page) for t in result.lines]
+        return [], None
+    return placed_lines(result.boxes, page, lambda boxes: [Line(t, page) for t in reading_order(boxes, result.width)],
+                        carry)
 
 
 def _pdf_tables(data: bytes, pages: Sequence[int]) -> dict[int, tuple[str, list[Line]]]:
@@ -294,8 +311,9 @@ def load_image(source: str, data: bytes, ocr: OcrSettings | None = None) -> Load
     results = ocr_pages(source, data, range(1, len(frames) + 1), lambda no: frames[no - 1], len(frames), ocr)
     lines: list[Line] = []
     confidence: dict[int, float] = {}
+    carry: TableCarry | None = None
     for no, result in results.items():
-        kept = _ocr_page_lines(result, no, ocr.min_confidence, problems)
+        kept, carry = _ocr_page_lines(result, no, ocr.min_confidence, problems, carry if no - 1 in confidence else None)
         if kept:
             lines.extend(kept)
             confidence[no] = result.confidence
@@ -369,6 +387,22 @@ def _ofd_text_items(page: Any) -> list[tuple[float, float, float, str]]:
     return items
 
 
+def _ofd_box(item: tuple[float, float, float, str]) -> OcrBox:
+    """A TextCode (baseline y, x, font size, text) as a box for ``placed_lines``: CJK glyphs one em
+    wide, ASCII (the digits of a date) half an em."""
+    y, x, size, text = item
+    ems = sum(0.5 if ch.isascii() else 1.0 for ch in text)
+    return OcrBox(text, 1.0, x, y - size, x + ems * size, y)
+
+
+def _ofd_item(box: OcrBox) -> tuple[float, float, float, str]:
+    return box.y1, box.x0, box.y1 - box.y0, box.text
+
+
+def _ofd_text_lines(page: int) -> Callable[[list[OcrBox]], list[Line]]:
+    return lambda boxes: _ofd_lines([_ofd_item(b) for b in boxes], page)
+
+
 def _ofd_lines(items: list[tuple[float, float, float, str]], page: int) -> list[Line]:
     """Text items grouped into lines by baseline (within half a font size), read left to right;
     a gap wider than two characters (table cells, a signature block) stays as two spaces."""
@@ -437,6 +471,7 @@ def load_ofd(source: str, data: bytes, max_bytes: int, ocr: OcrSettings | None =
             raise LoadError("OFD 文件没有页面")
         lines: list[Line] = []
         scanned: dict[int, str] = {}
+        carry: TableCarry | None = None  # a table running on from the text page before
         for no, loc in enumerate(page_locs, start=1):
             page = _xml(zf, loc)
             items = _ofd_text_items(page)
@@ -444,8 +479,11 @@ def load_ofd(source: str, data: bytes, max_bytes: int, ocr: OcrSettings | None =
                 if _local(ref.tag) == "Template" and ref.get("TemplateID") in templates:
                     items += _ofd_text_items(_xml(zf, templates[ref.get("TemplateID")]))
             if items:
-                lines.extend(_ofd_lines(items, no))
+                kept, carry = placed_lines([_ofd_box(it) for it in items], no, _ofd_text_lines(no),
+                                           carry if lines and lines[-1].page == no - 1 else None)
+                lines.extend(kept)
                 continue
+            carry = None
             images = [media[i.get("ResourceID")] for i in page.iter()
                       if _local(i.tag) == "ImageObject" and i.get("ResourceID") in media]
             if images:
@@ -462,8 +500,10 @@ def load_ofd(source: str, data: bytes, max_bytes: int, ocr: OcrSettings | None =
                     raise LoadError(f"OFD 第{no}页的图片无法读取") from e
 
             results = ocr_pages(source, data, sorted(scanned), render, len(page_locs), ocr)
+            carry = None
             for no, result in results.items():
-                kept = _ocr_page_lines(result, no, ocr.min_confidence, problems)
+                kept, carry = _ocr_page_lines(result, no, ocr.min_confidence, problems,
+                                              carry if no - 1 in confidence else None)
                 if kept:
                     lines.extend(kept)
                     confidence[no] = result.confidence
@@ -501,7 +541,11 @@ _SOFFICE_LOCK = threading.Lock()
 
 def load_legacy_word(source: str, data: bytes, suffix: str, max_bytes: int) -> SourceDocument:
     """.doc/.wps/.rtf/.odt: LibreOffice (headless) converts to DOCX, read like any DOCX (tables
-    included); without LibreOffice, antiword or catdoc give the text of .doc/.wps."""
+    included); without LibreOffice, antiword or catdoc give the text of .doc/.wps. A file
+    saved with a password (``encrypted_office``) is refused before any converter runs."""
+    if encrypted_office(data, suffix):
+        raise LoadError(f"{suffix} 文件已加密（设置了打开密码），无法读取；请在 WPS/Word 中取消密码后另存，"
+                        "或提供未加密的文件")
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice:
         return load_docx(source, _soffice_to_docx(soffice, data, suffix), max(max_bytes, len(data) * 10))
@@ -522,6 +566,70 @@ def load_legacy_word(source: str, data: bytes, suffix: str, max_bytes: int) -> S
         f"缺少文档转换工具，无法读取 {suffix} 文件：请安装 LibreOffice（make converters，"
         "或 apt-get install libreoffice-writer-nogui）后重新导入，或另存为 DOCX/PDF 再上传"
     )
+
+
+def _cfb_entries(data: bytes) -> dict[str, tuple[int, int]]:
+    """The streams of an OLE2 compound file (a Word 97 .doc/.wps, an encrypted Office file):
+    name → (offset of its first sector in ``data``, stream size). Only the first sector is
+    located, and only for streams in regular sectors (a stream under 4096 bytes lives in the
+    mini stream: offset -1). Empty when ``data`` is not a compound file."""
+    import struct
+
+    if not data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1") or len(data) < 512:
+        return {}
+    size = 1 << struct.unpack_from("<H", data, 0x1E)[0]
+    if size not in (512, 4096):
+        return {}
+
+    def sector(n: int) -> bytes:
+        return data[(n + 1) * size:(n + 2) * size]
+
+    cutoff = struct.unpack_from("<I", data, 0x38)[0]
+    fat_sectors = [n for n in struct.unpack_from("<109I", data, 0x4C) if n < 0xFFFFFFFA]
+    difat, seen = struct.unpack_from("<I", data, 0x44)[0], 0
+    while difat < 0xFFFFFFFA and seen < 10_000:
+        block = sector(difat)
+        if len(block) < size:
+            return {}
+        *entries, difat = struct.unpack_from(f"<{size // 4}I", block)
+        fat_sectors += [n for n in entries if n < 0xFFFFFFFA]
+        seen += 1
+    fat = b"".join(sector(n) for n in fat_sectors)
+    out: dict[str, tuple[int, int]] = {}
+    n, hops = struct.unpack_from("<I", data, 0x30)[0], 0
+    while n < 0xFFFFFFFA and hops < 10_000 and (n + 2) * size <= len(data):
+        block = sector(n)
+        for i in range(0, size, 128):
+            name_len, kind = struct.unpack_from("<HB", block, i + 64)
+            if kind == 2 and 2 <= name_len <= 64:  # a stream
+                name = block[i:i + name_len - 2].decode("utf-16-le", errors="replace")
+                start, length = struct.unpack_from("<II", block, i + 116)
+                out[name] = ((start + 1) * size if length >= cutoff else -1, length)
+        if 4 * n + 4 > len(fat):
+            break
+        n, hops = struct.unpack_from("<I", fat, 4 * n)[0], hops + 1
+    return out
+
+
+def encrypted_office(data: bytes, suffix: str) -> bool:
+    """Whether a legacy Word/WPS or ODT file (or an Office file saved with a password, which is
+    an OLE2 file whatever its name) is encrypted: the Word 97 FIB's fEncrypted bit (0x0100 of
+    the flags at byte 10 of the WordDocument stream), an ``EncryptedPackage`` stream, or an
+    ODT manifest with ``encryption-data``.
+    """
+    streams = _cfb_entries(data)
+    if "EncryptedPackage" in streams:
+        return True
+    word = streams.get("WordDocument")
+    if word and word[0] >= 0 and word[0] + 12 <= len(data):
+        return bool(int.from_bytes(data[word[0] + 10:word[0] + 12], "little") & 0x0100)
+    if suffix == ".odt" and data.startswith(b"PK"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                return b"encryption-data" in zf.read("META-INF/manifest.xml")
+        except (zipfile.BadZipFile, KeyError, OSError):
+            return False
+    return False
 
 
 def _soffice_to_docx(soffice: str, data: bytes, suffix: str) -> bytes:
@@ -709,6 +817,173 @@ def table_lines(
     return lines, header
 
 
+# ------------------------------------------------------------------ tables from positioned text (OFD, OCR)
+
+
+@dataclass(frozen=True)
+class PlacedTable:
+    """A task table found among positioned text: its vertical extent on the page and its cell
+    texts, header row first (cells wrapped over several lines joined with "\\n")."""
+
+    top: float
+    bottom: float
+    rows: list[list[str]]
+    header: tuple[OcrBox, ...] = ()  # the cells that gave the columns
+    continued: bool = False  # the rest of a table from the previous page: rows without a header
+    end: int = 0  # index of the first line after the table
+    to_foot: bool = False  # the table runs to the page's foot
+
+
+def _placed_cells(line: Sequence[OcrBox]) -> list[OcrBox]:
+    """The boxes of one text line merged into cells: boxes less than 0.6 line heights apart are
+    one cell (a run split by the writer or the detector), wider gaps separate cells."""
+    cells: list[OcrBox] = []
+    for b in sorted(line, key=lambda b: b.x0):
+        if not b.text.strip():
+            continue
+        if cells and b.x0 - cells[-1].x1 < 0.6 * max(b.y1 - b.y0, 1.0):
+            c = cells[-1]
+            cells[-1] = OcrBox(c.text + b.text.strip(), min(c.confidence, b.confidence), c.x0,
+                               min(c.y0, b.y0), max(c.x1, b.x1), max(c.y1, b.y1))
+        else:
+            cells.append(OcrBox(b.text.strip(), b.confidence, b.x0, b.y0, b.x1, b.y1))
+    return cells
+
+
+def _column_bounds(header: Sequence[OcrBox], lines: Sequence[Sequence[OcrBox]]) -> list[float]:
+    """x of the border between neighbouring header columns: the middle of the widest stretch
+    between the two header cells that no cell of the table's lines covers (a centred header
+    over left-aligned cells still finds the ruling), or the middle between the headers."""
+    covered = [(c.x0, c.x1) for line in lines for c in line]
+    bounds = []
+    for left, right in zip(header, header[1:], strict=False):
+        lo, hi = left.x1, max(right.x0, left.x1)
+        spans = sorted((max(a, lo), min(b, hi)) for a, b in covered if b > lo and a < hi)
+        best, at = 0.0, (lo + hi) / 2
+        x = lo
+        for a, b in [*spans, (hi, hi)]:
+            if a - x > best:
+                best, at = a - x, (x + a) / 2
+            x = max(x, b)
+        bounds.append(at)
+    return bounds
+
+
+def placed_tables(lines: Sequence[Sequence[OcrBox]], carried: Sequence[OcrBox] = ()) -> list[PlacedTable]:
+    """Task tables (分工表) among the text lines of a page whose text has positions (an OFD
+    page, an OCR'd scan), lines top to bottom, boxes left to right.
+
+    A table starts at a line whose cells are a task table's header (two or more of
+    序号/任务/牵头单位/责任单位/完成时限 and their aliases, mapped by ``map_header``); the header
+    cells give the columns. Each later line's cells go to the column they overlap most; a line
+    with text in the 序号 column (else the first column) starts a row, the others continue it
+    (a cell wrapped over lines). The table ends at a gap of more than 2.5 line heights, at a
+    line wider than the table, or at one cell spanning half the table (a paragraph).
+    ``carried`` is the header of a table that ran to the foot of the previous page: when this
+    page's first line is not a header but fits those columns, the page opens with the table's
+    continuation (``PlacedTable.continued``, rows without a header).
+
+    [序号 | 重点任务 | 牵头单位], [1 | 编制招商 | 市商务局], [   | 图谱     |         ]
+    → rows [["序号", "重点任务", "牵头单位"], ["1", "编制招商\\n图谱", "市商务局"]]
+    """
+    grid = [_placed_cells(line) for line in lines]
+    out: list[PlacedTable] = []
+    if carried and grid and len(grid[0]) >= 2 and not _is_task_header(grid[0]):
+        if (found := _placed_table(grid, 0, list(carried))) is not None:
+            out.append(found)
+    i = out[-1].end if out else 0
+    while i < len(grid):
+        if not _is_task_header(grid[i]) or (found := _placed_table(grid, i + 1, grid[i])) is None:
+            i += 1
+            continue
+        out.append(found)
+        i = found.end
+    return out
+
+
+def _is_task_header(cells: Sequence[OcrBox]) -> bool:
+    return len(cells) >= 2 and len(map_header([c.text for c in cells], _TABLE_FIELDS).fields) >= 2
+
+
+def _placed_table(grid: list[list[OcrBox]], start: int, header: list[OcrBox]) -> PlacedTable | None:
+    """The table under ``header`` whose data lines begin at ``grid[start]`` (see ``placed_tables``);
+    the header is the line before ``start`` unless it was carried from the previous page."""
+    continued = start == 0 or grid[start - 1] is not header
+    left, right = header[0].x0, header[-1].x1
+    width = right - left
+    height = statistics.median(c.y1 - c.y0 for c in header)
+    end, bottom = start, None if continued else max(c.y1 for c in header)
+    while end < len(grid):
+        cells = grid[end]
+        if (not cells or (bottom is not None and cells[0].y0 - bottom > 2.5 * height)
+                or min(c.x0 for c in cells) < left - max(3 * height, 0.15 * width)
+                or max(c.x1 for c in cells) > right + max(3 * height, 0.15 * width)
+                or (len(cells) == 1 and cells[0].x1 - cells[0].x0 > 0.5 * width)):
+            break
+        bottom = max(bottom or 0.0, max(c.y1 for c in cells))
+        end += 1
+    if end == start or bottom is None:
+        return None
+    bounds = [-float("inf"), *_column_bounds(header, [header, *grid[start:end]]), float("inf")]
+    key = map_header([c.text for c in header], _TABLE_FIELDS).fields.get("seq", 0)
+    rows: list[list[list[str]]] = []
+    for cells in grid[start:end]:
+        row: list[list[str]] = [[] for _ in header]
+        for c in cells:
+            overlap = [min(c.x1, hi) - max(c.x0, lo) for lo, hi in zip(bounds, bounds[1:], strict=False)]
+            row[overlap.index(max(overlap))].append(c.text)
+        if row[key] or not rows:
+            rows.append(row)
+        else:
+            for have, more in zip(rows[-1], row, strict=True):
+                have.extend(more)
+    if continued and not any(row[key] for row in rows):
+        return None  # not a row of the carried table: text that happens to sit in its columns
+    body = [["\n".join(parts) for parts in row] for row in rows]
+    top = min(c.y0 for c in (grid[start] if continued else header))
+    # at the foot: nothing below but a page number ("— 2 —")
+    to_foot = all(len("".join(c.text for c in line)) <= 8 for line in grid[end:])
+    return PlacedTable(top, bottom, body if continued else [[c.text for c in header], *body],
+                       tuple(header), continued, end, to_foot)
+
+
+@dataclass(frozen=True)
+class TableCarry:
+    """A task table that ran to the foot of a page: its header cells (the columns), its header
+    texts, caption and the number of rows so far, for its continuation on the next page."""
+
+    header: tuple[OcrBox, ...]
+    caption: str
+    rows: int
+
+
+def placed_lines(
+    boxes: Sequence[OcrBox],
+    page: int | None,
+    text_lines: Callable[[list[OcrBox]], list[Line]],
+    carry: TableCarry | None = None,
+) -> tuple[list[Line], TableCarry | None]:
+    """A page of positioned text as lines: its task tables (``placed_tables``) one line per row
+    through ``table_lines`` (captioned by the short line ending in 表 above, cited to the row),
+    the text around them through ``text_lines`` (the format's own reading order). ``carry`` is
+    a table left open at the foot of the previous page: a continuation keeps its caption, header
+    and row numbers. Returns the lines and the table left open at the foot of this page, if any."""
+    lines: list[Line] = []
+    rest = list(boxes)
+    out: TableCarry | None = None
+    for n, table in enumerate(placed_tables(line_groups(boxes), carry.header if carry else ()), start=1):
+        lines += text_lines([b for b in rest if (b.y0 + b.y1) / 2 < table.top])
+        if table.continued and carry:
+            caption, first, header = carry.caption, carry.rows + 1, [b.text for b in carry.header]
+        else:
+            caption, first, header = table_caption([ln.text for ln in lines[-8:]]) or f"表格{n}", 1, None
+        rows = table_lines(table.rows, caption, page, header, first_row_no=first)[0]
+        lines += rows
+        rest = [b for b in rest if (b.y0 + b.y1) / 2 > table.bottom]
+        out = TableCarry(table.header, caption, first - 1 + len(rows)) if table.to_foot else None
+    return lines + text_lines(rest), out
+
+
 # --------------------------------------------------------------------------- HTML
 
 
@@ -846,20 +1121,30 @@ def _csv_rows(text: str) -> list[list[str]]:
     return [row for row in csv.reader(io.StringIO(text))]
 
 
-def _xlsx_rows(data: bytes, max_bytes: int) -> list[list[str]]:
-    """The first sheet's cells as text: the values Excel computed, a merged cell's value in
-    every cell it covers (a project name merged over three rows names all three), and for a
-    formula saved without its computed value (files written by scripts) the value of a plain
-    arithmetic formula ("=1+2" → "3") or else the formula itself ("=SUM(D2:D4)"), which the
-    ledger reports as not a number."""
+def _xlsx_sheets(data: bytes, max_bytes: int) -> list[tuple[str, list[list[str]]]]:
+    """Every visible worksheet of a workbook, in tab order: its name and its cells as text
+    (``_sheet_rows``). Hidden sheets (lookup lists behind drop-downs) are not read."""
     _check_zip(data, max_bytes, "XLSX")
     import openpyxl
 
     try:
-        values = openpyxl.load_workbook(io.BytesIO(data), data_only=True).worksheets[0]
-        formulas = openpyxl.load_workbook(io.BytesIO(data), data_only=False).worksheets[0]
+        values = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
+        formulas = openpyxl.load_workbook(io.BytesIO(data), data_only=False)
     except Exception as e:
         raise LoadError("XLSX 文件已损坏，无法解析") from e
+    sheets = [(v.title, _sheet_rows(v, f)) for v, f in zip(values.worksheets, formulas.worksheets, strict=True)
+              if v.sheet_state == "visible"]
+    if not sheets:
+        raise LoadError("XLSX 文件没有可见的工作表")
+    return sheets
+
+
+def _sheet_rows(values: Any, formulas: Any) -> list[list[str]]:
+    """A sheet's cells as text: the values Excel computed, a merged cell's value in
+    every cell it covers (a project name merged over three rows names all three), and for a
+    formula saved without its computed value (files written by scripts) the value of a plain
+    arithmetic formula ("=1+2" → "3") or else the formula itself ("=SUM(D2:D4)"), which the
+    ledger reports as not a number."""
     grid = [list(row) for row in values.iter_rows(values_only=True)]
     for r, row in enumerate(formulas.iter_rows(values_only=True)):
         for c, raw in enumerate(row):
@@ -980,14 +1265,46 @@ def render_record(f: dict[str, str], amount: float | None) -> str:
     return body + (f"\n原文：{f['quote']}" if f.get("quote") else "")
 
 
-def load_table(source: str, rows: list[list[str]]) -> LoadResult:
+def load_workbook(source: str, sheets: list[tuple[str, list[list[str]]]]) -> LoadResult:
+    """Every sheet of a workbook through ``load_table``: a ledger sheet gives one document per
+    row, a task-table sheet one document; an empty sheet is passed over. With more than one
+    sheet, the sheet's name is in each document (``sheet`` in a ledger row's extra, the title
+    and row places of a task table) and in its problems, the documents of the second and later
+    sheets are keyed by it ("任务表#第二批#row3"), and a sheet that is neither is reported while
+    the others load.
+
+    [("台账", ledger rows), ("说明", notes)] → the ledger's rows, problem "工作表“说明”：表格缺少…，未导入"
+    """
+    if len(sheets) == 1:
+        return load_table(source, sheets[0][1])
+    docs: list[SourceDocument] = []
+    skipped: list[str] = []
+    problems: list[str] = []
+    for n, (name, rows) in enumerate(sheets):
+        if not any(str(c).strip() for r in rows for c in r):
+            continue
+        prefix = re.sub(r"[#\s]+", "_", name) + "#" if n else ""
+        try:
+            result = load_table(source, rows, sheet=name, key_prefix=prefix)
+        except LoadError as e:
+            skipped.append(f"工作表“{name}”：{e}，未导入")
+            continue
+        docs += result.documents
+        problems += [f"工作表“{name}”{p}" for p in result.problems]
+    if not docs:
+        raise LoadError("；".join(skipped) if skipped else "表格为空（所有工作表都没有内容）")
+    return LoadResult(docs, skipped + problems)
+
+
+def load_table(source: str, rows: list[list[str]], sheet: str = "", key_prefix: str = "") -> LoadResult:
     """Project records (an investment project ledger): one record per row.
 
     Chinese headers are mapped to fields (see ``_RECORD_FIELDS``; a 项目名称-like column is
     required). Each row becomes a document whose text is ``render_record`` and whose
     ``extra`` carries the structured fields: project_name, region, province, city,
     county, industry, amount_yi (absent when unknown), stage, date, units, source_doc,
-    quote, row. A row without a name is skipped and a non-numeric amount is imported as
+    quote, row (and sheet, given for a workbook of several). Keys are ``key_prefix`` + "row<N>".
+    A row without a name is skipped and a non-numeric amount is imported as
     unknown; both are reported as problems ("第5行：投资额“约十亿”不是数字，已按空值导入").
     """
     rows = [r for r in rows if any(str(c).strip() for c in r)]
@@ -995,7 +1312,7 @@ def load_table(source: str, rows: list[list[str]]) -> LoadResult:
         raise LoadError("表格为空")
     header = [str(c).strip() for c in rows[0]]
     cols = map_header(header)
-    if "title" not in cols.fields and (task := _task_table(source, rows)):
+    if "title" not in cols.fields and (task := _task_table(source, rows, sheet, key_prefix.rstrip("#"))):
         return task
     if "title" not in cols.fields:
         raise LoadError(
@@ -1021,6 +1338,8 @@ def load_table(source: str, rows: list[list[str]]) -> LoadResult:
             province, city, county = split_region(f["region"])
         f["region"] = f.get("region") or province + city + county
         extra: dict[str, str | float | int] = {"project_name": f["title"], "row": no}
+        if sheet:
+            extra["sheet"] = sheet
         extra |= {k: v for k, v in (("province", province), ("city", city), ("county", county)) if v}
         extra |= {k: f[k] for k in ("region", "industry", "stage", "date", "units", "source_doc", "quote") if f.get(k)}
         if amount is not None:
@@ -1029,7 +1348,7 @@ def load_table(source: str, rows: list[list[str]]) -> LoadResult:
         docs.append(
             SourceDocument(
                 source=source,
-                key=f"row{no}",
+                key=f"{key_prefix}row{no}",
                 lines=tuple(_lines(render_record(f, amount))),
                 hints={k: v for k, v in hints.items() if v},
                 extra=extra,
@@ -1041,11 +1360,13 @@ def load_table(source: str, rows: list[list[str]]) -> LoadResult:
     return LoadResult(docs, problems)
 
 
-def _task_table(source: str, rows: list[list[str]]) -> LoadResult | None:
+def _task_table(source: str, rows: list[list[str]], sheet: str = "", key: str = "") -> LoadResult | None:
     """A sheet that is a notice's table (分工表: 序号/任务/牵头单位/完成时限…), not a ledger: one
     document whose rows are lines "列名：值；…" cited by their sheet row ("…分工表 › 第3行").
 
     Title rows above the header (a merged "重点任务分工表" cell) give the caption and title.
+    A sheet of a workbook of several (``sheet``) puts its name before the caption and after
+    the title: "第二批 › 重点任务分工表 › 第3行", "重点任务分工表（第二批）".
     None when no row among the first five maps to at least two task-table columns.
     """
     found = [i for i, row in enumerate(rows[:5])
@@ -1054,10 +1375,12 @@ def _task_table(source: str, rows: list[list[str]]) -> LoadResult | None:
         return None
     i = found[0]
     above = [str(c).strip() for r in rows[:i] for c in r if str(c).strip()]
-    caption = table_caption(above) or (above[-1] if above else Path(source).stem)
+    caption = table_caption(above) or (above[-1] if above else sheet or Path(source).stem)
+    title = re.sub(r"^附件\d*\s*", "", caption)
+    if sheet and sheet != caption:
+        caption, title = f"{sheet}{SECTION_SEP}{caption}", f"{title}（{sheet}）"
     # sheet rows: header is row i+1 (counting blank-free rows, as the ledger does)
     lines, _ = table_lines(rows[i:], caption, None, first_row_no=i + 2)
     if not lines:
         raise LoadError("表格中没有可用的数据行")
-    hints = {"title": re.sub(r"^附件\d*\s*", "", caption)}
-    return LoadResult([SourceDocument(source=source, lines=tuple(lines), hints=hints)])
+    return LoadResult([SourceDocument(source=source, key=key, lines=tuple(lines), hints={"title": title})])

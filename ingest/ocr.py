@@ -5,10 +5,11 @@ shipped inside the ``rapidocr-onnxruntime`` wheel; nothing is downloaded) on one
 and returns an ``OcrPage``: its lines in reading order and the page's mean recognition
 confidence (weighted by characters). ``reading_order`` puts the recognised boxes of a
 two-column page in column order; full-width lines (a title, a table spanning both columns)
-separate the column bands. Results are cached per file hash and page in a folder, so a
-re-ingest of the same scan never OCRs again.
+separate the column bands. The page keeps its boxes, so a loader can find a table among them
+by their coordinates (``ingest.loaders.placed_tables``). Results are cached per file hash and
+page in a folder, so a re-ingest of the same scan never OCRs again.
 
-It does not correct recognition errors, deskew photos or detect tables in images.
+It does not correct recognition errors or deskew photos.
 """
 
 from __future__ import annotations
@@ -26,9 +27,15 @@ from rag.errors import LoadError
 
 log = logging.getLogger(__name__)
 
-OCR_VERSION = "rapidocr-onnxruntime-1.4.4/ppocrv4/1"  # part of the cache key
+# part of the cache key; 2: boxes kept, 3: ENGINE_OPTIONS (a batch of one line reads a few characters differently)
+OCR_VERSION = "rapidocr-onnxruntime-1.4.4/ppocrv4/3"
 RENDER_DPI = 200
 MAX_IMAGE_SIDE = 4000  # larger photos are scaled down before OCR (phone photos are 4000+ px)
+# ONNX Runtime on one thread and text lines recognised one at a time: on this 2-core machine,
+# shared with other jobs (load ≈ 7–10), that took OCR from ≈ 16 to ≈ 6 s per A4 page (evals/ocr_bench.py,
+# README). Several threads spin on cores the other jobs hold; batches of six lines are padded to
+# the longest line's width, so short lines (table cells, paragraph ends) cost as much as full ones.
+ENGINE_OPTIONS = {"intra_op_num_threads": 1, "inter_op_num_threads": 1, "rec_batch_num": 1}
 
 
 @dataclass(frozen=True)
@@ -45,17 +52,24 @@ class OcrBox:
 
 @dataclass(frozen=True)
 class OcrPage:
-    """A page's text lines in reading order and its mean confidence (0–1; 0 when nothing was read)."""
+    """A page's recognised boxes, the width of the image they were found on, and its mean
+    confidence (0–1; 0 when nothing was read)."""
 
-    lines: tuple[str, ...]
+    boxes: tuple[OcrBox, ...]
+    width: float
     confidence: float
 
     @property
+    def lines(self) -> tuple[str, ...]:
+        """The page's text lines in reading order (``reading_order``)."""
+        return tuple(reading_order(self.boxes, self.width))
+
+    @property
     def chars(self) -> int:
-        return sum(len(t) for t in self.lines)
+        return sum(len(b.text.strip()) for b in self.boxes)
 
 
-def _line_groups(boxes: Sequence[OcrBox]) -> list[list[OcrBox]]:
+def line_groups(boxes: Sequence[OcrBox]) -> list[list[OcrBox]]:
     """Boxes on one text line (vertical overlap ≥ half the smaller height), left to right."""
     lines: list[list[OcrBox]] = []
     for b in sorted(boxes, key=lambda b: (b.y0 + b.y1) / 2):
@@ -117,15 +131,15 @@ def reading_order(boxes: Sequence[OcrBox], width: float) -> list[str]:
         return []
     gutter = _gutter(boxes, width)
     if gutter is None:
-        return [_join(line) for line in _line_groups(boxes)]
+        return [_join(line) for line in line_groups(boxes)]
     out: list[str] = []
     band: list[OcrBox] = []
 
     def flush() -> None:
         left = [b for b in band if (b.x0 + b.x1) / 2 < gutter]
         right = [b for b in band if (b.x0 + b.x1) / 2 >= gutter]
-        out.extend(_join(line) for line in _line_groups(left))
-        out.extend(_join(line) for line in _line_groups(right))
+        out.extend(_join(line) for line in line_groups(left))
+        out.extend(_join(line) for line in line_groups(right))
         band.clear()
 
     for b in sorted(boxes, key=lambda b: b.y0):
@@ -167,7 +181,7 @@ class OcrEngine:
                 from rapidocr_onnxruntime import RapidOCR
             except ImportError as e:  # pragma: no cover - a broken install
                 raise LoadError("未安装 OCR 组件（rapidocr-onnxruntime），无法识别扫描件；请运行 make setup") from e
-            cls._instance = RapidOCR()
+            cls._instance = RapidOCR(**ENGINE_OPTIONS)
         return cls._instance
 
     def page(self, image: Any) -> OcrPage:
@@ -181,11 +195,11 @@ class OcrEngine:
         with self._lock:
             result, _ = self._engine()(np.asarray(image))
         boxes = [
-            OcrBox(str(text), float(score), min(p[0] for p in quad), min(p[1] for p in quad),
-                   max(p[0] for p in quad), max(p[1] for p in quad))
+            OcrBox(str(text), float(score), float(min(p[0] for p in quad)), float(min(p[1] for p in quad)),
+                   float(max(p[0] for p in quad)), float(max(p[1] for p in quad)))
             for quad, text, score in (result or [])
         ]
-        return OcrPage(tuple(reading_order(boxes, image.width)), round(page_confidence(boxes), 4))
+        return OcrPage(tuple(boxes), float(image.width), round(page_confidence(boxes), 4))
 
 
 @dataclass(frozen=True)
@@ -217,7 +231,9 @@ class OcrCache:
             return None
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-            return OcrPage(tuple(str(t) for t in raw["lines"]), float(raw["confidence"]))
+            boxes = tuple(OcrBox(str(t), float(c), float(x0), float(y0), float(x1), float(y1))
+                          for t, c, x0, y0, x1, y1 in raw["boxes"])
+            return OcrPage(boxes, float(raw["width"]), float(raw["confidence"]))
         except (OSError, ValueError, KeyError, TypeError):
             log.warning("OCR cache entry %s unreadable; OCR again", path)
             return None
@@ -228,7 +244,8 @@ class OcrCache:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".part")
-        tmp.write_text(json.dumps({"lines": list(result.lines), "confidence": result.confidence},
+        boxes = [[b.text, b.confidence, b.x0, b.y0, b.x1, b.y1] for b in result.boxes]
+        tmp.write_text(json.dumps({"boxes": boxes, "width": result.width, "confidence": result.confidence},
                                   ensure_ascii=False), encoding="utf-8")
         tmp.replace(path)
 

@@ -313,6 +313,13 @@ def _sheet_rows(hashes: dict[str, tuple[str, str]], sheet: str) -> list[str]:
     return sorted(rows, key=lambda d: int(d.rsplit("#row", 1)[1]))
 
 
+def _sheet_title(sheet: str, source: Any) -> str:
+    """A ledger sheet's name in the library: its file's, and the sheet's for the second and later
+    sheets of a workbook ("台账#第二批" → "台账.xlsx › 第二批")."""
+    name = Path(str(source or sheet)).name
+    return f"{name} › {sheet.split('#', 1)[1]}" if "#" in sheet else name
+
+
 def documents(svc: PolicyQA) -> list[dict[str, Any]]:
     """The library's list: every document with its metadata and chunk count, except that a
     project-ledger sheet is one entry (doc id = the sheet's, e.g. "projects") with its row
@@ -327,7 +334,7 @@ def documents(svc: PolicyQA) -> list[dict[str, Any]]:
         sheet = sheets.get(m.group("sheet"))
         if sheet is None:
             sheet = sheets[m.group("sheet")] = d | {"doc_id": m.group("sheet"), "chunks": 0, "rows": 0,
-                                                    "title": Path(str(d.get("source") or m.group("sheet"))).name,
+                                                    "title": _sheet_title(m.group("sheet"), d.get("source")),
                                                     "region": "", "date": ""}
             out.append(sheet)
         sheet["chunks"] += d["chunks"]
@@ -345,7 +352,7 @@ def document_sections(svc: PolicyQA, doc_id: str) -> tuple[dict[str, Any], list[
             raise QueryError(f"文档不存在：{doc_id}")
         got = svc.index.collection.get(where={"doc_id": {"$in": rows_of}}, include=["documents", "metadatas"])
         rows = sorted(zip(got["documents"], got["metadatas"], strict=True), key=lambda r: int(r[1].get("x_row") or 0))
-        meta = dict(rows[0][1]) | {"doc_id": doc_id, "title": Path(str(rows[0][1].get("source") or doc_id)).name}
+        meta = dict(rows[0][1]) | {"doc_id": doc_id, "title": _sheet_title(doc_id, rows[0][1].get("source"))}
         return meta, [(f"第{m.get('x_row')}行", [text]) for text, m in rows]
     rows = sorted(zip(got["documents"], got["metadatas"], strict=True), key=lambda r: int(r[1].get("ordinal") or 0))
     meta = dict(rows[0][1])

@@ -195,42 +195,137 @@ def make_photo(path: Path, paragraph: str) -> Path:
     return path
 
 
-def make_ofd(path: Path, pages: list[list[str]], title: str = "", doc_number: str = "") -> Path:
+def make_ofd(path: Path, pages: list[list[str]], title: str = "", doc_number: str = "",
+             tables: dict[int, tuple[list[str] | None, list[list[str]]]] | None = None,
+             scans: list | None = None) -> Path:
     """An OFD package (GB/T 33190) written by hand: OFD.xml, Document.xml, one Content.xml per page
-    with a TextObject per line (deliberately out of order in the XML: reading order comes from Y)."""
+    with a TextObject per line (deliberately out of order in the XML: reading order comes from Y).
+
+    ``tables`` puts a task table (header, rows) under the lines of a page (0-based), one TextObject
+    per cell line, long cells wrapped inside their column, as a converter writes a Word table; a
+    header of None continues the table of the page before (rows only, no header row).
+    ``scans`` (PIL images) add pages that are only a picture (a scanned OFD): an ImageObject whose
+    PNG is a MultiMedia resource of DocumentRes.xml.
+    """
+    import io
     import zipfile
     from xml.sax.saxutils import escape
 
     ns = 'xmlns:ofd="http://www.ofdspec.org/2016"'
+    scans = scans or []
     custom = (f'<ofd:CustomDatas><ofd:CustomData Name="文号">{escape(doc_number)}</ofd:CustomData></ofd:CustomDatas>'
               if doc_number else "")
     ofd_xml = (f'<?xml version="1.0" encoding="UTF-8"?><ofd:OFD {ns} Version="1.0" DocType="OFD"><ofd:DocBody>'
                f'<ofd:DocInfo><ofd:DocID>0C7D1E</ofd:DocID><ofd:Title>{escape(title)}</ofd:Title>{custom}</ofd:DocInfo>'
                '<ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>')
-    page_refs = "".join(f'<ofd:Page ID="{n + 10}" BaseLoc="Pages/Page_{n}/Content.xml"/>' for n in range(len(pages)))
+    n_pages = len(pages) + len(scans)
+    page_refs = "".join(f'<ofd:Page ID="{n + 10}" BaseLoc="Pages/Page_{n}/Content.xml"/>' for n in range(n_pages))
     document = (f'<?xml version="1.0" encoding="UTF-8"?><ofd:Document {ns}><ofd:CommonData><ofd:MaxUnitID>999'
                 '</ofd:MaxUnitID><ofd:PageArea><ofd:PhysicalBox>0 0 210 297</ofd:PhysicalBox></ofd:PageArea>'
-                f'<ofd:PublicRes>PublicRes.xml</ofd:PublicRes></ofd:CommonData><ofd:Pages>{page_refs}</ofd:Pages>'
-                '</ofd:Document>')
+                '<ofd:PublicRes>PublicRes.xml</ofd:PublicRes><ofd:DocumentRes>DocumentRes.xml</ofd:DocumentRes>'
+                f'</ofd:CommonData><ofd:Pages>{page_refs}</ofd:Pages></ofd:Document>')
+
+    def text_object(oid: str, x0: float, y: float, size: float, part: str) -> str:
+        return (f'<ofd:TextObject ID="{oid}" Boundary="{x0:.1f} {y} {len(part) * size:.1f} 6" '
+                f'Font="1" Size="{size}"><ofd:TextCode X="0" Y="4.5" '
+                f'DeltaX="g {len(part) - 1} {size}">{escape(part)}</ofd:TextCode></ofd:TextObject>')
+
+    def page_xml(objs: list[str]) -> str:
+        return (f'<?xml version="1.0" encoding="UTF-8"?><ofd:Page {ns}><ofd:Content><ofd:Layer ID="2">'
+                f'{"".join(objs)}</ofd:Layer></ofd:Content></ofd:Page>')
+
+    media = "".join(f'<ofd:MultiMedia ID="{500 + n}" Type="Image" Format="PNG"><ofd:MediaFile>scan_{n}.png'
+                    '</ofd:MediaFile></ofd:MultiMedia>' for n in range(len(scans)))
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("OFD.xml", ofd_xml)
         zf.writestr("Doc_0/Document.xml", document)
         zf.writestr("Doc_0/PublicRes.xml", f'<?xml version="1.0" encoding="UTF-8"?><ofd:Res {ns} BaseLoc="Res">'
                     '<ofd:Fonts><ofd:Font ID="1" FontName="宋体"/></ofd:Fonts></ofd:Res>')
+        zf.writestr("Doc_0/DocumentRes.xml", f'<?xml version="1.0" encoding="UTF-8"?><ofd:Res {ns} BaseLoc="Res">'
+                    f'<ofd:MultiMedias>{media}</ofd:MultiMedias></ofd:Res>')
         for n, lines in enumerate(pages):
             objs = []
+            size = 4.2
             for i, line in reversed(list(enumerate(lines))):
-                y, size = 30 + 8 * i, 4.2
+                y = 30 + 8 * i
                 # a line may be split into two TextObjects (as writers do), the second one first
                 half = len(line) // 2 if len(line) > 20 else len(line)
                 for x0, part in ((25 + half * size, line[half:]), (25, line[:half])):
                     if part:
-                        objs.append(f'<ofd:TextObject ID="{n}{i}{int(x0)}" Boundary="{x0:.1f} {y} {len(part) * size:.1f} 6" '
-                                    f'Font="1" Size="{size}"><ofd:TextCode X="0" Y="4.5" '
-                                    f'DeltaX="g {len(part) - 1} {size}">{escape(part)}</ofd:TextCode></ofd:TextObject>')
-            zf.writestr(f"Doc_0/Pages/Page_{n}/Content.xml",
-                        f'<?xml version="1.0" encoding="UTF-8"?><ofd:Page {ns}><ofd:Content><ofd:Layer ID="2">'
-                        f'{"".join(objs)}</ofd:Layer></ofd:Content></ofd:Page>')
+                        objs.append(text_object(f"{n}{i}{int(x0)}", x0, y, size, part))
+            if tables and n in tables:
+                header, rows = tables[n]
+                cell_size, y = 3.5, 30 + 8 * len(lines) + 4
+                layout = task_table_layout(header or TASK_HEADER, rows)
+                for k, (row_lines, _) in enumerate(layout if header else layout[1:]):
+                    for j, cells in enumerate(row_lines):
+                        for c, text, centred in cells:
+                            x0 = 25 + 1.5 + sum(TABLE_WIDTHS[:c]) * cell_size + 3 * c
+                            if centred:
+                                x0 += (TABLE_WIDTHS[c] - len(text)) * cell_size / 2
+                            objs.append(text_object(f"{n}9{k}{j}{c}", x0, y, cell_size, text))
+                        y += 5.5
+                    y += 3
+            zf.writestr(f"Doc_0/Pages/Page_{n}/Content.xml", page_xml(objs))
+        for k, image in enumerate(scans):
+            buf = io.BytesIO()
+            image.save(buf, "PNG")
+            zf.writestr(f"Doc_0/Res/scan_{k}.png", buf.getvalue())
+            zf.writestr(f"Doc_0/Pages/Page_{len(pages) + k}/Content.xml", page_xml(
+                [f'<ofd:ImageObject ID="{800 + k}" ResourceID="{500 + k}" Boundary="0 0 210 297" '
+                 'CTM="210 0 0 297 0 0"/>']))
+    return path
+
+
+TABLE_WIDTHS = (3, 13, 8, 8, 8)  # characters per column of a printed 分工表
+
+
+def task_table_layout(header: list[str], rows: list[list[str]], widths: tuple[int, ...] = TABLE_WIDTHS):
+    """A printed task table, row by row: each row's text lines as cells (column, text, centred?)
+    and the row's number of lines; a cell longer than its column wraps onto the next line of that row. The header
+    and the 序号 column are centred, as 分工表 are printed; the other cells are left-aligned."""
+    out = []
+    for k, row in enumerate([header, *rows]):
+        parts = [[v[i:i + widths[c]] for i in range(0, len(v), widths[c])] or [""] for c, v in enumerate(row)]
+        n = max(len(p) for p in parts)
+        row_lines = [[(c, p[j], k == 0 or c == 0) for c, p in enumerate(parts) if j < len(p) and p[j]]
+                     for j in range(n)]
+        out.append((row_lines, n))
+    return out
+
+
+def render_table_page(lines: list[str], header: list[str], rows: list[list[str]], dpi: int = 200,
+                      pt: float = 10.5):
+    """A scanned page holding ``lines`` then a ruled task table (borders drawn, long cells wrapped
+    inside their column), cropped below the table, as a PIL image."""
+    from PIL import ImageDraw, ImageFont
+
+    img = render_page(lines, dpi=dpi)
+    draw = ImageDraw.Draw(img)
+    px = round(pt / 72 * dpi)
+    font = ImageFont.truetype(CJK_FONT, px)
+    pad, step = round(px * 0.5), round(px * 1.5)
+    margin = round(0.9 * dpi)
+    top = margin + round(12 / 72 * dpi * 1.8) * len(lines) + px
+    col_x = [margin + (sum(TABLE_WIDTHS[:c]) * px) + 2 * pad * c for c in range(len(TABLE_WIDTHS) + 1)]
+    y = top
+    for row_lines, n in task_table_layout(header, rows):
+        height = n * step + 2 * pad
+        for j, cells in enumerate(row_lines):
+            for col, text, centred in cells:
+                x = col_x[col] + pad + ((TABLE_WIDTHS[col] - len(text)) * px / 2 if centred else 0)
+                draw.text((x, y + pad + j * step), text, fill=0, font=font)
+        draw.rectangle((col_x[0], y, col_x[-1], y + height), outline=0, width=2)
+        for x in col_x[1:-1]:
+            draw.line((x, y, x, y + height), fill=0, width=2)
+        y += height
+    return img.crop((0, 0, img.width, y + margin // 2))
+
+
+def make_tiff(path: Path, images: list) -> Path:
+    """A multi-page TIFF (one frame per page, as a document scanner or fax writes it)."""
+    first, *rest = [im.convert("L") for im in images]
+    first.save(path, "TIFF", save_all=True, append_images=rest, compression="tiff_deflate", dpi=(200, 200))
     return path
 
 
@@ -308,3 +403,26 @@ def make_doc(path: Path, source_docx: Path) -> Path:
         out = src
         shutil.copyfile(out, path)
     return path
+
+
+def make_encrypted(path: Path, source: Path, password: str = "secret") -> Path:
+    """``source`` saved by LibreOffice with an open password as .doc/.wps (Word 97) or .odt, by
+    suffix (tests/uno_password.py; needs python3-uno, installed by make converters)."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    assert shutil.which("soffice") and Path("/usr/bin/python3").exists(), "run make converters"
+    fmt = {".doc": "MS Word 97", ".wps": "MS Word 97", ".odt": "writer8"}[path.suffix]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / ("out" + path.suffix)
+        subprocess.run(["/usr/bin/python3", str(Path(__file__).with_name("uno_password.py")), str(source.resolve()),
+                        str(out), fmt, password, f"{tmp}/profile"], check=True, capture_output=True, timeout=180)
+        shutil.copyfile(out, path)
+    return path
+
+
+def text_scan(text: str, lines: int = 8):
+    """A scanned strip of printed text (``lines`` lines of 38 characters), cropped below the text."""
+    printed = wrap([text])[:lines]
+    return render_page(printed).crop((0, 0, round(8.27 * 200), 180 + 66 * len(printed) + 60))
