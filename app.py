@@ -188,8 +188,7 @@ def chunk_texts(svc: PolicyQA, chunk_ids: Sequence[str]) -> dict[str, str]:
     ids = list(dict.fromkeys(i for i in chunk_ids if i))
     if not ids:
         return {}
-    got = svc.index.collection.get(ids=ids, include=["documents"])
-    return dict(zip(got["ids"], got["documents"], strict=True))
+    return {i: body for i, body, _ in svc.chunks(ids)}
 
 
 def chunk_ocr(svc: PolicyQA, chunk_ids: Sequence[str]) -> dict[str, float]:
@@ -197,9 +196,7 @@ def chunk_ocr(svc: PolicyQA, chunk_ids: Sequence[str]) -> dict[str, float]:
     ids = list(dict.fromkeys(i for i in chunk_ids if i))
     if not ids:
         return {}
-    got = svc.index.collection.get(ids=ids, include=["metadatas"])
-    return {i: float(m.get("ocr_confidence") or 0) for i, m in zip(got["ids"], got["metadatas"], strict=True)
-            if m and m.get("ocr")}
+    return {i: float(m.get("ocr_confidence") or 0) for i, _, m in svc.chunks(ids, texts=False) if m.get("ocr")}
 
 
 def filters_from(kind: str, region: str, date_from: str, date_to: str) -> dict[str, Any]:
@@ -417,11 +414,11 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
     # ---------------------------------------------------------------- 文档库
 
     def doc_choices() -> list[tuple[str, str]]:
-        return [(f"{d.get('title') or d['doc_id']}（{d['doc_id']}）", d["doc_id"]) for d in library.documents(svc)]
+        return [(f"{d.get('title') or d['doc_id']}（{d['doc_id']}）", d["doc_id"]) for d in svc.library_documents()]
 
     def refresh_library() -> tuple[pd.DataFrame, Any]:
         try:
-            docs = library.documents(svc)
+            docs = svc.library_documents()
         except PolicyQAError as e:
             gr.Warning(str(e))
             return documents_frame([]), gr.update(choices=[])
@@ -431,7 +428,7 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
         if not doc_id:
             return "<p class='pq-meta'>请先在上方选择一个文档。</p>"
         try:
-            meta, sections = library.document_sections(svc, doc_id)
+            meta, sections = svc.document_sections(doc_id)
         except PolicyQAError as e:
             return f"<p>⚠️ {esc(e)}</p>"
         return render_document(meta, sections)
@@ -455,7 +452,7 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
 
         try:
             paths = [uploaded_file(f) for f in files]
-            results = library.add_uploads(svc, [(p.name, p) for p in paths], replace=bool(replace),
+            results = svc.add_uploads([(p.name, p) for p in paths], replace=bool(replace),
                                           page_progress=page_progress)
         except PolicyQAError as e:
             return upload_frame([]), f"⚠️ {e}", table, choices, None
@@ -474,7 +471,7 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
         if not confirmed:
             return "请先勾选“确认删除”。", table, choices, gr.skip(), confirmed
         try:
-            n = library.delete_document(svc, doc_id)
+            n = svc.delete_document(doc_id)
         except PolicyQAError as e:
             return f"⚠️ {e}", table, choices, gr.skip(), False
         table, choices = refresh_library()
@@ -486,7 +483,7 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
             table, choices = refresh_library()
             return denied, table, choices
         try:
-            r = library.reindex(svc)
+            r = svc.reindex()
         except PolicyQAError as e:
             table, choices = refresh_library()
             return f"⚠️ {e}", table, choices
@@ -566,13 +563,11 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
 
     def run_projects(region: str, industry: str, stage: str, min_amount: float | None, max_amount: float | None,
                      ) -> tuple[pd.DataFrame, str, str | None, str | None]:
-        from rag.projects import query_projects
-
         filters = {"region": region.strip(), "industry": industry.strip(), "stage": stage or "",
                    "min_amount": min_amount if min_amount not in (None, 0) else None,
                    "max_amount": max_amount if max_amount not in (None, 0) else None}
         try:
-            got = query_projects(svc, {k: v for k, v in filters.items() if v not in (None, "")})
+            got = svc.query_projects({k: v for k, v in filters.items() if v not in (None, "")})
         except PolicyQAError as e:
             return pd.DataFrame(columns=PROJECT_COLUMNS), f"⚠️ {e}", None, None
         rows = [[p["name"], p["region"], p["industry"], p["amount_yi"], p["stage"], p["date"], p["units"],
@@ -628,7 +623,7 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
         return table, note
 
     def overview_choices() -> Any:
-        docs = [d for d in library.documents(svc) if d.get("kind") != "project_record"]
+        docs = [d for d in svc.library_documents() if d.get("kind") != "project_record"]
         return gr.Dropdown(choices=[(f"{d['title']}（{d['doc_id']}）", d["doc_id"]) for d in docs],
                            value=docs[0]["doc_id"] if docs else None)
 

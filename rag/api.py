@@ -246,13 +246,13 @@ def create_api(svc: PolicyQA, access: Access | None = None, guard: SignInGuard |
     def documents(user: User) -> dict[str, Any]:
         """Every indexed document with its metadata and chunk count (a ledger sheet is one entry
         with its row count in ``rows``)."""
-        return {"documents": library.documents(svc)}
+        return {"documents": svc.library_documents()}
 
     @api.get("/api/documents/{doc_id}", tags=["documents"])
     def document(doc_id: str, user: User) -> dict[str, Any]:
         """One document's metadata and its text, section by section."""
         try:
-            meta, sections = library.document_sections(svc, doc_id)
+            meta, sections = svc.document_sections(doc_id)
         except PolicyQAError as e:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from e
         keys = ("doc_id", "title", "kind", "issuer", "doc_number", "date", "region", "source")
@@ -276,10 +276,8 @@ def create_api(svc: PolicyQA, access: Access | None = None, guard: SignInGuard |
     @api.post("/api/projects", tags=["projects"])
     def projects(req: ProjectsRequest, user: User) -> dict[str, Any]:
         """项目台账：按地区、产业、投资额、阶段、年份筛选，返回项目、数量和已知投资额合计。"""
-        from rag.projects import query_projects
-
         filters = {k: v for k, v in req.model_dump().items() if v not in (None, "")}
-        return query_projects(svc, filters)
+        return svc.query_projects(filters)
 
     @api.get("/api/responsibilities", tags=["onboarding"])
     def responsibilities(user: User, actor: str = "", region: str = "", role: str = "",
@@ -335,7 +333,7 @@ def create_api(svc: PolicyQA, access: Access | None = None, guard: SignInGuard |
                 batch.append((name, data))
         from starlette.concurrency import run_in_threadpool
 
-        done = iter(await run_in_threadpool(library.add_uploads, svc, batch, replace))
+        done = iter(await run_in_threadpool(svc.add_uploads, batch, replace))
         results = [early[i] if i in early else next(done) for i in range(len(files))]
         return {"results": [r.to_dict() for r in results]}
 
@@ -343,7 +341,7 @@ def create_api(svc: PolicyQA, access: Access | None = None, guard: SignInGuard |
     def delete(doc_id: str, user: Admin) -> dict[str, Any]:
         """Remove a document and its chunks (admin)."""
         try:
-            chunks = library.delete_document(svc, doc_id)
+            chunks = svc.delete_document(doc_id)
         except QueryError as e:  # no such document (a busy index is 409, by its handler)
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from e
         return {"doc_id": doc_id, "chunks_deleted": chunks}
@@ -351,7 +349,7 @@ def create_api(svc: PolicyQA, access: Access | None = None, guard: SignInGuard |
     @api.post("/api/reindex", tags=["admin"])
     def reindex(user: Admin) -> dict[str, Any]:
         """Re-read the corpus and uploads folders (admin); files that are gone are dropped."""
-        report = library.reindex(svc)
+        report = svc.reindex()
         return {"added": report.added, "updated": report.updated, "unchanged": len(report.unchanged),
                 "removed": report.removed, "failed": [{"file": p, "reason": r} for p, r in report.failed]}
 

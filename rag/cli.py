@@ -588,12 +588,10 @@ def projects(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """The project ledger (项目台账): indexed project records filtered by field."""
-    from rag.projects import query_projects
-
     filters = {"region": region, "industry": industry, "min_amount": min_amount, "max_amount": max_amount,
                "stage": stage}
     try:
-        result = query_projects(_service(), filters)
+        result = _service().query_projects(filters)
     except PolicyQAError as e:
         _fail(e)
         return

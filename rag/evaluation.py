@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from rag.answer import Answer, Citation
 from rag.errors import PolicyQAError
+from rag.records import Answer, Citation
 from rag.rewrite import rewrite_followup
 
 DEPTH = 10  # MRR and nDCG are reported @10; at least this many hits are retrieved

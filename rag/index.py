@@ -414,6 +414,40 @@ class PolicyIndex:
                 docs.extend(got["documents"] or [])
         return ids, docs, metas
 
+    def chunks(self, ids: Sequence[str] | None = None, where: dict[str, Any] | None = None,
+               texts: bool = True) -> list[tuple[str, str, dict]]:
+        """The chunks with the given ids or metadata (``where``, Chroma's filter syntax), as
+        (id, body, metadata) in the order Chroma returns them; ids not indexed are left out.
+
+        chunks(ids=["a::x-0"]) → [("a::x-0", "第一条 …", {"doc_id": "a", …})]
+        """
+        include = ["documents", "metadatas"] if texts else ["metadatas"]
+        got = self.collection.get(ids=list(ids) if ids is not None else None, where=where, include=include)
+        bodies = got["documents"] if texts else [""] * len(got["ids"])
+        return [(i, b or "", dict(m or {})) for i, b, m in zip(got["ids"], bodies, got["metadatas"], strict=True)]
+
+    def nearest(self, vector: Sequence[float], n: int, ids: Sequence[str] | None = None,
+                where: dict[str, Any] | None = None, texts: bool = False) -> list[tuple[str, float]]:
+        """The ``n`` chunks nearest ``vector`` (among ``ids`` / ``where`` when given) as
+        (id, cosine distance), nearest first. ``texts`` also fetches bodies and metadata,
+        as a plain vector store query would (for timing against one)."""
+        include = ["distances", "documents", "metadatas"] if texts else ["distances"]
+        got = self.collection.query(query_embeddings=[list(vector)], n_results=n,
+                                    ids=list(ids) if ids is not None else None, where=where, include=include)
+        return [(cid, float(d)) for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)]
+
+    def export_vectors(self) -> tuple[list[str], list[str], list[dict], list[list[float]]]:
+        """Every chunk's (ids, bodies, metadatas, embeddings): for building a synthetic index."""
+        got = self.collection.get(include=["documents", "metadatas", "embeddings"])
+        return got["ids"], got["documents"], [dict(m) for m in got["metadatas"]], list(got["embeddings"])
+
+    def add_vectors(self, ids: Sequence[str], embeddings: Sequence[Sequence[float]], bodies: Sequence[str],
+                    metadatas: Sequence[dict]) -> None:
+        """Write chunks with ready vectors straight into Chroma, bypassing ingest (bench only:
+        no record manager, no manifest update; call ``rebuild_bm25`` after)."""
+        self.collection.add(ids=list(ids), embeddings=[list(e) for e in embeddings], documents=list(bodies),
+                            metadatas=list(metadatas))
+
     def document_chunks(self, doc_id: str) -> list[tuple[str, dict]]:
         """Every chunk of one document as (body, metadata), in reading order."""
         got = self.collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])

@@ -19,9 +19,9 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from importlib import resources
 from json import JSONDecodeError
-from typing import TYPE_CHECKING
 
 import openai
 from langchain_core.language_models import BaseChatModel
@@ -29,12 +29,10 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
-from rag.answer import Answer, Citation, citation_for, markers, sentences, verify
+from rag.answer import citation_for, markers, sentences, verify
 from rag.errors import LLMError
+from rag.records import Answer, Citation, Hit
 from rag.settings import Settings
-
-if TYPE_CHECKING:  # rag.service imports this module
-    from rag.service import Hit
 
 log = logging.getLogger(__name__)
 
@@ -217,14 +215,15 @@ class LLMAnswerer:
                    citations=self._citations(text, hits), mode="llm"),
             {h.chunk_id: h.text for h in hits},
         )
-        answer.answered = bool(answer.citations) or not _REFUSAL.search(answer.text)
-        if answer.answered and not answer.citations:
-            answer.notes.append("该回答未标注出处，无法在原文中核实，请谨慎参考。")
+        answered = bool(answer.citations) or not _REFUSAL.search(answer.text)
+        notes = list(answer.notes)
+        if answered and not answer.citations:
+            notes.append("该回答未标注出处，无法在原文中核实，请谨慎参考。")
         cited = _normal("".join(h.text for h in hits if h.chunk_id in {c.chunk_id for c in answer.citations}))
-        answer.flagged_numbers = [x for x in number_expressions(answer.text) if not _contains_number(cited, x)]
-        if answer.flagged_numbers:
-            answer.notes.append("以下数字未在引用原文中找到，请核对：" + "、".join(answer.flagged_numbers))
-        return answer
+        flagged = [x for x in number_expressions(answer.text) if not _contains_number(cited, x)]
+        if flagged:
+            notes.append("以下数字未在引用原文中找到，请核对：" + "、".join(flagged))
+        return replace(answer, answered=answered, notes=notes, flagged_numbers=flagged)
 
     @staticmethod
     def _citations(text: str, hits: Sequence[Hit]) -> list[Citation]:

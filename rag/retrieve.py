@@ -233,8 +233,7 @@ def _documents(index: PolicyIndex, ranked: Ranked) -> list[LCDocument]:
     """
     if not ranked:
         return []
-    got = index.collection.get(ids=[cid for cid, _ in ranked], include=["documents", "metadatas"])
-    found = {cid: (text, meta) for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+    found = {cid: (text, meta) for cid, text, meta in index.chunks([cid for cid, _ in ranked])}
     return [_to_doc(cid, *found[cid], **scores) for cid, scores in ranked if cid in found]
 
 
@@ -292,18 +291,16 @@ class DenseRetriever(BaseRetriever):
                ids: list[str] | None = None, where: dict | None = None) -> Ranked:
         """One Chroma query: the ``n`` nearest among ``ids`` (all if None), rows outside ``keep`` dropped."""
         bm25 = self.index.bm25
-        kwargs: dict[str, Any] = {"n_results": min(n, len(ids) if ids is not None else total),
-                                  "where": where, "include": ["distances"]}
+        n_results = min(n, len(ids) if ids is not None else total)
         try:
-            got = self.index.collection.query(query_embeddings=[vector], ids=ids, **kwargs)
+            got = self.index.nearest(vector, n_results, ids=ids, where=where)
         except ChromaError:
             if ids is None:
                 raise
             # an id the BM25 side still lists is gone from Chroma (a concurrent delete): filter in Chroma
-            got = self.index.collection.query(query_embeddings=[vector], **kwargs | {
-                "where": self.filters.chroma_where(bm25.columns)})
+            got = self.index.nearest(vector, n_results, where=self.filters.chroma_where(bm25.columns))
         out: Ranked = []
-        for cid, dist in zip(got["ids"][0], got["distances"][0], strict=True):
+        for cid, dist in got:
             if keep is not None:
                 row = bm25.row_of.get(cid)
                 if row is None or not keep[row]:

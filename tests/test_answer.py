@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from rag.answer import Answer, Citation, markers, sentences, verify
+from rag.answer import markers, sentences, verify
+from rag.records import Answer, Citation
 from rag.rewrite import rewrite_followup
 from rag.service import PolicyQA
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from rag import cli
 from rag import evaluation as ev
-from rag.answer import Answer, Citation
+from rag.records import Answer, Citation
 from rag.service import PolicyQA
 
 

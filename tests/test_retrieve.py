@@ -13,8 +13,9 @@ import pytest
 from langchain_core.documents import Document as LCDocument
 
 from rag.errors import ConfigError
+from rag.records import Hit
 from rag.retrieve import RRF_K, BM25Retriever, Filters, collapse_near_duplicates, rrf
-from rag.service import Hit, PolicyQA
+from rag.service import PolicyQA
 
 JIAOZUO_NOTICE = "焦政办〔2020〕9号"
 QUERIES = ["招商六组的牵头领导是谁", "招商引资五大弊病", "科技招商 基金招商", "郑州重点区域定向引资",

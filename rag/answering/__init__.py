@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from rag.answer import Citation
 from rag.answering import lists, select
 from rag.answering.compose import compose
 from rag.answering.evidence import Scored, Term, hard_entities, question_terms, score_units
@@ -34,6 +33,7 @@ from rag.answering.refusal import (
 from rag.answering.types import AnswerType, answer_type, asked_types, holds, holds_near, unlisted
 from rag.answering.units import Unit, embedding_text, passage_units
 from rag.query import Synonyms
+from rag.records import Citation
 
 PASSAGES = 5  # passages whose units are scored
 
