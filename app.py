@@ -21,7 +21,6 @@ import html
 import logging
 import os
 import queue
-import re
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -35,7 +34,9 @@ import gradio as gr  # noqa: E402
 import pandas as pd  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 
+from ingest.loaders import SUPPORTED  # noqa: E402
 from rag import library  # noqa: E402
+from rag.answer import MARKER  # noqa: E402
 from rag.auth import Access, SignInGuard  # noqa: E402
 from rag.errors import LoadError, PolicyQAError, SignInThrottled  # noqa: E402
 from rag.feedback import feedback_store  # noqa: E402
@@ -152,7 +153,7 @@ def source_cards(citations: Sequence[Mapping[str, Any]], passages: Mapping[str, 
 
 def answer_body(text: str) -> str:
     """Answer text for the chat: HTML-escaped, markers [n] as superscripts."""
-    return re.sub(r"\[(\d{1,2})\]", r"<sup class='pq-ref'>[\1]</sup>", esc(text))
+    return MARKER.sub(r"<sup class='pq-ref'>[\1]</sup>", esc(text))
 
 
 def render_answer(answer: Mapping[str, Any], passages: Mapping[str, str],
@@ -758,7 +759,7 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
                 with gr.Accordion("管理（仅限管理员）", open=True):
                     admin_note = gr.Markdown(elem_id="admin-note")
                     files = gr.File(label="上传文件（txt md pdf docx html jsonl csv xlsx，可多选）", file_count="multiple",
-                                    file_types=list(library.ALLOWED_SUFFIXES), type="filepath", elem_id="upload-files")
+                                    file_types=list(SUPPORTED), type="filepath", elem_id="upload-files")
                     replace_box = gr.Checkbox(label="替换同名的已上传文件（旧版本另存）", value=False,
                                               elem_id="upload-replace")
                     upload_btn = gr.Button("上传并导入", variant="primary", elem_id="upload-button")

@@ -35,9 +35,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ingest.errors import LoadError
 from ingest.ocr import RENDER_DPI, OcrPage, OcrSettings, ocr_pages
 from ingest.records import SECTION_SEP, Line, SourceDocument
-from rag.errors import LoadError
 
 log = logging.getLogger(__name__)
 

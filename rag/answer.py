@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from rag.records import Answer, Citation, Hit
 
-_MARKER = re.compile(r"\[(\d{1,2})\]")
+MARKER = re.compile(r"\[(\d{1,2})\]")  # a citation marker: "…4%奖励[1]。" → 1
 _SENTENCE = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]?[”」’）)]*")
 
 
@@ -30,7 +30,7 @@ def sentences(text: str) -> list[str]:
 def markers(text: str) -> list[int]:
     """The citation numbers used in ``text``, in order of first use."""
     seen: list[int] = []
-    for m in _MARKER.finditer(text):
+    for m in MARKER.finditer(text):
         n = int(m.group(1))
         if n not in seen:
             seen.append(n)
@@ -51,7 +51,7 @@ def verify(answer: Answer, chunk_texts: Mapping[str, str]) -> Answer:
         n = int(m.group(1))
         return f"[{renumber[n]}]" if n in renumber else ""
 
-    text = _MARKER.sub(sub, answer.text)
+    text = MARKER.sub(sub, answer.text)
     text = re.sub(r"(\[\d+\])(?:\1)+", r"\1", text)  # "[1][1]" → "[1]"
     citations = [replace(valid[old], n=new) for old, new in renumber.items()]
     dropped = len(answer.citations) - len(citations)

@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 # PolicyQA.ingest: ingest files, then the evidence vectors and the 新人入门 map of what was written
 Ingest = Callable[..., IngestReport]
 
-ALLOWED_SUFFIXES = tuple(s for s in SUPPORTED if s != ".htm")
 LEDGER_ROW = re.compile(r"^(?P<sheet>.+)#row\d+$")
 STATUS_ZH = {"added": "新增", "updated": "已更新", "unchanged": "未变化", "failed": "失败"}
 MAX_NAME_BYTES = 200  # file systems allow 255 bytes per name: room for "_2", ".part" and a time stamp
@@ -90,8 +89,8 @@ def safe_filename(name: str) -> str:
     if not dot:
         stem, suffix = base, ""
     suffix = "." + suffix.lower() if suffix else ""
-    if suffix not in ALLOWED_SUFFIXES:
-        raise LoadError(f"不支持的文件类型“{suffix or '无扩展名'}”（支持：{'、'.join(s[1:] for s in ALLOWED_SUFFIXES)}）")
+    if suffix not in SUPPORTED:
+        raise LoadError(f"不支持的文件类型“{suffix or '无扩展名'}”（支持：{'、'.join(s[1:] for s in SUPPORTED)}）")
     stem = _cut_utf8(_UNSAFE.sub("_", stem).strip("._- "), MAX_NAME_BYTES - len(suffix)).rstrip("._- ") or "upload"
     return stem + suffix
 
@@ -170,7 +169,7 @@ def plan_upload(name: str, data: bytes, folder: Path, owners: dict[str, str], ba
         return _Planned(target, replace=target if replace else None)
 
     def taken(s: str) -> bool:  # by an indexed document, this batch, or any upload file of that stem
-        return s in owners or s in batch or any((folder / f"{s}{x}").exists() for x in ALLOWED_SUFFIXES)
+        return s in owners or s in batch or any((folder / f"{s}{x}").exists() for x in SUPPORTED)
 
     if not taken(stem) and safe != CATALOG_NAME:
         return _Planned(target)

@@ -29,7 +29,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
-from rag.answer import citation_for, markers, sentences, verify
+from rag.answer import MARKER, citation_for, markers, sentences, verify
 from rag.errors import LLMError
 from rag.records import Answer, Citation, Hit
 from rag.settings import Settings
@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 
 MAX_QUOTE_CHARS = 200  # a quote spanning several sentences of a chunk stays this short
 
-_MARKER = re.compile(r"\[(\d{1,2})\]")
 _REFUSAL = re.compile(r"未找到|没有找到|找不到|没有相关|无相关|未涉及|没有涉及|未提及|没有提及|无法回答|不能回答")
 _NUM = r"\d+(?:\.\d+)?"
 _UNIT = (
@@ -98,7 +97,7 @@ def number_expressions(text: str) -> list[str]:
     number_expressions("2020年3月起投资5.66万亿元，占4%，即1/4，共17个[1]") →
     ["2020年3月", "5.66万亿元", "4%", "1/4", "17个"]
     """
-    found = _NUMBER.findall(_MARKER.sub("", _normal(text)))
+    found = _NUMBER.findall(MARKER.sub("", _normal(text)))
     return list(dict.fromkeys(found))
 
 
@@ -129,7 +128,7 @@ def _claims(text: str) -> list[str]:
 
 
 def _bigrams(text: str) -> set[str]:
-    t = re.sub(r"[\W_]+", "", _MARKER.sub("", text))
+    t = re.sub(r"[\W_]+", "", MARKER.sub("", text))
     return {t[i : i + 2] for i in range(len(t) - 1)}
 
 

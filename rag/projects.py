@@ -33,8 +33,9 @@ from typing import Any
 from rag.answer import verify
 from rag.errors import QueryError
 from rag.index import PolicyIndex
+from rag.lexicon.industries import INDUSTRIES
+from rag.lexicon.places import find_places
 from rag.records import Answer, Citation
-from rag.rewrite import INDUSTRIES, _places
 
 KIND = "project_record"
 STAGES = ("洽谈", "签约", "落地", "开工", "在建", "投产")
@@ -360,7 +361,7 @@ def _year(text: str) -> tuple[str, str]:
 def _regions(text: str) -> tuple[tuple[str, ...], str]:
     """Place names ("雄安" takes its "新区") and the text with them masked."""
     regions = []
-    for place in _places(text):
+    for place in find_places(text):
         at = text.find(place)
         if at >= 0:
             end = at + len(place)
