@@ -62,12 +62,23 @@ class Citation:
         return asdict(self)
 
     def label(self) -> str:
-        """"《关于…的通知》（焦政办〔2020〕9号）" — how an answer names its document."""
+        """How an answer names its document: "《关于…的通知》（焦政办〔2020〕9号）"."""
         return f"《{self.title}》" + (f"（{self.doc_number}）" if self.doc_number else "")
 
 
-CITATION_FIELDS = ("n", "chunk_id", "doc_id", "title", "doc_number", "kind", "date", "section_path",
-                   "page", "quote", "source")
+CITATION_FIELDS = (
+    "n",
+    "chunk_id",
+    "doc_id",
+    "title",
+    "doc_number",
+    "kind",
+    "date",
+    "section_path",
+    "page",
+    "quote",
+    "source",
+)
 
 
 @dataclass(frozen=True)
@@ -79,10 +90,12 @@ class Answer:
     answered: bool
     text: str
     citations: list[Citation] = field(default_factory=list)
-    mode: str = "extractive"  # "extractive" | "llm" | "partial" | "refusal" | "ledger" | "map" | "glossary"
+    # who wrote it: "extractive", "llm", "partial", "refusal", "ledger", "map" or "glossary"
+    mode: str = "extractive"
     notes: list[str] = field(default_factory=list)  # fall-backs, flagged numbers: shown to the user
     flagged_numbers: list[str] = field(default_factory=list)
-    closest: list[dict[str, str]] = field(default_factory=list)  # documents nearest a refused question
+    # the documents nearest a refused question
+    closest: list[dict[str, str]] = field(default_factory=list)
     strength: float = 0.0  # the refusal model's P(answerable) for this evidence
     evidence: dict[str, float] = field(default_factory=dict)  # the refusal model's features
 
@@ -99,5 +112,8 @@ class Answer:
             "closest": list(self.closest),
             "strength": round(self.strength, 3),
             "evidence": {k: round(v, 3) for k, v in self.evidence.items()},
-            "citations": [{k: v for k, v in c.to_dict().items() if k in CITATION_FIELDS} for c in self.citations],
+            "citations": [
+                {k: v for k, v in c.to_dict().items() if k in CITATION_FIELDS}
+                for c in self.citations
+            ],
         }

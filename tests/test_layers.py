@@ -44,7 +44,9 @@ def _imports(name: str, path: Path) -> set[str]:
             if node.level:
                 parts = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*parts, base] if base else parts)
-            found.update(f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names)
+            found.update(
+                f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names
+            )
     return {m for m in found if m in MODULES and m != name}
 
 
@@ -72,27 +74,52 @@ def test_no_module_imports_itself_through_others():
 
 
 def test_ingest_never_imports_rag():
-    upward = {n: sorted(d for d in deps if d.startswith("rag")) for n, deps in GRAPH.items() if n.startswith("ingest")}
+    upward = {
+        n: sorted(d for d in deps if d.startswith("rag"))
+        for n, deps in GRAPH.items()
+        if n.startswith("ingest")
+    }
     assert not {n: d for n, d in upward.items() if d}
 
 
 @pytest.mark.parametrize("low", ["rag.records", "rag.lexicon"])
 def test_the_lowest_rag_layers_import_nothing_above_them(low: str):
     mine = {n for n in GRAPH if n == low or n.startswith(low + ".")}
-    above = {n: sorted(d for d in GRAPH[n] if d.startswith("rag") and d not in mine and d != "rag") for n in mine}
+    above = {
+        n: sorted(d for d in GRAPH[n] if d.startswith("rag") and d not in mine and d != "rag")
+        for n in mine
+    }
     assert not {n: d for n, d in above.items() if d}
 
 
-@pytest.mark.parametrize("module", ["rag.records", "rag.lexicon.places", "rag.lexicon.industries",
-                                    "ingest.records", "ingest.clean", "ingest.chunk", "ingest.documents"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "rag.records",
+        "rag.lexicon.places",
+        "rag.lexicon.industries",
+        "ingest.records",
+        "ingest.clean",
+        "ingest.chunk",
+        "ingest.documents",
+    ],
+)
 def test_a_low_module_imports_alone_without_rag(module: str):
     """In a fresh interpreter: the module imports, and pulls in no ``rag`` module above it."""
     layer = module.rsplit(".", 1)[0] if module.startswith("rag.lexicon") else module
-    code = (f"import sys, {module}; "
-            f"print(' '.join(m for m in sys.modules if m.startswith('rag') and m not in ('rag', {layer!r}) "
-            f"and not m.startswith({layer + '.'!r})))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300,
-                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    code = (
+        f"import sys, {module}; "
+        f"print(' '.join(m for m in sys.modules if m.startswith('rag') and m not in ('rag', {layer!r}) "
+        f"and not m.startswith({layer + '.'!r})))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
 

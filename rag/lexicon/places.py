@@ -30,15 +30,20 @@ def find_places(text: str) -> list[str]:
     found: list[tuple[int, str]] = [(m.start(), m.group(0)) for m in PLACE.finditer(text)]
     pos = 0
     for word in rjieba.cut(text):
-        if _PLACE_WORD.fullmatch(word) and word not in NOT_PLACES and not word.startswith(("各", "全", "本", "我", "该")) and not any(s <= pos < s + len(w) for s, w in found):
+        if (
+            _PLACE_WORD.fullmatch(word)
+            and word not in NOT_PLACES
+            and not word.startswith(("各", "全", "本", "我", "该"))
+            and not any(s <= pos < s + len(w) for s, w in found)
+        ):
             found.append((pos, word))
         pos += len(word)
     return [w for _, w in sorted(found)]
 
 
 def place_level(name: str) -> str:
-    """"bloc", "province", "county" or "city": 长三角 → bloc, 河南省 → province, 上海 → city,
-    山阳区 → county, 焦作 → city."""
+    """The level of a place name: 长三角 → "bloc", 河南省 → "province", 上海 → "city",
+    山阳区 → "county", 焦作 → "city"."""
     if re.fullmatch(rf"(?:{BLOCS})(?:地区)?", name):
         return "bloc"
     if re.fullmatch(rf"(?:{PROVINCES})(?:省|自治区)?", name) and name not in _MUNICIPALITIES:
