@@ -297,7 +297,7 @@ def open_index(svc: PolicyQA) -> None:
     reported on every request by the service itself.
     """
     try:
-        svc.index.bm25  # noqa: B018 (opens Chroma and loads or rebuilds BM25)
+        svc.open()
     except PolicyQAError as e:
         log.error("索引无法打开：%s", e)
 
@@ -510,6 +510,7 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
                  progress: gr.Progress = gr.Progress()  # noqa: B008 (how Gradio injects progress)
                  ) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         from rag import evaluation as ev
+        from rag.eval_runner import score_retriever
 
         empty = (pd.DataFrame(), pd.DataFrame(columns=["k", "Hit@k", "检索方式"]), pd.DataFrame())
         if set_name and set_name not in eval_sets():
@@ -530,12 +531,8 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
             blocks: dict[str, Any] = {}
             misses = []
             for name in retrievers:
-                svc.search(items[0].query, k=depth, retriever=name)  # warm-up: untimed model/index load
-
-                def search(query: str, name: str = name) -> list[Any]:
-                    return svc.search(query, k=depth, retriever=name)
-
-                results = ev.evaluate(search, progress.tqdm(items, desc=name))
+                results = score_retriever(svc, items, name, depth,
+                                          wrap=lambda todo, name=name: progress.tqdm(todo, desc=name))
                 blocks[name] = ev.report(results, EVAL_KS)
                 misses += [
                     [name, r.item.id, r.item.type, r.item.question, r.first_rank or "未命中",
@@ -555,8 +552,9 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
                              columns=["k", "Hit@k", "检索方式"])
         missed = pd.DataFrame(misses, columns=["检索方式", "编号", "题型", "问题", "首个相关排名", "第1条结果", "标准文档"])
         first = next(iter(blocks.values()))
+        health = svc.health()
         status = (f"评测集 {path.name}：{len(items)} 题，其中无答案题 {first['n_unanswerable']} 个不计入检索指标；"
-                  f"索引 {svc.index.count()} 个分块，嵌入模型 {svc.index.embedder_name}。"
+                  f"索引 {health['chunks']} 个分块，嵌入模型 {health['embedder']}。"
                   f"下表“未命中第1名”的问题共 {len(misses)} 条。")
         return status, metrics, chart, missed
 

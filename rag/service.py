@@ -87,6 +87,10 @@ class PolicyQA:
                     self._index = PolicyIndex(self.settings, self._embeddings)
         return self._index
 
+    def open(self) -> None:
+        """Open the index and load (or rebuild) its BM25 side now rather than on the first request."""
+        self.index.bm25  # noqa: B018
+
     def ingest(self, paths: Sequence[Path], prune: bool = False,
                progress: Callable[[int, int, str], None] | None = None,
                page_progress: Callable[[str, int, int], None] | None = None) -> IngestReport:
