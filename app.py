@@ -1,7 +1,7 @@
 """PolicyQA web app: the Gradio UI staff use, with the REST API beside it on one server.
 
 ``create_app(settings)`` builds the Gradio Blocks without launching it (tests use it);
-``create_server(settings)`` mounts it on the FastAPI app of ``rag.api`` (``/api/…``,
+``create_server(settings)`` mounts it on the FastAPI app of ``rag.serving.api`` (``/api/…``,
 ``/healthz``, ``/docs``); ``python app.py [--host H] [--port P]`` serves both with uvicorn.
 
 Tabs: 问答 (chat with streamed, cited answers, source cards and 👍/👎 feedback), 新人入门
@@ -37,10 +37,10 @@ from fastapi import FastAPI  # noqa: E402
 from ingest.loaders import SUPPORTED  # noqa: E402
 from rag import library  # noqa: E402
 from rag.answer import MARKER  # noqa: E402
-from rag.auth import Access, SignInGuard  # noqa: E402
 from rag.errors import LoadError, PolicyQAError, SignInThrottled  # noqa: E402
-from rag.feedback import feedback_store  # noqa: E402
 from rag.service import PolicyQA  # noqa: E402
+from rag.serving.auth import Access, SignInGuard  # noqa: E402
+from rag.serving.feedback import feedback_store  # noqa: E402
 from rag.settings import PROJECT_DIR, Settings  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -509,8 +509,8 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
     def run_eval(set_name: str | None, uploaded: str | None, retrievers: list[str], limit: float,
                  progress: gr.Progress = gr.Progress()  # noqa: B008 (how Gradio injects progress)
                  ) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        from rag import evaluation as ev
-        from rag.eval_runner import score_retriever
+        from rag.evaluation import scoring as ev
+        from rag.evaluation.runner import score_retriever
 
         empty = (pd.DataFrame(), pd.DataFrame(columns=["k", "Hit@k", "检索方式"]), pd.DataFrame())
         if set_name and set_name not in eval_sets():
@@ -831,7 +831,7 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
 
 def create_server(settings: Settings, service: PolicyQA | None = None) -> FastAPI:
     """One FastAPI app: the REST API (``/api``, ``/healthz``, ``/docs``) and the UI at ``/``."""
-    from rag.api import create_api
+    from rag.serving.api import create_api
 
     svc = service or PolicyQA(settings)
     access = Access.from_settings(settings)

@@ -128,7 +128,7 @@ def ingest_bench(n_docs: int, reports: Path) -> dict[str, float]:
     import tempfile
 
     from ingest.records import embedding_text
-    from rag.embeddings import load_embedder
+    from rag.store.embeddings import load_embedder
 
     lines = [ln for ln in reports.read_text(encoding="utf-8").splitlines() if ln.strip()][:n_docs]
     with tempfile.TemporaryDirectory() as tmp:

@@ -304,8 +304,7 @@ def _eval_args(retriever: list[str] | None, ks: str) -> tuple[list[str], list[in
 
 def _eval_items(svc: Any, loaded: Any) -> list[Any]:
     """The set's items with BEIR corpus-ids mapped to doc ids; warns about gold documents not indexed."""
-    from rag import eval_formats as fmt
-
+    from rag.evaluation import formats as fmt
     resolver = fmt.DocResolver(svc.documents())
     items, warnings = fmt.resolve_gold(loaded, resolver) if loaded.format == "beir" else (loaded.items, [])
     missing = sorted({d for i in items for d in i.gold_docs} - resolver.ids)
@@ -337,9 +336,9 @@ def eval_run(
 
     from tqdm import tqdm
 
-    from rag import eval_formats as fmt
-    from rag import evaluation as ev
-    from rag.eval_runner import Run
+    from rag.evaluation import formats as fmt
+    from rag.evaluation import scoring as ev
+    from rag.evaluation.runner import Run
 
     names, cuts = _eval_args(retriever, ks)
     if resume and out_dir is None:
@@ -389,7 +388,7 @@ def eval_run(
 
 def _metrics_table(title: str, first: str, rows: dict[str, dict[str, Any]], cols: list[str],
                    latency: dict[str, dict[str, float]] | None = None) -> Table:
-    from rag.eval_report import fmt, label
+    from rag.evaluation.report import fmt, label
 
     table = Table(title=title, box=None, pad_edge=False)
     table.add_column(first, no_wrap=True)
@@ -402,7 +401,7 @@ def _metrics_table(title: str, first: str, rows: dict[str, dict[str, Any]], cols
 
 
 def _print_eval(blocks: dict[str, Any], cuts: list[int], answer_block: dict[str, Any] | None) -> None:
-    from rag.eval_report import ANSWER_KEYS, fmt
+    from rag.evaluation.report import ANSWER_KEYS, fmt
 
     mid = 5 if 5 in cuts else cuts[-1]
     cols = [*(f"hit@{k}" for k in cuts), "mrr@10", "ndcg@10", f"coverage@{mid}"]
@@ -436,8 +435,7 @@ def eval_import(
 
     Example: policyqa eval import 评测题.xlsx -o evals/sets/staff.jsonl   (exit 1 when some rows had problems)
     """
-    from rag import eval_formats as fmt
-
+    from rag.evaluation import formats as fmt
     try:
         resolver = fmt.DocResolver(_service().documents())
         lines, problems = fmt.import_sheet(sheet, resolver)
@@ -471,7 +469,7 @@ def eval_compare(
 
     Example (a CI guard): policyqa eval compare evals/results/baseline evals/results/latest --metric mrr@10
     """
-    from rag.eval_report import compare, fmt, label
+    from rag.evaluation.report import compare, fmt, label
 
     try:
         c = compare(dir_a, dir_b, metric, max_drop, retriever)
@@ -634,7 +632,7 @@ def serve(
 ) -> None:
     """Serve the web app (same as python app.py)."""
     import app as webapp
-    from rag.auth import Access
+    from rag.serving.auth import Access
 
     try:
         settings = Settings()

@@ -12,8 +12,8 @@ document removes its chunks, rebuilds BM25, and removes its uploaded file so tha
 re-index does not bring it back. Re-indexing re-reads the corpus folders and the uploads
 folder, dropping documents whose files are gone (never those whose files could not be read).
 
-Writes hold the index's writer lock (``rag.locking``): one writer at a time across
-processes. Who may call these is decided by the entry points (``rag.auth``), not here.
+Writes hold the index's writer lock (``rag.store.locking``): one writer at a time across
+processes. Who may call these is decided by the entry points (``rag.serving.auth``), not here.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from typing import Any
 from ingest.loaders import SUPPORTED
 from ingest.metadata import CATALOG_NAME
 from rag.errors import LoadError, QueryError
-from rag.index import IngestReport, PolicyIndex
 from rag.settings import Settings
+from rag.store.index import IngestReport, PolicyIndex
 
 log = logging.getLogger(__name__)
 

@@ -26,15 +26,15 @@ from rag.answering.evidence import QUESTION_NOISE
 from rag.answering.refusal import YEAR_REPORT, RefusalModel, default_model
 from rag.answering.units import embedding_text, passage_units
 from rag.errors import LLMError, PolicyQAError, QueryError
-from rag.index import IngestReport, PolicyIndex
+from rag.ledger.projects import Ledger, ProjectQuery, is_project_question, total_amount
 from rag.llm import LLMAnswerer, fallback_note
 from rag.onboarding.records import GlossaryEntry, Overview, Responsibility
 from rag.onboarding.store import OnboardingMap, OnboardingStore
-from rag.projects import Ledger, ProjectQuery, is_project_question, total_amount
 from rag.records import Answer, Hit
-from rag.retrieve import Filters, make_retriever
-from rag.rewrite import rewrite_followup
+from rag.retrieval.retrieve import Filters, make_retriever
+from rag.retrieval.rewrite import rewrite_followup
 from rag.settings import Settings
+from rag.store.index import IngestReport, PolicyIndex
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +264,7 @@ class PolicyQA:
 
     def synonym_groups(self, term: str) -> list[tuple[str, ...]]:
         """The groups of ``rag/data/synonyms.txt`` sharing a word with ``term`` (shown beside it)."""
-        from rag.query import load_synonyms
+        from rag.retrieval.query import load_synonyms
 
         t = term.strip().strip("“”")
         if not t:
@@ -329,7 +329,7 @@ class PolicyQA:
 
     def library(self) -> Library:
         """What the offline answerer may consult: idf, synonyms, vectors, neighbouring chunks."""
-        from rag.query import load_synonyms
+        from rag.retrieval.query import load_synonyms
 
         return Library(
             idf=self.index.bm25.idf,
@@ -446,7 +446,7 @@ class PolicyQA:
             ids = tuple(d for d, t in titles.items() if "政府工作报告" in t and any(t.startswith(f"{y}年") for y in years))
         return Filters(doc_ids=ids, exclude_kinds=excluded)
 
-    # ---------------------------------------------------------------- 项目台账 (rag.projects)
+    # ---------------------------------------------------------------- 项目台账 (rag.ledger.projects)
 
     def query_projects(self, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The ledger rows meeting ``filters`` (``ProjectQuery.from_mapping`` keys), JSON-ready.

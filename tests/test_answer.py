@@ -10,7 +10,7 @@ import pytest
 
 from rag.answer import markers, sentences, verify
 from rag.records import Answer, Citation
-from rag.rewrite import rewrite_followup
+from rag.retrieval.rewrite import rewrite_followup
 from rag.service import PolicyQA
 
 JIAOZUO_NOTICE = "焦政办〔2020〕9号"

@@ -21,12 +21,12 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from app import create_server
-from rag.embeddings import E5Embeddings
 from rag.onboarding import glossary, responsibilities
 from rag.onboarding.answer import answer as map_answer
 from rag.onboarding.export import COLUMNS
 from rag.service import PolicyQA
 from rag.settings import Settings
+from rag.store.embeddings import E5Embeddings
 from tests.conftest import CORPUS, ROOT
 from tests.servers import LiveServer
 

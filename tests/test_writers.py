@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 from app import create_server
-from rag.embeddings import E5Embeddings
 from rag.service import PolicyQA
 from rag.settings import Settings
+from rag.store.embeddings import E5Embeddings
 from tests.servers import LiveServer
 
 BIN = Path(sys.executable).parent / "policyqa"

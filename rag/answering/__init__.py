@@ -32,8 +32,8 @@ from rag.answering.refusal import (
 )
 from rag.answering.types import AnswerType, answer_type, asked_types, holds, holds_near, unlisted
 from rag.answering.units import Unit, embedding_text, passage_units
-from rag.query import Synonyms
 from rag.records import Citation
+from rag.retrieval.query import Synonyms
 
 PASSAGES = 5  # passages whose units are scored
 

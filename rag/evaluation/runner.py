@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag import eval_report
-from rag import evaluation as ev
 from rag.errors import PolicyQAError
+from rag.evaluation import report as eval_report
+from rag.evaluation import scoring as ev
 from rag.service import PolicyQA
 from rag.settings import PROJECT_DIR
 

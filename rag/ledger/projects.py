@@ -32,10 +32,10 @@ from typing import Any
 
 from rag.answer import verify
 from rag.errors import QueryError
-from rag.index import PolicyIndex
 from rag.lexicon.industries import INDUSTRIES
 from rag.lexicon.places import find_places
 from rag.records import Answer, Citation
+from rag.store.index import PolicyIndex
 
 KIND = "project_record"
 STAGES = ("洽谈", "签约", "落地", "开工", "在建", "投产")

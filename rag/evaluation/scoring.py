@@ -39,7 +39,7 @@ from typing import Any, Protocol
 from rag.answer import MARKER
 from rag.errors import PolicyQAError
 from rag.records import Answer, Citation
-from rag.rewrite import rewrite_followup
+from rag.retrieval.rewrite import rewrite_followup
 
 DEPTH = 10  # MRR and nDCG are reported @10; at least this many hits are retrieved
 _FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}  # ！…～ → !…~

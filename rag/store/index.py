@@ -49,11 +49,11 @@ from ingest.loaders import SUPPORTED
 from ingest.metadata import CATALOG_NAME, date_as_int, load_catalog
 from ingest.ocr import OcrSettings
 from ingest.records import Chunk, Document, embedding_text
-from rag.bm25 import BM25Index, stamp_of
-from rag.embeddings import cached, embedder_dim, embedder_name, load_embedder
 from rag.errors import ChromaUnavailableError, IndexCorruptError, IndexMismatchError, PolicyQAError
-from rag.locking import index_lock, read_generation
 from rag.settings import Settings
+from rag.store.bm25 import BM25Index, stamp_of
+from rag.store.embeddings import cached, embedder_dim, embedder_name, load_embedder
+from rag.store.locking import index_lock, read_generation
 
 log = logging.getLogger(__name__)
 
@@ -510,7 +510,7 @@ class PolicyIndex:
         """Catch up with what other processes wrote (at most every ``chroma_check_seconds``).
 
         Server mode: BM25 follows the collection's version stamp. Embedded mode: when the
-        index's generation (``rag.locking``) changed, Chroma is reopened (its vector index
+        index's generation (``rag.store.locking``) changed, Chroma is reopened (its vector index
         lives in this process's memory and does not see another process's writes) and BM25
         reloaded, so a CLI ingest into the index the app serves is seen by the next search.
         """
@@ -932,12 +932,12 @@ class PolicyIndex:
 
     @property
     def ingest_marker(self) -> Path:
-        """The unfinished-write flag (``rag.locking``): present while a write runs or after one died."""
+        """The unfinished-write flag (``rag.store.locking``): present while a write runs or after one died."""
         return self.lock.unfinished_flag
 
     @contextmanager
     def writing(self) -> Iterator[None]:
-        """Hold the index's writer lock (``rag.locking``) for a write; re-entrant.
+        """Hold the index's writer lock (``rag.store.locking``) for a write; re-entrant.
 
         Taking it when the previous write did not finish (its process died) checks and repairs
         the index first, so the write starts from a consistent state. A second process gets

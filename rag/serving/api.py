@@ -6,7 +6,7 @@ files: no CDN). Requests are pydantic models with limits. The edge translates er
 a malformed body is 422 with a message saying what is wrong, a ``PolicyQAError`` is 400
 with ``{"detail": <Chinese message>}`` (503 when the Chroma server is unreachable), an
 unknown document 404; nothing a caller sends should produce a 500. With users configured
-(``rag.auth``) every ``/api`` route needs HTTP Basic credentials and the admin routes an
+(``rag.serving.auth``) every ``/api`` route needs HTTP Basic credentials and the admin routes an
 admin; ``/healthz`` stays open for probes.
 """
 
@@ -22,7 +22,6 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
 from rag import library
-from rag.auth import Access, SignInGuard, basic_credentials
 from rag.errors import (
     ChromaUnavailableError,
     IndexBusyError,
@@ -31,8 +30,9 @@ from rag.errors import (
     SignInError,
     SignInThrottled,
 )
-from rag.feedback import MAX_COMMENT_CHARS, feedback_store
 from rag.service import MAX_QUERY_CHARS, PolicyQA
+from rag.serving.auth import Access, SignInGuard, basic_credentials
+from rag.serving.feedback import MAX_COMMENT_CHARS, feedback_store
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ _CHALLENGE = {"WWW-Authenticate": 'Basic realm="PolicyQA"'}
 
 
 class BasicCredentials(HTTPBasic):
-    """HTTP Basic as in the OpenAPI schema, read by ``rag.auth.basic_credentials``: Chinese
+    """HTTP Basic as in the OpenAPI schema, read by ``rag.serving.auth.basic_credentials``: Chinese
     messages for malformed credentials, UTF-8 user names."""
 
     async def __call__(self, request: Request) -> HTTPBasicCredentials | None:  # type: ignore[override]
