@@ -1,4 +1,4 @@
-"""Answers with checkable citations: the types, and the rules every answerer obeys.
+"""Answers with checkable citations: the rules every answerer obeys (the records are in ``rag.records``).
 
 An ``Answer`` is text with inline markers [1], [2]… and the ``Citation``s they point at.
 Whatever produced the text (the extractive answerer, an LLM), ``verify`` runs last: a

@@ -1,4 +1,4 @@
-"""The document library's admin operations, shared by the web app and the REST API.
+"""The document library's admin operations, behind ``PolicyQA`` (add_uploads, delete_document, reindex).
 
 Uploads are saved under a sanitised name (no directory part, no control or shell
 characters, an allowed type, at most 200 bytes, at most ``max_file_mb``) in

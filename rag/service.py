@@ -1,7 +1,9 @@
-"""The facade every entry point uses: ``PolicyQA(settings)`` with ingest, search, stats.
+"""The facade every entry point uses: ``PolicyQA(settings)`` with search, ask, ingest, documents,
+chunk texts, ledger queries, the 新人入门 map and the library's admin operations.
 
 The CLI, the Gradio app, the REST API and the eval runner all call these methods and
-translate ``PolicyQAError`` into their own kind of message at their edge.
+translate ``PolicyQAError`` into their own kind of message at their edge. It is the only
+door to the store: nothing above it touches the index (``rag.store``) directly.
 """
 
 from __future__ import annotations
@@ -77,6 +79,13 @@ class PolicyQA:
         self._embeddings = embeddings
         self._index: PolicyIndex | None = None
         self._open_lock = threading.Lock()
+        # views of the BM25 side's metadata, each rebuilt when the index stamp moves
+        self._docs: dict[str, tuple[str, str]] = {}
+        self._docs_stamp: str | None = None
+        self._ledger = False
+        self._ledger_stamp: str | None = None
+        self._titles_cache: dict[str, str] = {}
+        self._titles_stamp: str | None = None
 
     @property
     def index(self) -> PolicyIndex:
@@ -217,7 +226,7 @@ class PolicyQA:
         """The responsibility map and glossary of the indexed documents, in step with the index:
         documents written since the last look are extracted, deleted ones dropped."""
         bm25 = self.index.bm25
-        if getattr(self, "_docs_stamp", None) != bm25.stamp:
+        if self._docs_stamp != bm25.stamp:
             docs: dict[str, tuple[str, str]] = {}
             for m in bm25.metadatas:
                 docs.setdefault(str(m["doc_id"]), (str(m.get("doc_hash", "")), str(m.get("kind", ""))))
@@ -464,7 +473,7 @@ class PolicyQA:
     def _has_ledger(self) -> bool:
         """Whether any project-ledger row is indexed (no filter is needed otherwise)."""
         bm25 = self.index.bm25
-        if getattr(self, "_ledger_stamp", None) != bm25.stamp:
+        if self._ledger_stamp != bm25.stamp:
             self._ledger = any(m.get("kind") == "project_record" for m in bm25.metadatas)
             self._ledger_stamp = bm25.stamp
         return self._ledger
@@ -472,7 +481,7 @@ class PolicyQA:
     def _titles(self) -> dict[str, str]:
         """doc_id → title, from the BM25 side's metadata (in memory), cached per index stamp."""
         bm25 = self.index.bm25
-        if getattr(self, "_titles_stamp", None) != bm25.stamp:
+        if self._titles_stamp != bm25.stamp:
             self._titles_cache = {m["doc_id"]: str(m.get("title", "")) for m in bm25.metadatas}
             self._titles_stamp = bm25.stamp
         return self._titles_cache

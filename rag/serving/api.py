@@ -208,6 +208,17 @@ def create_api(svc: PolicyQA, access: Access | None = None, guard: SignInGuard |
     api.state.access = access
     api.state.guard = guard
 
+    _add_error_handlers(api)
+    _add_reading_routes(api, svc, access)
+    _add_onboarding_routes(api, svc)
+    _add_write_routes(api, svc)
+    return api
+
+
+def _add_error_handlers(api: FastAPI) -> None:
+    """Every ``PolicyQAError`` as a JSON ``detail`` with its status: 422 invalid request, 503 Chroma
+    down, 409 index busy, 400 otherwise; anything unexpected is logged and answered 500."""
+
     @api.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         detail, errors = describe_errors(list(exc.errors()))
@@ -229,6 +240,10 @@ def create_api(svc: PolicyQA, access: Access | None = None, guard: SignInGuard |
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return JSONResponse({"detail": f"服务器内部错误：{type(exc).__name__}"}, status_code=500)
+
+
+def _add_reading_routes(api: FastAPI, svc: PolicyQA, access: Access) -> None:
+    """Health, documents, search, ask and the project ledger: reads, for any signed-in user."""
 
     @api.get("/healthz", tags=["status"])
     def healthz() -> JSONResponse:
@@ -279,6 +294,10 @@ def create_api(svc: PolicyQA, access: Access | None = None, guard: SignInGuard |
         filters = {k: v for k, v in req.model_dump().items() if v not in (None, "")}
         return svc.query_projects(filters)
 
+
+def _add_onboarding_routes(api: FastAPI, svc: PolicyQA) -> None:
+    """新人入门: the responsibility map, the glossary and document outlines."""
+
     @api.get("/api/responsibilities", tags=["onboarding"])
     def responsibilities(user: User, actor: str = "", region: str = "", role: str = "",
                          deadline: bool = False) -> dict[str, Any]:
@@ -300,6 +319,10 @@ def create_api(svc: PolicyQA, access: Access | None = None, guard: SignInGuard |
             return svc.document_outline(doc_id).to_dict()
         except QueryError as e:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from e
+
+
+def _add_write_routes(api: FastAPI, svc: PolicyQA) -> None:
+    """Feedback (any user) and the library's admin operations: upload, delete, re-index."""
 
     @api.post("/api/feedback", tags=["feedback"])
     def feedback(req: FeedbackRequest, user: User) -> dict[str, Any]:
@@ -352,5 +375,3 @@ def create_api(svc: PolicyQA, access: Access | None = None, guard: SignInGuard |
         report = svc.reindex()
         return {"added": report.added, "updated": report.updated, "unchanged": len(report.unchanged),
                 "removed": report.removed, "failed": [{"file": p, "reason": r} for p, r in report.failed]}
-
-    return api

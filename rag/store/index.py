@@ -794,7 +794,7 @@ class PolicyIndex:
         report.chunks = len(ids)
         keys = self.record_groups()
         report.record_keys = len(keys)
-        remote = bool(getattr(self, "remote", False))
+        remote = self.remote
         id_set = set(ids)
         by_doc: dict[str, list[tuple[str, dict]]] = {}
         for i, m in zip(ids, metas, strict=True):
@@ -856,7 +856,12 @@ class PolicyIndex:
         }
         report.delete_docs = sorted(d for d, why in bad_docs.items() if why != "orphan")
         report.orphan_ids.extend(i for i, _ in by_doc.get("", []))
-        # BM25 versus Chroma
+        self._check_bm25(report, ids)
+        self._check_manifest(report)
+        return report
+
+    def _check_bm25(self, report: CheckReport, ids: Sequence[str]) -> None:
+        """BM25 versus Chroma: the keyword index exists, loads, and covers exactly ``ids``."""
         folder = self.dir / "bm25"
         if not folder.exists():
             if ids:
@@ -871,7 +876,9 @@ class PolicyIndex:
             except IndexCorruptError as e:
                 report.add("bm25", "bm25", str(e))
                 report.rebuild_bm25 = True
-        # manifest versus collection
+
+    def _check_manifest(self, report: CheckReport) -> None:
+        """The manifest versus the settings and the collection's own embedder stamp."""
         try:
             data = self._read_manifest() or {}
         except IndexCorruptError as e:
@@ -887,7 +894,6 @@ class PolicyIndex:
         if coll.get("policyqa_embedder") not in (None, self.embedder_name):
             report.add("manifest", "collection", f"集合的嵌入模型为“{coll.get('policyqa_embedder')}”，"
                        f"与当前“{self.embedder_name}”不符（无法自动修复，请重新导入到新目录）")
-        return report
 
     def repair(self, report: CheckReport | None = None) -> CheckReport:
         """Fix what ``check`` found, then check again and return the new report.
