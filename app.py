@@ -1,7 +1,7 @@
 """PolicyQA web app: the Gradio UI staff use, with the REST API beside it on one server.
 
 ``create_app(settings)`` builds the Gradio Blocks without launching it (tests use it);
-``create_server(settings)`` mounts it on the FastAPI app of ``rag.api`` (``/api/…``,
+``create_server(settings)`` mounts it on the FastAPI app of ``rag.serving.api`` (``/api/…``,
 ``/healthz``, ``/docs``); ``python app.py [--host H] [--port P]`` serves both with uvicorn.
 
 Tabs: 问答 (chat with streamed, cited answers, source cards and 👍/👎 feedback), 新人入门
@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import argparse
 import contextvars
+import functools
 import html
 import logging
 import os
 import queue
-import re
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -35,11 +35,13 @@ import gradio as gr  # noqa: E402
 import pandas as pd  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 
+from ingest.loaders import SUPPORTED  # noqa: E402
 from rag import library  # noqa: E402
-from rag.auth import Access, SignInGuard  # noqa: E402
+from rag.answer import MARKER  # noqa: E402
 from rag.errors import LoadError, PolicyQAError, SignInThrottled  # noqa: E402
-from rag.feedback import feedback_store  # noqa: E402
 from rag.service import PolicyQA  # noqa: E402
+from rag.serving.auth import Access, SignInGuard  # noqa: E402
+from rag.serving.feedback import feedback_store  # noqa: E402
 from rag.settings import PROJECT_DIR, Settings  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -152,7 +154,7 @@ def source_cards(citations: Sequence[Mapping[str, Any]], passages: Mapping[str, 
 
 def answer_body(text: str) -> str:
     """Answer text for the chat: HTML-escaped, markers [n] as superscripts."""
-    return re.sub(r"\[(\d{1,2})\]", r"<sup class='pq-ref'>[\1]</sup>", esc(text))
+    return MARKER.sub(r"<sup class='pq-ref'>[\1]</sup>", esc(text))
 
 
 def render_answer(answer: Mapping[str, Any], passages: Mapping[str, str],
@@ -188,8 +190,7 @@ def chunk_texts(svc: PolicyQA, chunk_ids: Sequence[str]) -> dict[str, str]:
     ids = list(dict.fromkeys(i for i in chunk_ids if i))
     if not ids:
         return {}
-    got = svc.index.collection.get(ids=ids, include=["documents"])
-    return dict(zip(got["ids"], got["documents"], strict=True))
+    return {i: body for i, body, _ in svc.chunks(ids)}
 
 
 def chunk_ocr(svc: PolicyQA, chunk_ids: Sequence[str]) -> dict[str, float]:
@@ -197,9 +198,7 @@ def chunk_ocr(svc: PolicyQA, chunk_ids: Sequence[str]) -> dict[str, float]:
     ids = list(dict.fromkeys(i for i in chunk_ids if i))
     if not ids:
         return {}
-    got = svc.index.collection.get(ids=ids, include=["metadatas"])
-    return {i: float(m.get("ocr_confidence") or 0) for i, m in zip(got["ids"], got["metadatas"], strict=True)
-            if m and m.get("ocr")}
+    return {i: float(m.get("ocr_confidence") or 0) for i, _, m in svc.chunks(ids, texts=False) if m.get("ocr")}
 
 
 def filters_from(kind: str, region: str, date_from: str, date_to: str) -> dict[str, Any]:
@@ -299,7 +298,7 @@ def open_index(svc: PolicyQA) -> None:
     reported on every request by the service itself.
     """
     try:
-        svc.index.bm25  # noqa: B018 (opens Chroma and loads or rebuilds BM25)
+        svc.open()
     except PolicyQAError as e:
         log.error("索引无法打开：%s", e)
 
@@ -417,11 +416,11 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
     # ---------------------------------------------------------------- 文档库
 
     def doc_choices() -> list[tuple[str, str]]:
-        return [(f"{d.get('title') or d['doc_id']}（{d['doc_id']}）", d["doc_id"]) for d in library.documents(svc)]
+        return [(f"{d.get('title') or d['doc_id']}（{d['doc_id']}）", d["doc_id"]) for d in svc.library_documents()]
 
     def refresh_library() -> tuple[pd.DataFrame, Any]:
         try:
-            docs = library.documents(svc)
+            docs = svc.library_documents()
         except PolicyQAError as e:
             gr.Warning(str(e))
             return documents_frame([]), gr.update(choices=[])
@@ -431,7 +430,7 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
         if not doc_id:
             return "<p class='pq-meta'>请先在上方选择一个文档。</p>"
         try:
-            meta, sections = library.document_sections(svc, doc_id)
+            meta, sections = svc.document_sections(doc_id)
         except PolicyQAError as e:
             return f"<p>⚠️ {esc(e)}</p>"
         return render_document(meta, sections)
@@ -455,7 +454,7 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
 
         try:
             paths = [uploaded_file(f) for f in files]
-            results = library.add_uploads(svc, [(p.name, p) for p in paths], replace=bool(replace),
+            results = svc.add_uploads([(p.name, p) for p in paths], replace=bool(replace),
                                           page_progress=page_progress)
         except PolicyQAError as e:
             return upload_frame([]), f"⚠️ {e}", table, choices, None
@@ -474,7 +473,7 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
         if not confirmed:
             return "请先勾选“确认删除”。", table, choices, gr.skip(), confirmed
         try:
-            n = library.delete_document(svc, doc_id)
+            n = svc.delete_document(doc_id)
         except PolicyQAError as e:
             return f"⚠️ {e}", table, choices, gr.skip(), False
         table, choices = refresh_library()
@@ -486,7 +485,7 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
             table, choices = refresh_library()
             return denied, table, choices
         try:
-            r = library.reindex(svc)
+            r = svc.reindex()
         except PolicyQAError as e:
             table, choices = refresh_library()
             return f"⚠️ {e}", table, choices
@@ -511,7 +510,8 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
     def run_eval(set_name: str | None, uploaded: str | None, retrievers: list[str], limit: float,
                  progress: gr.Progress = gr.Progress()  # noqa: B008 (how Gradio injects progress)
                  ) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        from rag import evaluation as ev
+        from rag.evaluation import scoring as ev
+        from rag.evaluation.runner import score_retriever
 
         empty = (pd.DataFrame(), pd.DataFrame(columns=["k", "Hit@k", "检索方式"]), pd.DataFrame())
         if set_name and set_name not in eval_sets():
@@ -532,12 +532,7 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
             blocks: dict[str, Any] = {}
             misses = []
             for name in retrievers:
-                svc.search(items[0].query, k=depth, retriever=name)  # warm-up: untimed model/index load
-
-                def search(query: str, name: str = name) -> list[Any]:
-                    return svc.search(query, k=depth, retriever=name)
-
-                results = ev.evaluate(search, progress.tqdm(items, desc=name))
+                results = score_retriever(svc, items, name, depth, wrap=functools.partial(progress.tqdm, desc=name))
                 blocks[name] = ev.report(results, EVAL_KS)
                 misses += [
                     [name, r.item.id, r.item.type, r.item.question, r.first_rank or "未命中",
@@ -557,8 +552,9 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
                              columns=["k", "Hit@k", "检索方式"])
         missed = pd.DataFrame(misses, columns=["检索方式", "编号", "题型", "问题", "首个相关排名", "第1条结果", "标准文档"])
         first = next(iter(blocks.values()))
+        health = svc.health()
         status = (f"评测集 {path.name}：{len(items)} 题，其中无答案题 {first['n_unanswerable']} 个不计入检索指标；"
-                  f"索引 {svc.index.count()} 个分块，嵌入模型 {svc.index.embedder_name}。"
+                  f"索引 {health['chunks']} 个分块，嵌入模型 {health['embedder']}。"
                   f"下表“未命中第1名”的问题共 {len(misses)} 条。")
         return status, metrics, chart, missed
 
@@ -566,13 +562,11 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
 
     def run_projects(region: str, industry: str, stage: str, min_amount: float | None, max_amount: float | None,
                      ) -> tuple[pd.DataFrame, str, str | None, str | None]:
-        from rag.projects import query_projects
-
         filters = {"region": region.strip(), "industry": industry.strip(), "stage": stage or "",
                    "min_amount": min_amount if min_amount not in (None, 0) else None,
                    "max_amount": max_amount if max_amount not in (None, 0) else None}
         try:
-            got = query_projects(svc, {k: v for k, v in filters.items() if v not in (None, "")})
+            got = svc.query_projects({k: v for k, v in filters.items() if v not in (None, "")})
         except PolicyQAError as e:
             return pd.DataFrame(columns=PROJECT_COLUMNS), f"⚠️ {e}", None, None
         rows = [[p["name"], p["region"], p["industry"], p["amount_yi"], p["stage"], p["date"], p["units"],
@@ -628,7 +622,7 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
         return table, note
 
     def overview_choices() -> Any:
-        docs = [d for d in library.documents(svc) if d.get("kind") != "project_record"]
+        docs = [d for d in svc.library_documents() if d.get("kind") != "project_record"]
         return gr.Dropdown(choices=[(f"{d['title']}（{d['doc_id']}）", d["doc_id"]) for d in docs],
                            value=docs[0]["doc_id"] if docs else None)
 
@@ -763,7 +757,7 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
                 with gr.Accordion("管理（仅限管理员）", open=True):
                     admin_note = gr.Markdown(elem_id="admin-note")
                     files = gr.File(label="上传文件（txt md pdf docx html jsonl csv xlsx，可多选）", file_count="multiple",
-                                    file_types=list(library.ALLOWED_SUFFIXES), type="filepath", elem_id="upload-files")
+                                    file_types=list(SUPPORTED), type="filepath", elem_id="upload-files")
                     replace_box = gr.Checkbox(label="替换同名的已上传文件（旧版本另存）", value=False,
                                               elem_id="upload-replace")
                     upload_btn = gr.Button("上传并导入", variant="primary", elem_id="upload-button")
@@ -837,7 +831,7 @@ def create_app(settings: Settings, service: PolicyQA | None = None) -> gr.Blocks
 
 def create_server(settings: Settings, service: PolicyQA | None = None) -> FastAPI:
     """One FastAPI app: the REST API (``/api``, ``/healthz``, ``/docs``) and the UI at ``/``."""
-    from rag.api import create_api
+    from rag.serving.api import create_api
 
     svc = service or PolicyQA(settings)
     access = Access.from_settings(settings)

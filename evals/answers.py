@@ -4,7 +4,7 @@
     POLICYQA_INDEX_DIR=.policyqa-eval .venv/bin/python evals/answers.py evals/sets/*.jsonl --split test
 
 For each set it asks every question of the split (``PolicyQA.ask`` with the question's
-history) and prints the answer metrics of ``rag.evaluation.answer_metrics`` — accuracy
+history) and prints the answer metrics of ``rag.evaluation.scoring.answer_metrics`` — accuracy
 (overall and per type), refusal accuracy, false refusals, citation validity — and the ask
 latency. Questions whose gold documents are not indexed (report questions on the index of
 ``corpus/`` alone) are left out and counted, so the same sets run on both indexes.
@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from rag.evaluation import answer_correct, answer_metrics, load_set, percentile
+from rag.evaluation.scoring import answer_correct, answer_metrics, load_set, percentile
 from rag.service import PolicyQA
 from rag.settings import Settings
 

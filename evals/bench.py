@@ -74,7 +74,7 @@ def query_bench(svc: PolicyQA, questions: list[str], k: int, repeat: int, label:
 
     def plain_dense(q: str) -> object:
         vec = index.embeddings.embed_query(q)
-        return index.collection.query(query_embeddings=[vec], n_results=k, include=["documents", "metadatas"])
+        return index.nearest(vec, k, texts=True)
 
     runs: dict[str, list[float]] = {"chroma dense (plain)": timed(plain_dense, questions, repeat)}
     for name in ("dense", "bm25", "hybrid"):
@@ -128,7 +128,7 @@ def ingest_bench(n_docs: int, reports: Path) -> dict[str, float]:
     import tempfile
 
     from ingest.records import embedding_text
-    from rag.embeddings import load_embedder
+    from rag.store.embeddings import load_embedder
 
     lines = [ln for ln in reports.read_text(encoding="utf-8").splitlines() if ln.strip()][:n_docs]
     with tempfile.TemporaryDirectory() as tmp:
@@ -177,8 +177,8 @@ def synthetic_index(svc: PolicyQA, n: int, folder: Path) -> PolicyQA:
 
         shutil.rmtree(folder)
 
-    got = svc.index.collection.get(include=["documents", "metadatas", "embeddings"])
-    base_ids, docs, metas, vecs = got["ids"], got["documents"], got["metadatas"], np.asarray(got["embeddings"])
+    base_ids, docs, metas, vectors = svc.index.export_vectors()
+    vecs = np.asarray(vectors)
     settings = svc.settings.model_copy(update={"index_dir": folder})
     syn = PolicyQA(settings, svc.index.embeddings.underlying_embeddings)  # type: ignore[attr-defined]
     rng = np.random.default_rng(0)
@@ -188,9 +188,9 @@ def synthetic_index(svc: PolicyQA, n: int, folder: Path) -> PolicyQA:
         idx = [i % len(base_ids) for i in rows]
         jitter = vecs[idx] + rng.normal(0, 0.02, (len(idx), vecs.shape[1]))
         jitter /= np.linalg.norm(jitter, axis=1, keepdims=True)
-        syn.index.collection.add(
+        syn.index.add_vectors(
             ids=[f"syn{i}" for i in rows], embeddings=jitter.tolist(),
-            documents=[docs[j] if i < len(base_ids) else f"{docs[j]}（副本{i // len(base_ids)}）" for i, j in zip(rows, idx, strict=True)],
+            bodies=[docs[j] if i < len(base_ids) else f"{docs[j]}（副本{i // len(base_ids)}）" for i, j in zip(rows, idx, strict=True)],
             metadatas=[dict(metas[j], doc_id=f"{metas[j]['doc_id']}~{i // len(base_ids)}",
                             chunk_id=f"{metas[j]['chunk_id']}~{i // len(base_ids)}") for i, j in zip(rows, idx, strict=True)],
         )

@@ -25,7 +25,7 @@ import numpy as np
 
 from rag.answering import answer_offline
 from rag.answering.refusal import FEATURES, RefusalModel
-from rag.evaluation import load_set
+from rag.evaluation.scoring import load_set
 from rag.service import PolicyQA
 from rag.settings import Settings
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.answering import _meaning, candidates
+from rag.answering import candidates, meaning_of
 from rag.answering.evidence import (
     UNIT_FEATURES,
     UNIT_MODEL_FILE,
@@ -34,7 +34,7 @@ from rag.answering.evidence import (
     unit_features,
 )
 from rag.answering.types import answer_type
-from rag.evaluation import load_set, normalize
+from rag.evaluation.scoring import load_set, normalize
 from rag.service import PolicyQA
 from rag.settings import Settings
 
@@ -61,7 +61,7 @@ def collect(index_dir: Path, sets: list[Path], split: str = "dev") -> list[Group
             if not positive.any():
                 continue  # retrieval missed it: no unit to learn from
             terms = question_terms(question, library.idf, library.synonyms)
-            x = unit_features(question, units, hits, terms, _meaning(question, units, library), answer_type(question))
+            x = unit_features(question, units, hits, terms, meaning_of(question, units, library), answer_type(question))
             groups.append((item.id, x, positive))
     return groups
 

@@ -151,7 +151,14 @@ _PAREN_CJK = re.compile(rf"\(([{CJK}][^()]*)\)|\(([^()]*[{CJK}])\)")
 _SPACE_CJK_DIGIT = re.compile(rf"(?<=[{CJK}])[ \t]+(?=[0-9])|(?<=[0-9%])[ \t]+(?=[{CJK}])")
 _SPACE_CJK_CJK = re.compile(rf"(?<=[{CJK}])[ \t](?=[{CJK}])")
 _SPACE_PUNCT = re.compile(r"[ \t]*([，。、；：？！“”‘’（）《》【】〔〕])[ \t]*")
+_WHITESPACE = re.compile(r"\s+")
 _LETTER_SPACED = re.compile(rf"^(?:[{CJK}] ){{2,}}[{CJK}]$")
+
+
+def squash(text: str) -> str:
+    """Every whitespace character removed, for comparing lines a PDF broke or spaced differently:
+    "关于 印发\n通知" → "关于印发通知"."""
+    return _WHITESPACE.sub("", text)
 
 
 def normalize_text(line: str) -> str:

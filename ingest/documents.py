@@ -10,20 +10,15 @@ Document ids: the catalog's ``doc_id``; else the file stem for a one-document fi
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from ingest.clean import clean_lines, join_lines
+from ingest.clean import clean_lines, join_lines, squash
 from ingest.loaders import load_file
 from ingest.metadata import CatalogEntry, apply_catalog, extract_front_matter, extract_meta
 from ingest.ocr import OcrSettings
 from ingest.records import DocMeta, Document, Line, Paragraph, SourceDocument
-
-
-def _squash(s: str) -> str:
-    return re.sub(r"\s+", "", s)
 
 
 def split_parts(lines: Sequence[Line], entries: Sequence[CatalogEntry]) -> list[list[Line]]:
@@ -37,16 +32,16 @@ def split_parts(lines: Sequence[Line], entries: Sequence[CatalogEntry]) -> list[
     starts = [0]
     pos = 0
     for entry in entries[1:]:
-        anchor = _squash(entry.starts_at)
+        anchor = squash(entry.starts_at)
         for i in range(pos + 1, len(lines)):
-            if anchor and _squash(lines[i].text).startswith(anchor):
+            if anchor and squash(lines[i].text).startswith(anchor):
                 starts.append(i)
                 pos = i
                 break
         else:
             raise ValueError(f"catalog anchor {entry.starts_at!r} not found in {entry.file}")
     bounds = list(zip(starts, starts[1:] + [len(lines)], strict=True))
-    titles = {_squash(e.meta.title) for e in entries if e.meta.title}
+    titles = {squash(e.meta.title) for e in entries if e.meta.title}
     parts = []
     for a, b in bounds:
         part = list(lines[a:b])
@@ -56,8 +51,8 @@ def split_parts(lines: Sequence[Line], entries: Sequence[CatalogEntry]) -> list[
             if skip:
                 skip -= 1
                 continue
-            one = _squash(ln.text)
-            nxt = next((_squash(x.text) for x in part[i + 1 :] if x.text.strip()), "")
+            one = squash(ln.text)
+            nxt = next((squash(x.text) for x in part[i + 1 :] if x.text.strip()), "")
             if one and one in titles:
                 continue
             if one and nxt and one + nxt in titles:

@@ -38,6 +38,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ingest.errors import LoadError
 from ingest.ocr import (
     RENDER_DPI,
     OcrBox,
@@ -48,7 +49,6 @@ from ingest.ocr import (
     reading_order,
 )
 from ingest.records import SECTION_SEP, Line, SourceDocument
-from rag.errors import LoadError
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ingest.clean import ADDRESSEE
+from ingest.clean import ADDRESSEE, squash
 from ingest.records import KINDS, DocMeta, Paragraph
 
 log = logging.getLogger(__name__)
@@ -116,10 +116,6 @@ _JUNK_TITLE = re.compile(
 _SKIP_TITLE = re.compile(r"^(?:编者按|内部资料|领导参阅|决策参阅|第\d+期|（总第|各.*[：:]$)")
 
 
-def _squash(s: str) -> str:
-    return re.sub(r"\s+", "", s)
-
-
 def extract_title(paras: Sequence[Paragraph]) -> str:
     """Title of an official document or article from its first paragraphs; a 红头文件 title
     printed over two or three lines is joined, and the issuer line above a "关于…" title is
@@ -131,7 +127,7 @@ def extract_title(paras: Sequence[Paragraph]) -> str:
     head = [p.text.lstrip("#").strip() for p in paras[:15]]
     for i in range(len(head)):
         for span in (1, 2, 3):
-            parts = [_squash(x) for x in head[i:i + span]]
+            parts = [squash(x) for x in head[i:i + span]]
             flat = "".join(parts)
             if len(parts) < span or (span > 1 and (
                 any(len(x) > 40 or _SENTENCE.search(x) or extract_doc_number(x) or x.endswith("文件") for x in parts)
@@ -139,8 +135,8 @@ def extract_title(paras: Sequence[Paragraph]) -> str:
             )):
                 break
             if _TITLE_RE.search(flat) and len(flat) <= 100:
-                if flat.startswith("关于") and i > 0 and _ORG_END.search(_squash(head[i - 1])):
-                    return _squash(head[i - 1]) + flat
+                if flat.startswith("关于") and i > 0 and _ORG_END.search(squash(head[i - 1])):
+                    return squash(head[i - 1]) + flat
                 return flat
     for t in head[:8]:
         if 4 <= len(t) <= 50 and t[-1] not in "。，；：:" and not _SKIP_TITLE.search(t):
@@ -157,20 +153,20 @@ def extract_issuer(paras: Sequence[Paragraph], title: str) -> str:
     ["济南市人民政府办公厅", "济政办发〔2021〕12号", …] → "济南市人民政府办公厅"
     """
     for p in paras[:6]:
-        t = _squash(p.text.lstrip("#"))
+        t = squash(p.text.lstrip("#"))
         if t.endswith("文件") and 4 <= len(t) <= 30:
             return t[: -len("文件")]
-    head = [_squash(p.text.lstrip("#")) for p in paras[:8]]
+    head = [squash(p.text.lstrip("#")) for p in paras[:8]]
     for i, t in enumerate(head[:-1]):
         nxt = head[i + 1]
         if 4 <= len(t) <= 30 and _ORG_END.search(t) and not t.startswith("关于") and (
-            extract_doc_number(nxt) or _TITLE_RE.search(nxt) or nxt == _squash(title)
+            extract_doc_number(nxt) or _TITLE_RE.search(nxt) or nxt == squash(title)
         ):
             return t
     for i in range(len(paras) - 1, max(len(paras) - 8, 0), -1):
-        t = _squash(paras[i].text)
+        t = squash(paras[i].text)
         if parse_date(t) and i > 0:
-            prev = _squash(paras[i - 1].text)
+            prev = squash(paras[i - 1].text)
             if _ORG_END.search(prev) and len(prev) <= 30:
                 return prev
     if "关于" in title:
@@ -186,7 +182,7 @@ def extract_date(paras: Sequence[Paragraph]) -> str:
         if "印发" in p.text and (d := parse_date(p.text)):
             return d
     for p in reversed(paras[-8:]):
-        t = _squash(p.text)
+        t = squash(p.text)
         if len(t) <= 20 and (d := parse_date(t)):
             return d
     for p in paras[:8]:
@@ -256,8 +252,8 @@ def extract_front_matter(paras: Sequence[Paragraph]) -> dict[str, str]:
         t = p.text.strip()
         if not out.get("signer") and (m := _SIGNER.match(t)):
             out["signer"] = m.group(1).strip()
-        elif not out.get("addressee") and len(t) <= 120 and (m := ADDRESSEE.match(_squash(t))) and (
-            m.end() == len(_squash(t))
+        elif not out.get("addressee") and len(t) <= 120 and (m := ADDRESSEE.match(squash(t))) and (
+            m.end() == len(squash(t))
         ):
             out["addressee"] = m.group(1)
     return out

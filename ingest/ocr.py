@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag.errors import LoadError
+from ingest.errors import LoadError
 
 log = logging.getLogger(__name__)
 

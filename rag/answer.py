@@ -1,4 +1,4 @@
-"""Answers with checkable citations: the types, and the rules every answerer obeys.
+"""Answers with checkable citations: the rules every answerer obeys (the records are in ``rag.records``).
 
 An ``Answer`` is text with inline markers [1], [2]… and the ``Citation``s they point at.
 Whatever produced the text (the extractive answerer, an LLM), ``verify`` runs last: a
@@ -11,71 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from dataclasses import replace
 
-_MARKER = re.compile(r"\[(\d{1,2})\]")
+from rag.records import Answer, Citation, Hit
+
+MARKER = re.compile(r"\[(\d{1,2})\]")  # a citation marker: "…4%奖励[1]。" → 1
 _SENTENCE = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]?[”」’）)]*")
-
-
-@dataclass(frozen=True)
-class Citation:
-    """One source of an answer: where it is, and the exact words that support it."""
-
-    n: int
-    chunk_id: str
-    doc_id: str
-    title: str
-    doc_number: str
-    kind: str
-    date: str
-    section_path: str
-    page: int | None
-    quote: str
-    source: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def label(self) -> str:
-        """"《关于…的通知》（焦政办〔2020〕9号）" — how an answer names its document."""
-        return f"《{self.title}》" + (f"（{self.doc_number}）" if self.doc_number else "")
-
-
-@dataclass
-class Answer:
-    question: str
-    rewritten_question: str
-    answered: bool
-    text: str
-    citations: list[Citation] = field(default_factory=list)
-    mode: str = "extractive"  # "extractive" | "llm" | "partial" | "refusal"
-    notes: list[str] = field(default_factory=list)  # fall-backs, flagged numbers: shown to the user
-    flagged_numbers: list[str] = field(default_factory=list)
-    closest: list[dict[str, str]] = field(default_factory=list)  # documents nearest a refused question
-    strength: float = 0.0  # the refusal model's P(answerable) for this evidence
-    evidence: dict[str, float] = field(default_factory=dict)  # the refusal model's features
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON of ``policyqa ask --json`` and ``POST /api/ask``."""
-        return {
-            "question": self.question,
-            "rewritten_question": self.rewritten_question,
-            "answered": self.answered,
-            "answer": self.text,
-            "mode": self.mode,
-            "notes": list(self.notes),
-            "flagged_numbers": list(self.flagged_numbers),
-            "closest": list(self.closest),
-            "strength": round(self.strength, 3),
-            "evidence": {k: round(v, 3) for k, v in self.evidence.items()},
-            "citations": [
-                {k: v for k, v in c.to_dict().items()
-                 if k in ("n", "chunk_id", "doc_id", "title", "doc_number", "kind", "date", "section_path",
-                          "page", "quote", "source")}
-                for c in self.citations
-            ],
-        }
 
 
 def sentences(text: str) -> list[str]:
@@ -89,7 +30,7 @@ def sentences(text: str) -> list[str]:
 def markers(text: str) -> list[int]:
     """The citation numbers used in ``text``, in order of first use."""
     seen: list[int] = []
-    for m in _MARKER.finditer(text):
+    for m in MARKER.finditer(text):
         n = int(m.group(1))
         if n not in seen:
             seen.append(n)
@@ -110,7 +51,7 @@ def verify(answer: Answer, chunk_texts: Mapping[str, str]) -> Answer:
         n = int(m.group(1))
         return f"[{renumber[n]}]" if n in renumber else ""
 
-    text = _MARKER.sub(sub, answer.text)
+    text = MARKER.sub(sub, answer.text)
     text = re.sub(r"(\[\d+\])(?:\1)+", r"\1", text)  # "[1][1]" → "[1]"
     citations = [replace(valid[old], n=new) for old, new in renumber.items()]
     dropped = len(answer.citations) - len(citations)
@@ -125,8 +66,8 @@ def cite_text(quotes: Sequence[tuple[str, Citation]]) -> str:
     return "".join(f"{s}[{c.n}]" for s, c in quotes)
 
 
-def citation_for(n: int, hit: Any, quote: str) -> Citation:
-    """A citation numbered ``n`` for a ``rag.service.Hit`` and a quote from its text."""
+def citation_for(n: int, hit: Hit, quote: str) -> Citation:
+    """A citation numbered ``n`` for a ``Hit`` and a quote from its text."""
     return Citation(
         n=n, chunk_id=hit.chunk_id, doc_id=hit.doc_id, title=hit.title, doc_number=hit.doc_number,
         kind=hit.kind, date=hit.date, section_path=hit.section_path, page=hit.page, quote=quote,

@@ -269,10 +269,6 @@ def stats() -> None:
 
 RETRIEVER_NAMES = ("bm25", "dense", "hybrid")
 # settings that change what a search or an answer returns: part of the --resume key and of metrics.json
-RUN_SETTINGS = ("embedder", "rrf_k", "bm25_weight", "dense_weight", "reranker", "rerank_candidates",
-                "synonyms_file", "answer_max_chars", "answer_passages", "refusal_model", "llm_model")
-
-
 class _EvalGroup(TyperGroup):
     """``policyqa eval SET …`` means ``policyqa eval run SET …``; ``import`` and ``compare`` are subcommands."""
 
@@ -308,8 +304,7 @@ def _eval_args(retriever: list[str] | None, ks: str) -> tuple[list[str], list[in
 
 def _eval_items(svc: Any, loaded: Any) -> list[Any]:
     """The set's items with BEIR corpus-ids mapped to doc ids; warns about gold documents not indexed."""
-    from rag import eval_formats as fmt
-
+    from rag.evaluation import formats as fmt
     resolver = fmt.DocResolver(svc.documents())
     items, warnings = fmt.resolve_gold(loaded, resolver) if loaded.format == "beir" else (loaded.items, [])
     missing = sorted({d for i in items for d in i.gold_docs} - resolver.ids)
@@ -341,10 +336,9 @@ def eval_run(
 
     from tqdm import tqdm
 
-    from rag import eval_formats as fmt
-    from rag import eval_report
-    from rag import evaluation as ev
-    from rag.settings import PROJECT_DIR
+    from rag.evaluation import formats as fmt
+    from rag.evaluation import scoring as ev
+    from rag.evaluation.runner import Run
 
     names, cuts = _eval_args(retriever, ks)
     if resume and out_dir is None:
@@ -361,58 +355,21 @@ def eval_run(
             if split not in ("dev", "test"):
                 raise ev.EvalSetError(f"--split 只能是 dev 或 test，而不是“{split}”")
             items = [i for i in items if i.split == split]
-        items = items[:limit]
-        settings = {k: str(v) if isinstance(v, Path) else v for k in RUN_SETTINGS if (v := getattr(svc.settings, k, None)) is not None}
-        commit = ev.git_commit(PROJECT_DIR)
-        key = {"set": str(set_path.resolve()), "set_digest": ev.file_digest(set_path), "depth": depth,
-               "index_dir": str(Path(svc.index.dir).resolve()), "chunks": svc.index.count(), "settings": settings,
-               "split": split or "all"}
-        stages = [(name, out_dir / name / "partial.jsonl", key | {"retriever": name}) for name in names]
-        if answers:
-            stages.append(("answers", out_dir / "answers.partial.jsonl", key | {"stage": "answers"}))
-        done: dict[str, dict[str, Any]] = {}
-        for name, path, k in stages:
-            done[name], notes = ev.open_checkpoint(path, k, resume, commit)
-            for note in notes:
-                err.print(f"[yellow]注意[/yellow] {note}", highlight=False)
+        run, notes = Run.open(svc, set_path, items[:limit], names, depth, out_dir, answers, resume, split)
+        for note in notes:
+            err.print(f"[yellow]注意[/yellow] {note}", highlight=False)
     except PolicyQAError as e:
         _fail(e)
         return
-    skipped = {name: sum(i.id in rows for i in items) for name, rows in done.items()}
+    skipped = run.skipped()
     if resume and any(skipped.values()):
         out.print("续跑 resume：跳过已完成的 " + "，".join(f"{n} {c} 题" for n, c in skipped.items()))
-    bar = tqdm(total=len(items) * len(stages) - sum(skipped.values()), unit="q", file=sys.stderr, disable=None)
+    bar = tqdm(total=len(run.items) * len(run.stages) - sum(skipped.values()), unit="q", file=sys.stderr, disable=None)
     try:
-        for name, path, _ in stages:
-            bar.set_description(name)
-            todo = [i for i in items if i.id not in done[name]]
-            if todo and name == "answers":
-                _eval_ask(svc, todo, path, done[name], bar)
-            elif todo:
-                svc.search(todo[0].query, k=depth, retriever=name)  # warm-up: model and index load untimed
-
-                def search(query: str, name: str = name) -> list[Any]:
-                    return svc.search(query, k=depth, retriever=name)
-
-                def keep(r: Any, name: str = name, path: Path = path) -> None:
-                    done[name][r.item.id] = row = ev.result_row(r)
-                    ev.append_row(path, row)
-                    bar.update(1)
-
-                ev.evaluate(search, todo, on_done=keep)
+        run.run(on_stage=bar.set_description, tick=lambda: bar.update(1))
         bar.close()
-        results = {name: [ev.result_from_row(done[name][i.id], i) for i in items] for name in names}
-        blocks = {}
-        for name, res in results.items():
-            ev.write_run(out_dir / name, name, res)
-            blocks[name] = ev.report(res, cuts)
-        answer_block, answer_rows = _eval_answers(svc, items, done["answers"], out_dir) if answers else (None, None)
-        config = {
-            "set": str(set_path), "format": loaded.format, "n_questions": len(items), "limit": limit, "k": cuts,
-            "depth": depth, "retrievers": names, "embedder": svc.index.embedder_name, "index_dir": str(svc.index.dir),
-            "chunks": key["chunks"], "git_commit": commit, "settings": settings,
-            "timestamp": started.isoformat(timespec="seconds"), "resumed": skipped,
-        }
+        about = {"set": str(set_path), "format": loaded.format, "n_questions": len(run.items), "limit": limit, "k": cuts}
+        metrics, _ = run.finish(cuts, about, {"timestamp": started.isoformat(timespec="seconds"), "resumed": skipped})
     except KeyboardInterrupt:
         bar.close()
         again = ["policyqa", "eval", str(set_path), "--retriever", ",".join(names), "-k", ",".join(map(str, cuts)),
@@ -425,52 +382,13 @@ def eval_run(
         bar.close()
         _fail(e)
         return
-    metrics = {"config": config, "retrievers": blocks} | ({"answers": answer_block} if answer_block else {})
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    eval_report.write_report(out_dir, metrics, results, answer_rows)
-    _print_eval(blocks, cuts, answer_block)
+    _print_eval(metrics["retrievers"], cuts, metrics.get("answers"))
     out.print(f"结果已写入 {out_dir}（report.md、metrics.json、hit_at_k.png、per_type.png）")
-
-
-def _eval_ask(svc: Any, todo: list[Any], path: Path, done: dict[str, Any], bar: Any) -> None:
-    """Ask every question of ``todo``, appending each timed answer to the checkpoint ``path``."""
-    import time
-
-    from rag import evaluation as ev
-
-    for item in todo:
-        start = time.perf_counter()
-        try:
-            answer = svc.ask(item.question, history=list(item.history))
-        except PolicyQAError as e:
-            raise PolicyQAError(f"问题 {item.id}：{e}") from e
-        done[item.id] = row = {"id": item.id, "latency_ms": (time.perf_counter() - start) * 1000,
-                               "answer": answer.to_dict()}
-        ev.append_row(path, row)
-        bar.update(1)
-
-
-def _eval_answers(svc: Any, items: list[Any], done: dict[str, Any],
-                  out_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """answers.jsonl from the checkpoint rows; the answer metrics with ask latency, and the rows."""
-    from rag import evaluation as ev
-
-    got = [ev.answer_from_dict(done[i.id]["answer"]) for i in items]
-    ms = [float(done[i.id]["latency_ms"]) for i in items]
-    ids, bodies, metas = svc.index.all_chunks()
-    chunk_texts = {m.get("chunk_id", i): b for i, b, m in zip(ids, bodies, metas, strict=True)}
-    rows = [{"id": i.id, "type": i.type, "answerable": i.answerable, "correct": ev.answer_correct(a, i.answers),
-             "gold": list(i.answers), "latency_ms": round(t, 2)} | a.to_dict()
-            for i, a, t in zip(items, got, ms, strict=True)]
-    (out_dir / "answers.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
-                                           encoding="utf-8")
-    return ev.answer_metrics(items, got, chunk_texts) | {
-        "latency_ms": {"p50": round(ev.percentile(ms, 50), 2), "p95": round(ev.percentile(ms, 95), 2)}}, rows
 
 
 def _metrics_table(title: str, first: str, rows: dict[str, dict[str, Any]], cols: list[str],
                    latency: dict[str, dict[str, float]] | None = None) -> Table:
-    from rag.eval_report import fmt, label
+    from rag.evaluation.report import fmt, label
 
     table = Table(title=title, box=None, pad_edge=False)
     table.add_column(first, no_wrap=True)
@@ -483,7 +401,7 @@ def _metrics_table(title: str, first: str, rows: dict[str, dict[str, Any]], cols
 
 
 def _print_eval(blocks: dict[str, Any], cuts: list[int], answer_block: dict[str, Any] | None) -> None:
-    from rag.eval_report import ANSWER_KEYS, fmt
+    from rag.evaluation.report import ANSWER_KEYS, fmt
 
     mid = 5 if 5 in cuts else cuts[-1]
     cols = [*(f"hit@{k}" for k in cuts), "mrr@10", "ndcg@10", f"coverage@{mid}"]
@@ -517,8 +435,7 @@ def eval_import(
 
     Example: policyqa eval import 评测题.xlsx -o evals/sets/staff.jsonl   (exit 1 when some rows had problems)
     """
-    from rag import eval_formats as fmt
-
+    from rag.evaluation import formats as fmt
     try:
         resolver = fmt.DocResolver(_service().documents())
         lines, problems = fmt.import_sheet(sheet, resolver)
@@ -552,7 +469,7 @@ def eval_compare(
 
     Example (a CI guard): policyqa eval compare evals/results/baseline evals/results/latest --metric mrr@10
     """
-    from rag.eval_report import compare, fmt, label
+    from rag.evaluation.report import compare, fmt, label
 
     try:
         c = compare(dir_a, dir_b, metric, max_drop, retriever)
@@ -588,12 +505,10 @@ def projects(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """The project ledger (项目台账): indexed project records filtered by field."""
-    from rag.projects import query_projects
-
     filters = {"region": region, "industry": industry, "min_amount": min_amount, "max_amount": max_amount,
                "stage": stage}
     try:
-        result = query_projects(_service(), filters)
+        result = _service().query_projects(filters)
     except PolicyQAError as e:
         _fail(e)
         return
@@ -717,7 +632,7 @@ def serve(
 ) -> None:
     """Serve the web app (same as python app.py)."""
     import app as webapp
-    from rag.auth import Access
+    from rag.serving.auth import Access
 
     try:
         settings = Settings()

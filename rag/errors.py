@@ -7,13 +7,10 @@ translate these into an exit code or an HTTP status; library code only raises th
 
 from __future__ import annotations
 
+from ingest.errors import LoadError, PolicyQAError
 
-class PolicyQAError(Exception):
-    """Base class: ``str(err)`` is the user-facing (Chinese) message."""
-
-
-class LoadError(PolicyQAError):
-    """A file could not be read into a document (corrupt, empty, unsupported, too big...)."""
+__all__ = ["ChromaUnavailableError", "ConfigError", "IndexBusyError", "IndexCorruptError", "IndexMismatchError",
+           "LLMError", "LoadError", "PolicyQAError", "QueryError", "SignInError", "SignInThrottled"]
 
 
 class IndexMismatchError(PolicyQAError):

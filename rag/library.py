@@ -1,4 +1,4 @@
-"""The document library's admin operations, shared by the web app and the REST API.
+"""The document library's admin operations, behind ``PolicyQA`` (add_uploads, delete_document, reindex).
 
 Uploads are saved under a sanitised name (no directory part, no control or shell
 characters, an allowed type, at most 200 bytes, at most ``max_file_mb``) in
@@ -12,8 +12,8 @@ document removes its chunks, rebuilds BM25, and removes its uploaded file so tha
 re-index does not bring it back. Re-indexing re-reads the corpus folders and the uploads
 folder, dropping documents whose files are gone (never those whose files could not be read).
 
-Writes hold the index's writer lock (``rag.locking``): one writer at a time across
-processes. Who may call these is decided by the entry points (``rag.auth``), not here.
+Writes hold the index's writer lock (``rag.store.locking``): one writer at a time across
+processes. Who may call these is decided by the entry points (``rag.serving.auth``), not here.
 """
 
 from __future__ import annotations
@@ -31,12 +31,14 @@ from typing import Any
 from ingest.loaders import SUPPORTED
 from ingest.metadata import CATALOG_NAME
 from rag.errors import LoadError, QueryError
-from rag.index import IngestReport
-from rag.service import PolicyQA
+from rag.settings import Settings
+from rag.store.index import IngestReport, PolicyIndex
 
 log = logging.getLogger(__name__)
 
-ALLOWED_SUFFIXES = tuple(s for s in SUPPORTED if s != ".htm")
+# PolicyQA.ingest: ingest files, then the evidence vectors and the 新人入门 map of what was written
+Ingest = Callable[..., IngestReport]
+
 LEDGER_ROW = re.compile(r"^(?P<sheet>.+)#row\d+$")
 STATUS_ZH = {"added": "新增", "updated": "已更新", "unchanged": "未变化", "failed": "失败"}
 MAX_NAME_BYTES = 200  # file systems allow 255 bytes per name: room for "_2", ".part" and a time stamp
@@ -61,12 +63,12 @@ class FileResult:
         return asdict(self) | {"status_zh": self.status_zh}
 
 
-def uploads_dir(svc: PolicyQA) -> Path:
-    return Path(svc.settings.index_dir) / "uploads"
+def uploads_dir(settings: Settings) -> Path:
+    return Path(settings.index_dir) / "uploads"
 
 
-def replaced_dir(svc: PolicyQA) -> Path:
-    return Path(svc.settings.index_dir) / "replaced"
+def replaced_dir(settings: Settings) -> Path:
+    return Path(settings.index_dir) / "replaced"
 
 
 def _cut_utf8(text: str, max_bytes: int) -> str:
@@ -87,8 +89,8 @@ def safe_filename(name: str) -> str:
     if not dot:
         stem, suffix = base, ""
     suffix = "." + suffix.lower() if suffix else ""
-    if suffix not in ALLOWED_SUFFIXES:
-        raise LoadError(f"不支持的文件类型“{suffix or '无扩展名'}”（支持：{'、'.join(s[1:] for s in ALLOWED_SUFFIXES)}）")
+    if suffix not in SUPPORTED:
+        raise LoadError(f"不支持的文件类型“{suffix or '无扩展名'}”（支持：{'、'.join(s[1:] for s in SUPPORTED)}）")
     stem = _cut_utf8(_UNSAFE.sub("_", stem).strip("._- "), MAX_NAME_BYTES - len(suffix)).rstrip("._- ") or "upload"
     return stem + suffix
 
@@ -118,10 +120,10 @@ def doc_owners(hashes: dict[str, tuple[str, str]]) -> dict[str, str]:
     return owners
 
 
-def read_upload(svc: PolicyQA, content: bytes | Path) -> bytes:
+def read_upload(settings: Settings, content: bytes | Path) -> bytes:
     """The bytes of an upload (bytes or a temp file); ``LoadError`` over the size limit."""
     size = content.stat().st_size if isinstance(content, Path) else len(content)
-    limit = svc.settings.max_file_mb
+    limit = settings.max_file_mb
     if size > limit * 1e6:
         raise LoadError(f"文件过大（{size / 1e6:.1f} MB），上限为 {limit:g} MB")
     return content.read_bytes() if isinstance(content, Path) else content
@@ -167,7 +169,7 @@ def plan_upload(name: str, data: bytes, folder: Path, owners: dict[str, str], ba
         return _Planned(target, replace=target if replace else None)
 
     def taken(s: str) -> bool:  # by an indexed document, this batch, or any upload file of that stem
-        return s in owners or s in batch or any((folder / f"{s}{x}").exists() for x in ALLOWED_SUFFIXES)
+        return s in owners or s in batch or any((folder / f"{s}{x}").exists() for x in SUPPORTED)
 
     if not taken(stem) and safe != CATALOG_NAME:
         return _Planned(target)
@@ -197,7 +199,7 @@ def _results(report: IngestReport, saved: Sequence[Path]) -> list[FileResult]:
     return out
 
 
-def add_uploads(svc: PolicyQA, files: Sequence[tuple[str, bytes | Path]], replace: bool = False,
+def add_uploads(index: PolicyIndex, settings: Settings, ingest: Ingest, files: Sequence[tuple[str, bytes | Path]], replace: bool = False,
                 page_progress: Callable[[str, int, int], None] | None = None) -> list[FileResult]:
     """Save and ingest uploaded files ((name, content) pairs), one result per file, in order.
 
@@ -207,17 +209,17 @@ def add_uploads(svc: PolicyQA, files: Sequence[tuple[str, bytes | Path]], replac
     """
     results: dict[int, FileResult] = {}
     saved: dict[int, _Planned] = {}
-    folder = uploads_dir(svc)
-    with svc.index.writing():
-        owners = doc_owners(svc.index.doc_hashes())
+    folder = uploads_dir(settings)
+    with index.writing():
+        owners = doc_owners(index.doc_hashes())
         batch: set[str] = set()
         for i, (name, content) in enumerate(files):
             given = Path(str(name).replace("\\", "/")).name or str(name)
             try:
-                data = read_upload(svc, content)
+                data = read_upload(settings, content)
                 plan = plan_upload(name, data, folder, owners, batch, replace)
                 if plan.replace is not None:
-                    plan = _Planned(plan.target, plan.note, _keep_old_version(svc, plan.target))
+                    plan = _Planned(plan.target, plan.note, _keep_old_version(settings, plan.target))
                 _write(plan.target, data)
             except LoadError as e:
                 results[i] = FileResult(safe_or(given), "failed", 0, str(e))
@@ -227,7 +229,7 @@ def add_uploads(svc: PolicyQA, files: Sequence[tuple[str, bytes | Path]], replac
         if saved:
             paths = [p.target for p in saved.values()]
             # prune: rows a replaced ledger no longer has
-            report = svc.ingest(paths, prune=True, page_progress=page_progress)
+            report = ingest(paths, prune=True, page_progress=page_progress)
             for i, r in zip(saved, _results(report, paths), strict=True):
                 plan = saved[i]
                 note = "；".join(x for x in (plan.note, r.reason) if x)
@@ -249,9 +251,9 @@ def safe_or(name: str) -> str:
         return name
 
 
-def _keep_old_version(svc: PolicyQA, target: Path) -> Path:
+def _keep_old_version(settings: Settings, target: Path) -> Path:
     """Move an upload about to be replaced into ``replaced/`` under a time-stamped name."""
-    keep = replaced_dir(svc) / f"{time.strftime('%Y%m%d-%H%M%S')}-{target.name}"
+    keep = replaced_dir(settings) / f"{time.strftime('%Y%m%d-%H%M%S')}-{target.name}"
     try:
         keep.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(target), keep)
@@ -273,21 +275,21 @@ def _remove_quietly(path: Path) -> None:
         log.warning("could not remove %s: %s", path, e)
 
 
-def delete_document(svc: PolicyQA, doc_id: str) -> int:
+def delete_document(index: PolicyIndex, settings: Settings, doc_id: str) -> int:
     """Remove a document from the index (and its uploaded file, if it was uploaded).
 
     Returns the number of chunks deleted; ``QueryError`` when no such document exists.
     """
-    with svc.index.writing():
-        hashes = svc.index.doc_hashes()
+    with index.writing():
+        hashes = index.doc_hashes()
         rows = _sheet_rows(hashes, doc_id) if doc_id not in hashes else []
         if doc_id not in hashes and not rows:
             raise QueryError(f"文档不存在：{doc_id}")
         ids = rows or [doc_id]
         source = hashes[ids[0]][1]
-        deleted = svc.index.delete_documents(ids)
+        deleted = index.delete_documents(ids)
         src = Path(source).resolve() if source else None
-        folder = uploads_dir(svc).resolve()
+        folder = uploads_dir(settings).resolve()
         if src and folder in src.parents and src.exists():
             others = [d for d, (_, s) in hashes.items() if s == source and d not in ids]
             if not others:
@@ -295,15 +297,15 @@ def delete_document(svc: PolicyQA, doc_id: str) -> int:
     return deleted
 
 
-def reindex(svc: PolicyQA) -> IngestReport:
+def reindex(index: PolicyIndex, settings: Settings, ingest: Ingest) -> IngestReport:
     """Re-read the corpus folders and the uploads folder: changed files are re-indexed,
     documents whose files are gone are removed, BM25 is rebuilt."""
-    roots = [Path(p) for p in svc.settings.corpus_dirs if Path(p).exists()]
-    if uploads_dir(svc).exists():
-        roots.append(uploads_dir(svc))
-    with svc.index.writing():
-        report = svc.ingest(roots, prune=True) if roots else IngestReport()
-        svc.index.rebuild_bm25()
+    roots = [Path(p) for p in settings.corpus_dirs if Path(p).exists()]
+    if uploads_dir(settings).exists():
+        roots.append(uploads_dir(settings))
+    with index.writing():
+        report = ingest(roots, prune=True) if roots else IngestReport()
+        index.rebuild_bm25()
     return report
 
 
@@ -320,13 +322,13 @@ def _sheet_title(sheet: str, source: Any) -> str:
     return f"{name} › {sheet.split('#', 1)[1]}" if "#" in sheet else name
 
 
-def documents(svc: PolicyQA) -> list[dict[str, Any]]:
+def documents(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The library's list: every document with its metadata and chunk count, except that a
     project-ledger sheet is one entry (doc id = the sheet's, e.g. "projects") with its row
-    count in ``rows`` instead of one entry per row."""
+    count in ``rows`` instead of one entry per row. ``rows``: ``PolicyQA.documents()``."""
     out: list[dict[str, Any]] = []
     sheets: dict[str, dict[str, Any]] = {}
-    for d in svc.documents():
+    for d in rows:
         m = LEDGER_ROW.match(d["doc_id"])
         if d.get("kind") != "project_record" or not m:
             out.append(d)
@@ -342,19 +344,19 @@ def documents(svc: PolicyQA) -> list[dict[str, Any]]:
     return sorted(out, key=lambda r: r["doc_id"])
 
 
-def document_sections(svc: PolicyQA, doc_id: str) -> tuple[dict[str, Any], list[tuple[str, list[str]]]]:
+def document_sections(index: PolicyIndex, doc_id: str) -> tuple[dict[str, Any], list[tuple[str, list[str]]]]:
     """A document's metadata and its text as (section path, [chunk texts]) in reading order;
     for a ledger sheet's id, its rows in order (section path "第N行")."""
-    got = svc.index.collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
-    if not got["ids"]:
-        rows_of = _sheet_rows(svc.index.doc_hashes(), doc_id)
+    got = index.chunks(where={"doc_id": doc_id})
+    if not got:
+        rows_of = _sheet_rows(index.doc_hashes(), doc_id)
         if not rows_of:
             raise QueryError(f"文档不存在：{doc_id}")
-        got = svc.index.collection.get(where={"doc_id": {"$in": rows_of}}, include=["documents", "metadatas"])
-        rows = sorted(zip(got["documents"], got["metadatas"], strict=True), key=lambda r: int(r[1].get("x_row") or 0))
+        got = index.chunks(where={"doc_id": {"$in": rows_of}})
+        rows = sorted(((t, m) for _, t, m in got), key=lambda r: int(r[1].get("x_row") or 0))
         meta = dict(rows[0][1]) | {"doc_id": doc_id, "title": _sheet_title(doc_id, rows[0][1].get("source"))}
         return meta, [(f"第{m.get('x_row')}行", [text]) for text, m in rows]
-    rows = sorted(zip(got["documents"], got["metadatas"], strict=True), key=lambda r: int(r[1].get("ordinal") or 0))
+    rows = sorted(((t, m) for _, t, m in got), key=lambda r: int(r[1].get("ordinal") or 0))
     meta = dict(rows[0][1])
     sections: list[tuple[str, list[str]]] = []
     for text, m in rows:

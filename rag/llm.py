@@ -19,9 +19,9 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from importlib import resources
 from json import JSONDecodeError
-from typing import TYPE_CHECKING
 
 import openai
 from langchain_core.language_models import BaseChatModel
@@ -29,18 +29,15 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
-from rag.answer import Answer, Citation, citation_for, markers, sentences, verify
+from rag.answer import MARKER, citation_for, markers, sentences, verify
 from rag.errors import LLMError
+from rag.records import Answer, Citation, Hit
 from rag.settings import Settings
-
-if TYPE_CHECKING:  # rag.service imports this module
-    from rag.service import Hit
 
 log = logging.getLogger(__name__)
 
 MAX_QUOTE_CHARS = 200  # a quote spanning several sentences of a chunk stays this short
 
-_MARKER = re.compile(r"\[(\d{1,2})\]")
 _REFUSAL = re.compile(r"未找到|没有找到|找不到|没有相关|无相关|未涉及|没有涉及|未提及|没有提及|无法回答|不能回答")
 _NUM = r"\d+(?:\.\d+)?"
 _UNIT = (
@@ -100,7 +97,7 @@ def number_expressions(text: str) -> list[str]:
     number_expressions("2020年3月起投资5.66万亿元，占4%，即1/4，共17个[1]") →
     ["2020年3月", "5.66万亿元", "4%", "1/4", "17个"]
     """
-    found = _NUMBER.findall(_MARKER.sub("", _normal(text)))
+    found = _NUMBER.findall(MARKER.sub("", _normal(text)))
     return list(dict.fromkeys(found))
 
 
@@ -131,7 +128,7 @@ def _claims(text: str) -> list[str]:
 
 
 def _bigrams(text: str) -> set[str]:
-    t = re.sub(r"[\W_]+", "", _MARKER.sub("", text))
+    t = re.sub(r"[\W_]+", "", MARKER.sub("", text))
     return {t[i : i + 2] for i in range(len(t) - 1)}
 
 
@@ -217,14 +214,15 @@ class LLMAnswerer:
                    citations=self._citations(text, hits), mode="llm"),
             {h.chunk_id: h.text for h in hits},
         )
-        answer.answered = bool(answer.citations) or not _REFUSAL.search(answer.text)
-        if answer.answered and not answer.citations:
-            answer.notes.append("该回答未标注出处，无法在原文中核实，请谨慎参考。")
+        answered = bool(answer.citations) or not _REFUSAL.search(answer.text)
+        notes = list(answer.notes)
+        if answered and not answer.citations:
+            notes.append("该回答未标注出处，无法在原文中核实，请谨慎参考。")
         cited = _normal("".join(h.text for h in hits if h.chunk_id in {c.chunk_id for c in answer.citations}))
-        answer.flagged_numbers = [x for x in number_expressions(answer.text) if not _contains_number(cited, x)]
-        if answer.flagged_numbers:
-            answer.notes.append("以下数字未在引用原文中找到，请核对：" + "、".join(answer.flagged_numbers))
-        return answer
+        flagged = [x for x in number_expressions(answer.text) if not _contains_number(cited, x)]
+        if flagged:
+            notes.append("以下数字未在引用原文中找到，请核对：" + "、".join(flagged))
+        return replace(answer, answered=answered, notes=notes, flagged_numbers=flagged)
 
     @staticmethod
     def _citations(text: str, hits: Sequence[Hit]) -> list[Citation]:

@@ -1,7 +1,9 @@
-"""The facade every entry point uses: ``PolicyQA(settings)`` with ingest, search, stats.
+"""The facade every entry point uses: ``PolicyQA(settings)`` with search, ask, ingest, documents,
+chunk texts, ledger queries, the 新人入门 map and the library's admin operations.
 
 The CLI, the Gradio app, the REST API and the eval runner all call these methods and
-translate ``PolicyQAError`` into their own kind of message at their edge.
+translate ``PolicyQAError`` into their own kind of message at their edge. It is the only
+door to the store: nothing above it touches the index (``rag.store``) directly.
 """
 
 from __future__ import annotations
@@ -11,58 +13,34 @@ import logging
 import threading
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from rag.answer import Answer, verify
+from rag import library as doc_library
+from rag.answer import verify
 from rag.answering import Draft, Library, answer_offline
 from rag.answering.compose import partial, refusal_text
 from rag.answering.evidence import QUESTION_NOISE
 from rag.answering.refusal import YEAR_REPORT, RefusalModel, default_model
 from rag.answering.units import embedding_text, passage_units
-from rag.errors import PolicyQAError, QueryError
-from rag.index import IngestReport, PolicyIndex
+from rag.errors import LLMError, PolicyQAError, QueryError
+from rag.ledger.projects import Ledger, ProjectQuery, is_project_question, total_amount
+from rag.llm import LLMAnswerer, fallback_note
 from rag.onboarding.records import GlossaryEntry, Overview, Responsibility
 from rag.onboarding.store import OnboardingMap, OnboardingStore
-from rag.projects import Ledger, is_project_question
-from rag.retrieve import Filters, make_retriever
-from rag.rewrite import rewrite_followup
+from rag.records import Answer, Hit
+from rag.retrieval.retrieve import Filters, make_retriever
+from rag.retrieval.rewrite import rewrite_followup
 from rag.settings import Settings
+from rag.store.index import IngestReport, PolicyIndex
 
 log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 2000
-
-
-@dataclass(frozen=True)
-class Hit:
-    rank: int
-    score: float
-    chunk_id: str
-    doc_id: str
-    title: str
-    doc_number: str
-    kind: str
-    region: str
-    date: str
-    section_path: str
-    page: int | None
-    text: str
-    source: str
-    dense_rank: int | None = None
-    bm25_rank: int | None = None
-    dense_score: float | None = None
-    bm25_score: float | None = None
-    rerank_score: float | None = None
-    ordinal: int | None = None
-    duplicates: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -101,6 +79,13 @@ class PolicyQA:
         self._embeddings = embeddings
         self._index: PolicyIndex | None = None
         self._open_lock = threading.Lock()
+        # views of the BM25 side's metadata, each rebuilt when the index stamp moves
+        self._docs: dict[str, tuple[str, str]] = {}
+        self._docs_stamp: str | None = None
+        self._ledger = False
+        self._ledger_stamp: str | None = None
+        self._titles_cache: dict[str, str] = {}
+        self._titles_stamp: str | None = None
 
     @property
     def index(self) -> PolicyIndex:
@@ -110,6 +95,10 @@ class PolicyQA:
                 if self._index is None:
                     self._index = PolicyIndex(self.settings, self._embeddings)
         return self._index
+
+    def open(self) -> None:
+        """Open the index and load (or rebuild) its BM25 side now rather than on the first request."""
+        self.index.bm25  # noqa: B018
 
     def ingest(self, paths: Sequence[Path], prune: bool = False,
                progress: Callable[[int, int, str], None] | None = None,
@@ -168,9 +157,6 @@ class PolicyQA:
         if not turns:
             return question, []
         if self.settings.llm_enabled:
-            from rag.errors import LLMError
-            from rag.llm import LLMAnswerer
-
             try:
                 return LLMAnswerer(self.settings).rewrite(question, turns), []
             except LLMError as e:
@@ -192,14 +178,14 @@ class PolicyQA:
             ledger = Ledger.from_index(self.index)
             answer = ledger.answer(rewritten) if ledger.records else None
             if answer is not None and answer.answered:  # no matching row: the documents may say
-                answer.question, answer.notes = question, notes + answer.notes
+                answer = replace(answer, question=question, notes=notes + answer.notes)
                 if on_token:
                     on_token(answer.text)
                 return answer
         if flt.is_empty():  # "X负责哪些事", "谁负责Y", "什么是Z": from the 新人入门 map when it has rows
             mapped = self._onboarding_answer(rewritten)
             if mapped is not None:
-                mapped.question, mapped.notes = question, notes + mapped.notes
+                mapped = replace(mapped, question=question, notes=notes + mapped.notes)
                 if on_token:
                     on_token(mapped.text)
                 return mapped
@@ -219,16 +205,12 @@ class PolicyQA:
         extractive = Answer(question, rewritten, True, draft.text, draft.citations, "extractive", notes,
                             strength=draft.probability, evidence=draft.features)
         if self.settings.llm_enabled:
-            from rag.errors import LLMError
-            from rag.llm import LLMAnswerer, fallback_note
-
             try:
                 llm = LLMAnswerer(self.settings).answer(rewritten, hits, on_token=on_token)
-                llm.question, llm.rewritten_question = question, rewritten
-                llm.notes = notes + llm.notes
+                llm = replace(llm, question=question, rewritten_question=rewritten, notes=notes + llm.notes)
                 return verify(llm, self.stored_texts([c.chunk_id for c in llm.citations]))
             except LLMError as e:
-                extractive.notes.append(fallback_note(e))
+                extractive = replace(extractive, notes=[*extractive.notes, fallback_note(e)])
         answer = verify(extractive, self.stored_texts([c.chunk_id for c in extractive.citations]))
         if on_token:
             on_token(answer.text)
@@ -244,7 +226,7 @@ class PolicyQA:
         """The responsibility map and glossary of the indexed documents, in step with the index:
         documents written since the last look are extracted, deleted ones dropped."""
         bm25 = self.index.bm25
-        if getattr(self, "_docs_stamp", None) != bm25.stamp:
+        if self._docs_stamp != bm25.stamp:
             docs: dict[str, tuple[str, str]] = {}
             for m in bm25.metadatas:
                 docs.setdefault(str(m["doc_id"]), (str(m.get("doc_hash", "")), str(m.get("kind", ""))))
@@ -291,7 +273,7 @@ class PolicyQA:
 
     def synonym_groups(self, term: str) -> list[tuple[str, ...]]:
         """The groups of ``rag/data/synonyms.txt`` sharing a word with ``term`` (shown beside it)."""
-        from rag.query import load_synonyms
+        from rag.retrieval.query import load_synonyms
 
         t = term.strip().strip("“”")
         if not t:
@@ -356,7 +338,7 @@ class PolicyQA:
 
     def library(self) -> Library:
         """What the offline answerer may consult: idf, synonyms, vectors, neighbouring chunks."""
-        from rag.query import load_synonyms
+        from rag.retrieval.query import load_synonyms
 
         return Library(
             idf=self.index.bm25.idf,
@@ -404,8 +386,11 @@ class PolicyQA:
         ids = sorted(set(chunk_ids))
         if not ids:
             return {}
-        got = self.index.collection.get(where={"chunk_id": {"$in": ids}}, include=["documents", "metadatas"])
-        return {str(m["chunk_id"]): d for d, m in zip(got["documents"], got["metadatas"], strict=True)}
+        return {str(m["chunk_id"]): body for _, body, m in self.index.chunks(where={"chunk_id": {"$in": ids}})}
+
+    def chunks(self, chunk_ids: Sequence[str], texts: bool = True) -> list[tuple[str, str, dict]]:
+        """The indexed chunks among ``chunk_ids`` as (id, body, metadata); ``texts=False`` skips bodies."""
+        return self.index.chunks(ids=chunk_ids, texts=texts) if chunk_ids else []
 
     def next_chunk(self, hit: Hit) -> Hit | None:
         """The chunk after ``hit`` in the same section, or None."""
@@ -470,10 +455,25 @@ class PolicyQA:
             ids = tuple(d for d, t in titles.items() if "政府工作报告" in t and any(t.startswith(f"{y}年") for y in years))
         return Filters(doc_ids=ids, exclude_kinds=excluded)
 
+    # ---------------------------------------------------------------- 项目台账 (rag.ledger.projects)
+
+    def query_projects(self, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The ledger rows meeting ``filters`` (``ProjectQuery.from_mapping`` keys), JSON-ready.
+
+        query_projects({"region": "山阳区", "min_amount": 10}) →
+        {"conditions": "地区：山阳区；投资额：不少于10亿元", "count": 2, "total_amount_yi": 50.0,
+         "projects": [{"name": "金刚石散热基板项目", "amount_yi": 30.0, …}, …]}
+        Raises ``QueryError`` (a ``PolicyQAError``) for a bad filter.
+        """
+        query = ProjectQuery.from_mapping(filters)
+        found = Ledger.from_index(self.index).filter(query)
+        return {"conditions": query.describe(), "count": len(found), "total_amount_yi": total_amount(found),
+                "projects": [r.to_dict() for r in found]}
+
     def _has_ledger(self) -> bool:
         """Whether any project-ledger row is indexed (no filter is needed otherwise)."""
         bm25 = self.index.bm25
-        if getattr(self, "_ledger_stamp", None) != bm25.stamp:
+        if self._ledger_stamp != bm25.stamp:
             self._ledger = any(m.get("kind") == "project_record" for m in bm25.metadatas)
             self._ledger_stamp = bm25.stamp
         return self._ledger
@@ -481,7 +481,7 @@ class PolicyQA:
     def _titles(self) -> dict[str, str]:
         """doc_id → title, from the BM25 side's metadata (in memory), cached per index stamp."""
         bm25 = self.index.bm25
-        if getattr(self, "_titles_stamp", None) != bm25.stamp:
+        if self._titles_stamp != bm25.stamp:
             self._titles_cache = {m["doc_id"]: str(m.get("title", "")) for m in bm25.metadatas}
             self._titles_stamp = bm25.stamp
         return self._titles_cache
@@ -498,6 +498,29 @@ class PolicyQA:
             )
             row["chunks"] += 1
         return sorted(docs.values(), key=lambda r: r["doc_id"])
+
+    # ---------------------------------------------------------------- 文档库 admin (rag.library)
+
+    def library_documents(self) -> list[dict[str, Any]]:
+        """The document library's list: ``documents()`` with a project-ledger sheet as one entry."""
+        return doc_library.documents(self.documents())
+
+    def document_sections(self, doc_id: str) -> tuple[dict[str, Any], list[tuple[str, list[str]]]]:
+        """A document's metadata and its text as (section path, [chunk texts]) in reading order."""
+        return doc_library.document_sections(self.index, doc_id)
+
+    def add_uploads(self, files: Sequence[tuple[str, bytes | Path]], replace: bool = False,
+                    page_progress: Callable[[str, int, int], None] | None = None) -> list[doc_library.FileResult]:
+        """Save and ingest uploaded (name, content) files, one result per file (``rag.library``)."""
+        return doc_library.add_uploads(self.index, self.settings, self.ingest, files, replace, page_progress)
+
+    def delete_document(self, doc_id: str) -> int:
+        """Remove a document (and its uploaded file); the number of chunks deleted."""
+        return doc_library.delete_document(self.index, self.settings, doc_id)
+
+    def reindex(self) -> IngestReport:
+        """Re-read the corpus and uploads folders; gone files' documents removed, BM25 rebuilt."""
+        return doc_library.reindex(self.index, self.settings, self.ingest)
 
     def health(self) -> dict[str, Any]:
         """Whether Chroma answers and the BM25 side is loaded, with counts; cheap enough for

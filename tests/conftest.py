@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from langchain_core.embeddings import Embeddings
 
-from rag.embeddings import E5Embeddings
 from rag.service import PolicyQA
 from rag.settings import Settings
+from rag.store.embeddings import E5Embeddings
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"

@@ -8,8 +8,9 @@ import re
 
 import pytest
 
-from rag.answer import Answer, Citation, markers, sentences, verify
-from rag.rewrite import rewrite_followup
+from rag.answer import markers, sentences, verify
+from rag.records import Answer, Citation
+from rag.retrieval.rewrite import rewrite_followup
 from rag.service import PolicyQA
 
 JIAOZUO_NOTICE = "焦政办〔2020〕9号"

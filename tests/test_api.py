@@ -9,10 +9,10 @@ import httpx
 import pytest
 
 from app import create_server
-from rag.api import describe_errors
-from rag.embeddings import E5Embeddings
 from rag.service import PolicyQA
+from rag.serving.api import describe_errors
 from rag.settings import Settings
+from rag.store.embeddings import E5Embeddings
 from tests.servers import LiveServer
 
 NOTICE = "002_b5bc0298a6f5538a"
@@ -241,7 +241,7 @@ def test_only_admins_upload_and_delete_and_names_are_sanitised(auth_server: tupl
 
 def test_feedback_is_stored_with_the_answer(auth_server: tuple[str, Path]):
     url, base = auth_server
-    from rag.feedback import feedback_store
+    from rag.serving.feedback import feedback_store
 
     answer = {"question": "招商六组的牵头领导是谁？", "rewritten_question": "招商六组的牵头领导是谁？", "answered": True,
               "answer": "孙起鹏[1]", "mode": "extractive", "citations": [{"n": 1, "doc_number": DOC_NUMBER}]}

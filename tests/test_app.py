@@ -16,9 +16,9 @@ from gradio_client import Client, handle_file
 
 import app as webapp
 from app import create_app, create_server, highlight, render_answer, source_cards, ui_options
-from rag.embeddings import E5Embeddings
 from rag.service import PolicyQA
 from rag.settings import PROJECT_DIR, Settings
+from rag.store.embeddings import E5Embeddings
 from tests.servers import LiveServer, free_port
 
 DOC_NUMBER = "焦政办〔2020〕9号"

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from app import create_server
-from rag.embeddings import E5Embeddings
-from rag.feedback import feedback_store
 from rag.service import PolicyQA
+from rag.serving.feedback import feedback_store
 from rag.settings import Settings
+from rag.store.embeddings import E5Embeddings
 from tests.servers import LiveServer
 
 CHROMIUM = Path(os.environ.get("POLICYQA_CHROMIUM", "/usr/bin/chromium"))

@@ -19,9 +19,9 @@ import httpx
 import pytest
 
 from app import create_server
-from rag.embeddings import E5Embeddings
 from rag.service import PolicyQA
 from rag.settings import Settings
+from rag.store.embeddings import E5Embeddings
 from tests.conftest import CORPUS
 from tests.servers import LiveServer
 

@@ -332,10 +332,9 @@ def test_missing_converter_is_a_clear_message(folder: Path, monkeypatch: pytest.
 
 
 def test_upload_panel_reports_each_new_failure(qa: PolicyQA, folder: Path):
-    from rag import library
 
     pages: list[int] = []
-    results = library.add_uploads(qa, [("照片副本.png", (folder / "照片.png").read_bytes()),
+    results = qa.add_uploads([("照片副本.png", (folder / "照片.png").read_bytes()),
                                        ("坏的.ofd", (folder / "损坏.ofd").read_bytes()),
                                        ("坏的.png", (folder / "损坏.png").read_bytes())],
                                   page_progress=lambda src, page, total: pages.append(page))
@@ -353,12 +352,11 @@ def test_source_card_marks_ocr_passages():
 
 
 def test_library_lists_a_ledger_sheet_once(corpus_qa: PolicyQA):
-    from rag import library
 
-    docs = library.documents(corpus_qa)
+    docs = corpus_qa.library_documents()
     sheet = next(d for d in docs if d["doc_id"] == "projects")
     assert sheet["rows"] == 28 and not any("#row" in d["doc_id"] for d in docs)
-    meta, sections = library.document_sections(corpus_qa, "projects")
+    meta, sections = corpus_qa.document_sections("projects")
     assert len(sections) == 28 and sections[0][0] == "第2行"
 
 

@@ -1,4 +1,4 @@
-"""rag.evaluation: metrics by hand, against ranx, answer metrics, and ``policyqa eval``."""
+"""rag.evaluation.scoring: metrics by hand, against ranx, answer metrics, and ``policyqa eval``."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from rag import cli
-from rag import evaluation as ev
-from rag.answer import Answer, Citation
+from rag.evaluation import scoring as ev
+from rag.records import Answer, Citation
 from rag.service import PolicyQA
 
 
@@ -293,8 +293,7 @@ def write_beir(folder: Path, queries: list[dict], qrels: list[tuple[str, str, in
 
 
 def test_beir_folder_parsing(tmp_path: Path):
-    from rag import eval_formats as fmt
-
+    from rag.evaluation import formats as fmt
     folder = write_beir(tmp_path / "beir", [
         {"_id": "1", "text": "招商一组的牵头领导是谁？", "metadata": {"type": "responsibility"}},
         {"_id": "2", "text": "深圳的补贴标准？"},
@@ -381,8 +380,7 @@ def test_cli_eval_import(corpus_qa: PolicyQA, tmp_path: Path, monkeypatch: pytes
 
 
 def test_import_missing_header(tmp_path: Path):
-    from rag import eval_formats as fmt
-
+    from rag.evaluation import formats as fmt
     sheet = tmp_path / "bad.csv"
     sheet.write_text("问题,答复\n问?,x\n", encoding="utf-8")
     with pytest.raises(ev.EvalSetError, match="答案"):

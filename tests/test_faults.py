@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from rag.errors import IndexCorruptError
-from rag.index import PolicyIndex
 from rag.service import PolicyQA
 from rag.settings import Settings
+from rag.store.index import PolicyIndex
 from tests.conftest import CORPUS, ROOT
 
 BIN = Path(sys.executable).parent / "policyqa"

@@ -20,7 +20,7 @@ NOTICE = "焦作市人民政府办公室文件\n\n焦政办〔2020〕9号\n\n（
 
 @pytest.fixture(scope="module")
 def api_schema(tmp_path_factory: pytest.TempPathFactory, e5) -> Any:
-    from rag.api import create_api
+    from rag.serving.api import create_api
 
     base = tmp_path_factory.mktemp("fuzz")
     (base / "docs").mkdir()

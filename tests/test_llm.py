@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from rag.errors import LLMError
 from rag.llm import LLMAnswerer, best_quote, fallback_note, number_expressions
-from rag.service import Hit
+from rag.records import Hit
 from rag.settings import Settings
 from tests.fake_openai import FakeOpenAI
 

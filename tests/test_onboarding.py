@@ -21,13 +21,12 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from app import create_server
-from rag import library
-from rag.embeddings import E5Embeddings
 from rag.onboarding import glossary, responsibilities
 from rag.onboarding.answer import answer as map_answer
 from rag.onboarding.export import COLUMNS
 from rag.service import PolicyQA
 from rag.settings import Settings
+from rag.store.embeddings import E5Embeddings
 from tests.conftest import CORPUS, ROOT
 from tests.servers import LiveServer
 
@@ -191,7 +190,7 @@ def test_ingest_extracts_the_map_and_ask_aggregates_it(luohe: PolicyQA):
 
 def test_deleted_and_pruned_documents_leave_the_map(luohe: PolicyQA, tmp_path: Path):
     assert luohe.responsibilities(doc_id="luohe_tasks")
-    library.delete_document(luohe, "luohe_tasks")  # as the app's 文档库 deletes
+    luohe.delete_document("luohe_tasks")  # as the app's 文档库 deletes
     assert luohe.responsibilities(doc_id="luohe_tasks") == []
     stored = json.loads((luohe.settings.index_dir / "onboarding.json").read_text(encoding="utf-8"))
     assert "luohe_tasks" not in stored["documents"] and "luohe_notice" in stored["documents"]

@@ -14,7 +14,13 @@ from ingest.documents import read_documents, split_parts
 from ingest.loaders import _lines, decode_text, load_file, parse_amount, split_region
 from ingest.metadata import load_catalog
 from rag.errors import LoadError, QueryError
-from rag.projects import Ledger, ProjectQuery, is_project_question, parse_conditions, stage_level
+from rag.ledger.projects import (
+    Ledger,
+    ProjectQuery,
+    is_project_question,
+    parse_conditions,
+    stage_level,
+)
 from rag.service import PolicyQA
 from tests.conftest import CORPUS, ROOT
 
@@ -260,7 +266,7 @@ def test_a_project_named_in_part(ledger: Ledger, question: str, name: str, figur
 
 
 def test_projects_eval_set_agrees_with_the_ledger(ledger: Ledger):
-    from rag.evaluation import load_set
+    from rag.evaluation.scoring import load_set
 
     for item in load_set(ROOT / "evals" / "sets" / "projects_qa.jsonl"):
         answer = ledger.answer(item.question)

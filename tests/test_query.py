@@ -1,4 +1,4 @@
-"""Query normalisation, number forms and synonym expansion for BM25 (rag.query)."""
+"""Query normalisation, number forms and synonym expansion for BM25 (rag.retrieval.query)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.bm25 import BM25Index
 from rag.errors import ConfigError
-from rag.query import (
+from rag.retrieval.query import (
     DEFAULT_SYNONYMS_FILE,
     Synonyms,
     expand_for_bm25,
@@ -19,6 +18,7 @@ from rag.query import (
     number_variants,
 )
 from rag.settings import Settings
+from rag.store.bm25 import BM25Index
 
 # --------------------------------------------------------------------------- normalisation
 

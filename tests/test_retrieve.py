@@ -13,8 +13,9 @@ import pytest
 from langchain_core.documents import Document as LCDocument
 
 from rag.errors import ConfigError
-from rag.retrieve import RRF_K, BM25Retriever, Filters, collapse_near_duplicates, rrf
-from rag.service import Hit, PolicyQA
+from rag.records import Hit
+from rag.retrieval.retrieve import RRF_K, BM25Retriever, Filters, collapse_near_duplicates, rrf
+from rag.service import PolicyQA
 
 JIAOZUO_NOTICE = "焦政办〔2020〕9号"
 QUERIES = ["招商六组的牵头领导是谁", "招商引资五大弊病", "科技招商 基金招商", "郑州重点区域定向引资",
@@ -133,7 +134,7 @@ FILTERS = [
 
 def test_vectorised_mask_selects_exactly_the_rows_matches_selects(corpus_qa: PolicyQA):
     """Filters.mask (numpy columns, used at scale) and Filters.matches (one dict) never disagree."""
-    from rag.bm25 import MetaColumns
+    from rag.store.bm25 import MetaColumns
 
     metas = corpus_qa.index.bm25.metadatas + [
         {"kind": "policy_notice"}, {"region": "河南省许昌市", "date_int": 20231231}, {"date_int": 0}, {},
@@ -162,8 +163,7 @@ def test_dense_filtering_finds_the_exact_nearest_chunks_that_pass(corpus_qa: Pol
                                                                   post_exclude_max: int):
     """Each way the dense side applies a filter (drop after the query, widening the query,
     searching inside the selected ids) gives the true nearest chunks among those passing it."""
-    from rag import retrieve
-
+    from rag.retrieval import retrieve
     monkeypatch.setattr(retrieve, "_POST_EXCLUDE_MAX", post_exclude_max)
     paths: list[str] = []
     query_once = retrieve.DenseRetriever._query
@@ -189,8 +189,7 @@ def test_dense_filtering_finds_the_exact_nearest_chunks_that_pass(corpus_qa: Pol
 def test_dense_search_inside_ids_survives_a_chunk_deleted_meanwhile(corpus_qa: PolicyQA):
     """An id the BM25 side still lists but Chroma no longer holds (another process deleted
     it a moment ago) makes Chroma refuse the ``ids=`` search: it falls back to a ``where``."""
-    from rag import retrieve
-
+    from rag.retrieval import retrieve
     flt = Filters(region="焦作")
     chosen = retrieve._selection(corpus_qa.index.bm25, flt)
     assert len(chosen) < len(corpus_qa.index.bm25) / 2  # searched inside its ids

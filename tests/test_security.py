@@ -20,9 +20,9 @@ import httpx
 import pytest
 
 from app import create_server
-from rag.embeddings import E5Embeddings
 from rag.service import PolicyQA
 from rag.settings import PROJECT_DIR, Settings
+from rag.store.embeddings import E5Embeddings
 from tests.servers import LiveServer
 
 MARKER = "机密标记SECRET7731"

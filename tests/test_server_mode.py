@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rag.embeddings import E5Embeddings
 from rag.errors import ChromaUnavailableError
 from rag.service import PolicyQA
 from rag.settings import Settings
+from rag.store.embeddings import E5Embeddings
 from tests.conftest import CORPUS
 from tests.servers import LiveServer, free_port
 
@@ -186,7 +186,7 @@ def test_two_processes_writing_two_versions_at_once_lose_neither(tmp_path: Path,
     ingest of either file leaves exactly that version."""
     import threading
 
-    from rag.index import PolicyIndex
+    from rag.store.index import PolicyIndex
 
     folders = [tmp_path / "v1", tmp_path / "v2", tmp_path / "v3"]
     for folder, leader in zip(folders, ("孙起鹏", "李四海", "王五岳"), strict=True):

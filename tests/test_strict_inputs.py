@@ -51,7 +51,7 @@ def test_impossible_dates_are_400_with_a_chinese_reason(api: httpx.Client, bad: 
 
 
 def test_normalise_date_worked_examples():
-    from rag.retrieve import normalise_date
+    from rag.retrieval.retrieve import normalise_date
 
     assert normalise_date("2020-3") == "2020-03" and normalise_date("2020-3-6") == "2020-03-06"
     assert normalise_date(" 2019 ") == "2019" and normalise_date("") == ""

@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 from app import create_server
-from rag.embeddings import E5Embeddings
 from rag.service import PolicyQA
 from rag.settings import Settings
+from rag.store.embeddings import E5Embeddings
 from tests.servers import LiveServer
 
 BIN = Path(sys.executable).parent / "policyqa"
@@ -172,7 +172,6 @@ def test_the_app_reindex_keeps_documents_of_an_unreadable_corpus_folder(tmp_path
                                                                        monkeypatch: pytest.MonkeyPatch):
     """The app's re-index over real HTTP; the folder's listing raises PermissionError as it does
     for a user without the right (simulated: the tests run as root), through os.walk itself."""
-    from rag import library
 
     corpus = tmp_path / "corpus"
     (corpus / "b").mkdir(parents=True)
@@ -180,7 +179,7 @@ def test_the_app_reindex_keeps_documents_of_an_unreadable_corpus_folder(tmp_path
     (corpus / "b" / "opinion.txt").write_text(OPINION, encoding="utf-8")
     settings = Settings(index_dir=tmp_path / "index", corpus_dirs=[corpus])
     qa = PolicyQA(settings, embeddings=e5)
-    assert library.reindex(qa).ok
+    assert qa.reindex().ok
     real_scandir = os.scandir
 
     def scandir(path: object = ".") -> object:

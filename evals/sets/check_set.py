@@ -132,6 +132,130 @@ def load_docs():
     return docs, seed_ids
 
 
+def read_records(path, errors):
+    """(line number, object) for every non-blank line; bad JSON lines go to ``errors``."""
+    recs = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                recs.append((n, json.loads(line)))
+            except json.JSONDecodeError as e:
+                errors.append("line %d: bad JSON: %s" % (n, e))
+    return recs
+
+
+def check_duplicates(recs, errors, warnings):
+    ids = collections.Counter(r.get("id") for _, r in recs)
+    for i, c in ids.items():
+        if c > 1:
+            errors.append("duplicate id %r (%d times)" % (i, c))
+    questions = collections.Counter(r.get("question") for _, r in recs)
+    for q, c in questions.items():
+        if c > 1:
+            warnings.append("duplicate question text %r (%d times)" % (q, c))
+
+
+def check_fields(rid, r, errors, warnings):
+    """The record's fields and type rules; False when its answers cannot be checked further."""
+    for k in ("id", "question", "answers", "source", "type"):
+        if k not in r:
+            errors.append(f"{rid}: missing field {k!r}")
+    t = r.get("type")
+    if t not in TYPES:
+        errors.append(f"{rid}: unknown type {t!r}")
+    src, answers = r.get("source"), r.get("answers", [])
+    if not isinstance(answers, list):
+        errors.append(f"{rid}: answers is not a list")
+        return False
+    if t == "unanswerable":
+        if answers or src is not None:
+            errors.append(f"{rid}: unanswerable must have answers [] and source null")
+        return False
+    if not answers:
+        errors.append(f"{rid}: answerable question without answers")
+    if t == "followup":
+        h = r.get("history")
+        if not isinstance(h, list) or not h or not all(isinstance(x, str) and x for x in h):
+            errors.append(f"{rid}: followup needs a non-empty history list")
+    elif "history" in r:
+        warnings.append(f"{rid}: history on non-followup question")
+    if t == "report_year" and not (isinstance(src, str) and src.startswith(GWR_PREFIX)):
+        errors.append(f"{rid}: report_year source must be a government work report")
+    return True
+
+
+def check_answer(rid, a, src, docs, seed_ids, errors, warnings):
+    """One gold string: a whitespace-free string of the allowed length found in its source;
+    True when found."""
+    if not isinstance(a, str):
+        errors.append(f"{rid}: non-string answer {a!r}")
+        return False
+    if a != strip_ws(a):
+        errors.append(f"{rid}: answer {a!r} contains whitespace")
+    if not (MIN_ANS_LEN <= len(a) <= MAX_ANS_LEN):
+        errors.append("%s: answer %r has length %d (want %d-%d)"
+                      % (rid, a, len(a), MIN_ANS_LEN, MAX_ANS_LEN))
+    found = a in docs[src]
+    if not found:
+        errors.append(f"{rid}: answer {a!r} NOT FOUND in {src}")
+    # '.', '%', '/' inside numbers ("592.6亿元", "1/4", "10%") are
+    # expected; any other punctuation is width/normalisation-sensitive
+    bad = [ch for i, ch in enumerate(a) if is_punct(ch) and not (
+        ch in ".%/" and ((i > 0 and a[i - 1].isdigit()) or
+                         (i + 1 < len(a) and a[i + 1].isdigit())))]
+    if bad:
+        warnings.append("{}: answer {!r} contains punctuation {}".format(rid, a, "".join(bad)))
+    # specificity: how many other seed docs also contain the string
+    others = [d for d in seed_ids if d != src and a in docs[d]]
+    if others:
+        warnings.append("{}: answer {!r} also occurs in {}".format(rid, a, ", ".join(others)))
+    return found
+
+
+def print_counts(total, n_answers, n_found, type_counts, doc_counts, seed_ids):
+    print("questions: %d   answers: %d   found: %d" % (total, n_answers, n_found))
+    print("\ntype counts (target):")
+    for t in TYPES:
+        print("  %-15s %4d  (%d)" % (t, type_counts.get(t, 0), TARGETS[t]))
+    print("\nper-document counts:")
+    for d in seed_ids:
+        print("  %-45s %4d" % (d, doc_counts.get(d, 0)))
+    gwr = {d: c for d, c in doc_counts.items() if d.startswith(GWR_PREFIX)}
+    print("  %-45s %4d  (%d reports)" % ("government_work_reports#*", sum(gwr.values()), len(gwr)))
+    for d in sorted(gwr):
+        print("      %-41s %4d" % (d[len(GWR_PREFIX):], gwr[d]))
+    print("  %-45s %4d" % ("(unanswerable, source null)", doc_counts.get("(none)", 0)))
+
+
+def check_counts(total, type_counts, doc_counts, seed_ids, errors):
+    if total < MIN_TOTAL:
+        errors.append("only %d questions (< %d)" % (total, MIN_TOTAL))
+    for d in seed_ids:
+        if doc_counts.get(d, 0) < MIN_PER_SEED_DOC:
+            errors.append("document %s has only %d questions (< %d)"
+                          % (d, doc_counts.get(d, 0), MIN_PER_SEED_DOC))
+    for t, want in TARGETS.items():
+        got = type_counts.get(t, 0)
+        if got < want * 0.8:
+            errors.append("type %s: %d questions, far below target %d" % (t, got, want))
+
+
+def finish(errors, warnings):
+    if warnings:
+        print("\nwarnings (%d):" % len(warnings))
+        for w in warnings:
+            print("  " + w)
+    if errors:
+        print("\nERRORS (%d):" % len(errors))
+        for e in errors:
+            print("  " + e)
+        return 1
+    print("\nOK: every answer found, no duplicate ids, counts meet the rules.")
+    return 0
+
+
 def main(argv):
     path = SET_PATH
     dump = None
@@ -148,125 +272,31 @@ def main(argv):
         return 0
 
     errors, warnings = [], []
-    recs = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                recs.append((n, json.loads(line)))
-            except json.JSONDecodeError as e:
-                errors.append("line %d: bad JSON: %s" % (n, e))
-
-    ids = collections.Counter(r.get("id") for _, r in recs)
-    for i, c in ids.items():
-        if c > 1:
-            errors.append("duplicate id %r (%d times)" % (i, c))
-    questions = collections.Counter(r.get("question") for _, r in recs)
-    for q, c in questions.items():
-        if c > 1:
-            warnings.append("duplicate question text %r (%d times)" % (q, c))
-
+    recs = read_records(path, errors)
+    check_duplicates(recs, errors, warnings)
     type_counts = collections.Counter()
     doc_counts = collections.Counter()
     n_answers = n_found = 0
     for n, r in recs:
         rid = r.get("id", "line%d" % n)
-        for k in ("id", "question", "answers", "source", "type"):
-            if k not in r:
-                errors.append(f"{rid}: missing field {k!r}")
-        t = r.get("type")
-        type_counts[t] += 1
-        if t not in TYPES:
-            errors.append(f"{rid}: unknown type {t!r}")
+        type_counts[r.get("type")] += 1
+        if not check_fields(rid, r, errors, warnings):
+            if r.get("type") == "unanswerable" and isinstance(r.get("answers", []), list):
+                doc_counts["(none)"] += 1
+            continue
         src, answers = r.get("source"), r.get("answers", [])
-        if not isinstance(answers, list):
-            errors.append(f"{rid}: answers is not a list")
-            continue
-        if t == "unanswerable":
-            if answers or src is not None:
-                errors.append(f"{rid}: unanswerable must have answers [] and source null")
-            doc_counts["(none)"] += 1
-            continue
-        if not answers:
-            errors.append(f"{rid}: answerable question without answers")
-        if t == "followup":
-            h = r.get("history")
-            if not isinstance(h, list) or not h or not all(isinstance(x, str) and x for x in h):
-                errors.append(f"{rid}: followup needs a non-empty history list")
-        elif "history" in r:
-            warnings.append(f"{rid}: history on non-followup question")
-        if t == "report_year" and not (isinstance(src, str) and src.startswith(GWR_PREFIX)):
-            errors.append(f"{rid}: report_year source must be a government work report")
         if src not in docs:
             errors.append(f"{rid}: unknown source {src!r}")
             continue
         doc_counts[src] += 1
-        text = docs[src]
         if len(set(answers)) != len(answers):
             errors.append(f"{rid}: repeated answer strings")
         for a in answers:
             n_answers += 1
-            if not isinstance(a, str):
-                errors.append(f"{rid}: non-string answer {a!r}")
-                continue
-            if a != strip_ws(a):
-                errors.append(f"{rid}: answer {a!r} contains whitespace")
-            if not (MIN_ANS_LEN <= len(a) <= MAX_ANS_LEN):
-                errors.append("%s: answer %r has length %d (want %d-%d)"
-                              % (rid, a, len(a), MIN_ANS_LEN, MAX_ANS_LEN))
-            if a in text:
-                n_found += 1
-            else:
-                errors.append(f"{rid}: answer {a!r} NOT FOUND in {src}")
-            # '.', '%', '/' inside numbers ("592.6亿元", "1/4", "10%") are
-            # expected; any other punctuation is width/normalisation-sensitive
-            bad = [ch for i, ch in enumerate(a) if is_punct(ch) and not (
-                ch in ".%/" and ((i > 0 and a[i - 1].isdigit()) or
-                                 (i + 1 < len(a) and a[i + 1].isdigit())))]
-            if bad:
-                warnings.append("{}: answer {!r} contains punctuation {}".format(rid, a, "".join(bad)))
-            # specificity: how many other seed docs also contain the string
-            others = [d for d in seed_ids if d != src and a in docs[d]]
-            if others:
-                warnings.append("{}: answer {!r} also occurs in {}".format(rid, a, ", ".join(others)))
-
-    total = len(recs)
-    print("questions: %d   answers: %d   found: %d" % (total, n_answers, n_found))
-    print("\ntype counts (target):")
-    for t in TYPES:
-        print("  %-15s %4d  (%d)" % (t, type_counts.get(t, 0), TARGETS[t]))
-    print("\nper-document counts:")
-    for d in seed_ids:
-        print("  %-45s %4d" % (d, doc_counts.get(d, 0)))
-    gwr = {d: c for d, c in doc_counts.items() if d.startswith(GWR_PREFIX)}
-    print("  %-45s %4d  (%d reports)" % ("government_work_reports#*", sum(gwr.values()), len(gwr)))
-    for d in sorted(gwr):
-        print("      %-41s %4d" % (d[len(GWR_PREFIX):], gwr[d]))
-    print("  %-45s %4d" % ("(unanswerable, source null)", doc_counts.get("(none)", 0)))
-
-    if total < MIN_TOTAL:
-        errors.append("only %d questions (< %d)" % (total, MIN_TOTAL))
-    for d in seed_ids:
-        if doc_counts.get(d, 0) < MIN_PER_SEED_DOC:
-            errors.append("document %s has only %d questions (< %d)"
-                          % (d, doc_counts.get(d, 0), MIN_PER_SEED_DOC))
-    for t, want in TARGETS.items():
-        got = type_counts.get(t, 0)
-        if got < want * 0.8:
-            errors.append("type %s: %d questions, far below target %d" % (t, got, want))
-
-    if warnings:
-        print("\nwarnings (%d):" % len(warnings))
-        for w in warnings:
-            print("  " + w)
-    if errors:
-        print("\nERRORS (%d):" % len(errors))
-        for e in errors:
-            print("  " + e)
-        return 1
-    print("\nOK: every answer found, no duplicate ids, counts meet the rules.")
-    return 0
+            n_found += check_answer(rid, a, src, docs, seed_ids, errors, warnings)
+    print_counts(len(recs), n_answers, n_found, type_counts, doc_counts, seed_ids)
+    check_counts(len(recs), type_counts, doc_counts, seed_ids, errors)
+    return finish(errors, warnings)
 
 
 if __name__ == "__main__":

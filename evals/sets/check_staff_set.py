@@ -125,123 +125,122 @@ def load_jsonl(path, errors):
     return recs
 
 
-def main(argv):
-    args = [a for a in argv[1:] if not a.startswith("-")]
-    verbose = "-v" in argv[1:]
-    path = args[0] if args else STAFF_PATH
-    docs, seed_ids = cs.load_docs()
-    errors, warnings, infos = [], [], []
+class Tally:
+    """What the record checks count, for the report and the minimums."""
 
-    recs = load_jsonl(path, errors)
-    policy = [r for _, r in load_jsonl(POLICY_PATH, [])]
+    def __init__(self):
+        self.missing_split = []
+        self.type_counts = collections.Counter()
+        self.doc_counts = collections.Counter()
+        self.split_counts = collections.defaultdict(collections.Counter)
+        self.para_scores = []
+        self.n_answers = self.n_found = 0
 
-    ids = collections.Counter(r.get("id") for _, r in recs)
-    for i, c in ids.items():
-        if c > 1:
-            errors.append("duplicate id %r (%d times)" % (i, c))
 
-    missing_split = []
-    type_counts = collections.Counter()
-    doc_counts = collections.Counter()
-    split_counts = collections.defaultdict(collections.Counter)
-    para_scores = []
-    n_answers = n_found = 0
+def check_split(rid, r, t, tally, errors):
+    sp = r.get("split")
+    if sp is not None:
+        if sp not in ("dev", "test"):
+            errors.append(f"{rid}: bad split {sp!r}")
+        elif isinstance(rid, str) and sp != split_mod.split_of(rid):
+            errors.append(f"{rid}: split {sp!r} disagrees with split.py")
+    else:
+        tally.missing_split.append(rid)
+    if isinstance(rid, str):
+        tally.split_counts[t][split_mod.split_of(rid)] += 1
 
-    for n, r in recs:
-        rid = r.get("id", "line%d" % n)
-        for k in ("id", "question", "answers", "source", "type"):
-            if k not in r:
-                errors.append(f"{rid}: missing field {k!r}")
-        q = r.get("question")
-        if not isinstance(q, str) or not q.strip():
-            errors.append(f"{rid}: empty question")
-            q = ""
-        t = r.get("type")
-        type_counts[t] += 1
-        if t not in TYPES:
-            errors.append(f"{rid}: unknown type {t!r}")
-        sp = r.get("split")
-        if sp is not None:
-            if sp not in ("dev", "test"):
-                errors.append(f"{rid}: bad split {sp!r}")
-            elif isinstance(rid, str) and sp != split_mod.split_of(rid):
-                errors.append(f"{rid}: split {sp!r} disagrees with split.py")
+
+def check_answers(rid, answers, golds, docs, tally, errors, warnings):
+    """Each gold string: whitespace-free, of the allowed length, found in one of ``golds``;
+    the sentences that hold the found ones."""
+    sentences = []
+    for a in answers:
+        tally.n_answers += 1
+        if not isinstance(a, str):
+            errors.append(f"{rid}: non-string answer {a!r}")
+            continue
+        if a != cs.strip_ws(a):
+            errors.append(f"{rid}: answer {a!r} contains whitespace")
+        if not (MIN_ANS_LEN <= len(a) <= MAX_ANS_LEN):
+            errors.append("%s: answer %r has length %d (want %d-%d)"
+                          % (rid, a, len(a), MIN_ANS_LEN, MAX_ANS_LEN))
+        where = [d for d in golds if a in docs[d]]
+        if where:
+            tally.n_found += 1
+            sentences.append(sentence_of(docs[where[0]], a))
         else:
-            missing_split.append(rid)
-        if isinstance(rid, str):
-            split_counts[t][split_mod.split_of(rid)] += 1
+            errors.append(f"{rid}: answer {a!r} NOT FOUND in {', '.join(golds)}")
+        bad = [ch for i, ch in enumerate(a) if cs.is_punct(ch) and not (
+            ch in ".%/" and ((i > 0 and a[i - 1].isdigit()) or
+                             (i + 1 < len(a) and a[i + 1].isdigit())))]
+        if bad:
+            warnings.append("{}: answer {!r} contains punctuation {}".format(rid, a, "".join(bad)))
+    return sentences
 
-        src, answers = r.get("source"), r.get("answers", [])
-        if not isinstance(answers, list):
-            errors.append(f"{rid}: answers is not a list")
-            continue
-        extra = r.get("sources", [])
-        if not isinstance(extra, list):
-            errors.append(f"{rid}: sources is not a list")
-            extra = []
 
-        if t == "followup":
-            h = r.get("history")
-            if not isinstance(h, list) or not h or len(h) > 2 or not all(
-                    isinstance(x, str) and x.strip() for x in h):
-                errors.append(f"{rid}: followup needs a history of 1-2 questions")
-        elif "history" in r:
-            warnings.append(f"{rid}: history on non-followup question")
+def check_record(n, r, docs, tally, errors, warnings):
+    rid = r.get("id", "line%d" % n)
+    for k in ("id", "question", "answers", "source", "type"):
+        if k not in r:
+            errors.append(f"{rid}: missing field {k!r}")
+    q = r.get("question")
+    if not isinstance(q, str) or not q.strip():
+        errors.append(f"{rid}: empty question")
+        q = ""
+    t = r.get("type")
+    tally.type_counts[t] += 1
+    if t not in TYPES:
+        errors.append(f"{rid}: unknown type {t!r}")
+    check_split(rid, r, t, tally, errors)
 
-        if (src is None) != (not answers):
-            errors.append(f"{rid}: source must be null iff answers are empty")
-        if t == "unanswerable":
-            if answers or src is not None:
-                errors.append(f"{rid}: unanswerable must have answers [] and source null")
-            doc_counts["(none)"] += 1
-            continue
-        if not answers:
-            errors.append(f"{rid}: answerable type {t!r} without answers")
-            continue
-        if len(answers) > MAX_ANSWERS:
-            errors.append(f"{rid}: {len(answers)} answers (max {MAX_ANSWERS})")
-        if t == "report_year" and not (isinstance(src, str) and src.startswith(cs.GWR_PREFIX)):
-            errors.append(f"{rid}: report_year source must be a government work report")
-        if t == "report_year" and not re.search(r"(19|20)\d\d年", q):
-            errors.append(f"{rid}: report_year question must name the year")
-        golds = [src] + [d for d in extra if d != src]
-        bad_src = [d for d in golds if d not in docs]
-        if bad_src:
-            errors.append(f"{rid}: unknown source(s) {bad_src!r}")
-            continue
-        doc_counts[src] += 1
-        if len(set(answers)) != len(answers):
-            errors.append(f"{rid}: repeated answer strings")
-        sentences = []
-        for a in answers:
-            n_answers += 1
-            if not isinstance(a, str):
-                errors.append(f"{rid}: non-string answer {a!r}")
-                continue
-            if a != cs.strip_ws(a):
-                errors.append(f"{rid}: answer {a!r} contains whitespace")
-            if not (MIN_ANS_LEN <= len(a) <= MAX_ANS_LEN):
-                errors.append("%s: answer %r has length %d (want %d-%d)"
-                              % (rid, a, len(a), MIN_ANS_LEN, MAX_ANS_LEN))
-            where = [d for d in golds if a in docs[d]]
-            if where:
-                n_found += 1
-                sentences.append(sentence_of(docs[where[0]], a))
-            else:
-                errors.append(f"{rid}: answer {a!r} NOT FOUND in {', '.join(golds)}")
-            bad = [ch for i, ch in enumerate(a) if cs.is_punct(ch) and not (
-                ch in ".%/" and ((i > 0 and a[i - 1].isdigit()) or
-                                 (i + 1 < len(a) and a[i + 1].isdigit())))]
-            if bad:
-                warnings.append("{}: answer {!r} contains punctuation {}".format(rid, a, "".join(bad)))
-        if t == "paraphrase" and sentences:
-            para_scores.append((overlap_share(q, sentences), rid, q))
+    src, answers = r.get("source"), r.get("answers", [])
+    if not isinstance(answers, list):
+        errors.append(f"{rid}: answers is not a list")
+        return
+    extra = r.get("sources", [])
+    if not isinstance(extra, list):
+        errors.append(f"{rid}: sources is not a list")
+        extra = []
 
-    if missing_split:
-        warnings.append("%d records have no split field (run split.py --write), e.g. %s"
-                        % (len(missing_split), ", ".join(missing_split[:3])))
+    if t == "followup":
+        h = r.get("history")
+        if not isinstance(h, list) or not h or len(h) > 2 or not all(
+                isinstance(x, str) and x.strip() for x in h):
+            errors.append(f"{rid}: followup needs a history of 1-2 questions")
+    elif "history" in r:
+        warnings.append(f"{rid}: history on non-followup question")
 
-    # near-duplicates against the tuned-on set, and inside this set
+    if (src is None) != (not answers):
+        errors.append(f"{rid}: source must be null iff answers are empty")
+    if t == "unanswerable":
+        if answers or src is not None:
+            errors.append(f"{rid}: unanswerable must have answers [] and source null")
+        tally.doc_counts["(none)"] += 1
+        return
+    if not answers:
+        errors.append(f"{rid}: answerable type {t!r} without answers")
+        return
+    if len(answers) > MAX_ANSWERS:
+        errors.append(f"{rid}: {len(answers)} answers (max {MAX_ANSWERS})")
+    if t == "report_year" and not (isinstance(src, str) and src.startswith(cs.GWR_PREFIX)):
+        errors.append(f"{rid}: report_year source must be a government work report")
+    if t == "report_year" and not re.search(r"(19|20)\d\d年", q):
+        errors.append(f"{rid}: report_year question must name the year")
+    golds = [src] + [d for d in extra if d != src]
+    bad_src = [d for d in golds if d not in docs]
+    if bad_src:
+        errors.append(f"{rid}: unknown source(s) {bad_src!r}")
+        return
+    tally.doc_counts[src] += 1
+    if len(set(answers)) != len(answers):
+        errors.append(f"{rid}: repeated answer strings")
+    sentences = check_answers(rid, answers, golds, docs, tally, errors, warnings)
+    if t == "paraphrase" and sentences:
+        tally.para_scores.append((overlap_share(q, sentences), rid, q))
+
+
+def check_similarity(recs, policy, errors, warnings, infos):
+    """Near-duplicates against the tuned-on set, and inside this set; the max Jaccard per question."""
     max_sims = []
     for _, r in recs:
         q = r.get("question") or ""
@@ -264,29 +263,32 @@ def main(argv):
             if j >= JACCARD_SELF_WARN:
                 warnings.append("%s and %s near-identical (Jaccard %.2f): %r / %r"
                                 % (qs[i][0], qs[k][0], j, qs[i][1], qs[k][1]))
+    return max_sims
 
-    # ---- report ---------------------------------------------------------
-    total = len(recs)
+
+def print_counts(path, total, tally, seed_ids):
     print("file: %s" % path)
-    print("questions: %d   answers: %d   found verbatim: %d" % (total, n_answers, n_found))
+    print("questions: %d   answers: %d   found verbatim: %d" % (total, tally.n_answers, tally.n_found))
     print("\ntype counts (minimum)      dev  test")
     for t in TYPES:
-        c = split_counts.get(t, collections.Counter())
-        print("  %-15s %4d  (%3d)   %4d %4d" % (t, type_counts.get(t, 0), MIN_COUNTS[t],
+        c = tally.split_counts.get(t, collections.Counter())
+        print("  %-15s %4d  (%3d)   %4d %4d" % (t, tally.type_counts.get(t, 0), MIN_COUNTS[t],
                                              c["dev"], c["test"]))
-    lm = type_counts.get("list", 0) + type_counts.get("mechanism", 0)
+    lm = tally.type_counts.get("list", 0) + tally.type_counts.get("mechanism", 0)
     print("  %-15s %4d  (%3d)" % ("list+mechanism", lm, MIN_LIST_PLUS_MECH))
     alls = collections.Counter()
-    for c in split_counts.values():
+    for c in tally.split_counts.values():
         alls.update(c)
     print("  %-15s %4d  (%3d)   %4d %4d" % ("TOTAL", total, MIN_TOTAL, alls["dev"], alls["test"]))
     print("\nper-document counts (gold source):")
     for d in seed_ids:
-        print("  %-45s %4d" % (d, doc_counts.get(d, 0)))
-    gwr = {d: c for d, c in doc_counts.items() if d and d.startswith(cs.GWR_PREFIX)}
+        print("  %-45s %4d" % (d, tally.doc_counts.get(d, 0)))
+    gwr = {d: c for d, c in tally.doc_counts.items() if d and d.startswith(cs.GWR_PREFIX)}
     print("  %-45s %4d  (%d reports)" % ("government_work_reports#*", sum(gwr.values()), len(gwr)))
-    print("  %-45s %4d" % ("(unanswerable, source null)", doc_counts.get("(none)", 0)))
+    print("  %-45s %4d" % ("(unanswerable, source null)", tally.doc_counts.get("(none)", 0)))
 
+
+def print_similarity(max_sims, infos, para_scores, verbose):
     print("\nsimilarity to policy_qa.jsonl (max char-bigram Jaccard per question):")
     if max_sims:
         print("  max %.2f   median %.2f   >= %.2f: %d   (error at >= %.2f)"
@@ -308,17 +310,49 @@ def main(argv):
         for s, rid, q in shown:
             print("    %.2f  %s  %s" % (s, rid, q))
 
+
+def check_minimums(total, tally, seed_ids, errors):
     if total < MIN_TOTAL:
         errors.append("only %d questions (< %d)" % (total, MIN_TOTAL))
     for t, want in MIN_COUNTS.items():
-        if type_counts.get(t, 0) < want:
-            errors.append("type %s: %d questions (< %d)" % (t, type_counts.get(t, 0), want))
+        if tally.type_counts.get(t, 0) < want:
+            errors.append("type %s: %d questions (< %d)" % (t, tally.type_counts.get(t, 0), want))
+    lm = tally.type_counts.get("list", 0) + tally.type_counts.get("mechanism", 0)
     if lm < MIN_LIST_PLUS_MECH:
         errors.append("list+mechanism: %d (< %d)" % (lm, MIN_LIST_PLUS_MECH))
     for d in seed_ids:
-        if doc_counts.get(d, 0) < MIN_PER_SEED_DOC:
+        if tally.doc_counts.get(d, 0) < MIN_PER_SEED_DOC:
             errors.append("document %s is the gold of only %d questions (< %d)"
-                          % (d, doc_counts.get(d, 0), MIN_PER_SEED_DOC))
+                          % (d, tally.doc_counts.get(d, 0), MIN_PER_SEED_DOC))
+
+
+def main(argv):
+    args = [a for a in argv[1:] if not a.startswith("-")]
+    verbose = "-v" in argv[1:]
+    path = args[0] if args else STAFF_PATH
+    docs, seed_ids = cs.load_docs()
+    errors, warnings, infos = [], [], []
+
+    recs = load_jsonl(path, errors)
+    policy = [r for _, r in load_jsonl(POLICY_PATH, [])]
+
+    ids = collections.Counter(r.get("id") for _, r in recs)
+    for i, c in ids.items():
+        if c > 1:
+            errors.append("duplicate id %r (%d times)" % (i, c))
+
+    tally = Tally()
+    for n, r in recs:
+        check_record(n, r, docs, tally, errors, warnings)
+    if tally.missing_split:
+        warnings.append("%d records have no split field (run split.py --write), e.g. %s"
+                        % (len(tally.missing_split), ", ".join(tally.missing_split[:3])))
+    max_sims = check_similarity(recs, policy, errors, warnings, infos)
+
+    total = len(recs)
+    print_counts(path, total, tally, seed_ids)
+    print_similarity(max_sims, infos, tally.para_scores, verbose)
+    check_minimums(total, tally, seed_ids, errors)
 
     if warnings:
         print("\nwarnings (%d):" % len(warnings))

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from rag.answer import Citation
 from rag.answering import lists, select
 from rag.answering.compose import compose, reading_order
 from rag.answering.evidence import Scored, Term, hard_entities, question_terms, score_units
@@ -33,7 +32,8 @@ from rag.answering.refusal import (
 )
 from rag.answering.types import AnswerType, answer_type, asked_types, holds, holds_near, unlisted
 from rag.answering.units import Unit, embedding_text, passage_units
-from rag.query import Synonyms
+from rag.records import Citation
+from rag.retrieval.query import Synonyms
 
 PASSAGES = 5  # passages whose units are scored
 CONTINUED = 3  # of these, the first ones whose section goes on in the next chunk are read on
@@ -89,7 +89,7 @@ def candidates(question: str, hits: Sequence, library: Library) -> tuple[list, l
     return hits, units
 
 
-def _meaning(question: str, units: Sequence[Unit], library: Library) -> np.ndarray | None:
+def meaning_of(question: str, units: Sequence[Unit], library: Library) -> np.ndarray | None:
     """The cosine of the question's query vector with each unit's passage vector (None without vectors)."""
     if library.unit_vectors is None or library.query_vector is None or not units:
         return None
@@ -190,7 +190,7 @@ def answer_offline(question: str, hits: Sequence, library: Library, max_chars: i
         return Draft("refuse", "", [], kind.name)
     hits, units = candidates(question, hits, library)
     terms = question_terms(question, library.idf, library.synonyms)
-    meaning = _meaning(question, units, library)
+    meaning = meaning_of(question, units, library)
     scored = score_units(question, units, hits, terms, meaning, kind)
     if not scored:
         return Draft("refuse", "", [], kind.name, missing_names(question, hits, 0))

@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.answer import Citation, citation_for
+from rag.answer import citation_for
 from rag.answering.evidence import Scored
 from rag.answering.units import section_label, squash
+from rag.records import Citation
 
 
 def _one_line(text: str) -> str:

@@ -39,9 +39,10 @@ import numpy as np
 
 from rag.answering.types import AnswerType, holds
 from rag.answering.units import Unit
-from rag.bm25 import STOPWORDS
-from rag.query import Synonyms, normalize_query, number_variants
-from rag.rewrite import _place_level, _places
+from rag.lexicon.places import find_places as _places
+from rag.lexicon.places import place_level as _place_level
+from rag.retrieval.query import Synonyms, normalize_query, number_variants
+from rag.store.bm25 import STOPWORDS
 
 QUESTION_NOISE = frozenset(
     "哪些 哪个 哪位 哪家 什么 多少 怎么 怎样 如何 是否 分别 具体 主要 一下 请问 规定 要求 提出 提到 "

@@ -30,7 +30,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from rag.answering.evidence import GROUP, Term, core
-from rag.rewrite import _place_level, _places
+from rag.lexicon.places import find_places as _places
+from rag.lexicon.places import place_level as _place_level
 
 MODEL_FILE = Path(__file__).resolve().parent.parent / "data" / "refusal_model.json"
 FEATURES = ("meaning_unit", "meaning_passage", "words_quote", "words_passage")

@@ -127,7 +127,7 @@ def holds(type_name: str, text: str, question: str = "") -> bool:
     question's own measure word ("几家" → "N家").
     """
     if type_name == "place":
-        from rag.rewrite import _places
+        from rag.lexicon.places import find_places as _places
 
         return bool(set(_places(text)) - set(_places(question)))
     if type_name == "count" and question and not holds_count(question, text):

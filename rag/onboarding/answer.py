@@ -20,11 +20,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from rag.answer import Answer, Citation
 from rag.onboarding.glossary import find, looks_like_jargon
 from rag.onboarding.records import GlossaryEntry, Passage, Responsibility
 from rag.onboarding.responsibilities import actor_core
 from rag.onboarding.store import OnboardingMap
+from rag.records import Answer, Citation
 
 _END = r"[？?。！!\s]*$"
 ACTOR_DUTIES = re.compile(

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from rag.answer import Citation
+from rag.records import Citation
 
 
 @dataclass(frozen=True)

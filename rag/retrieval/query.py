@@ -20,7 +20,7 @@ from pathlib import Path
 from ingest.clean import normalize_text
 from rag.errors import ConfigError
 
-DEFAULT_SYNONYMS_FILE = Path(__file__).resolve().parent / "data" / "synonyms.txt"
+DEFAULT_SYNONYMS_FILE = Path(__file__).resolve().parent.parent / "data" / "synonyms.txt"
 
 # --------------------------------------------------------------------------- normalisation
 
@@ -31,7 +31,7 @@ def normalize_query(q: str) -> str:
     "  焦作　ＡＢＣ  招商政策(2020年) " → "焦作 abc 招商政策（2020年）"
     """
     s = normalize_text(" ".join(q.split()))
-    return " ".join(s.split()).lower()  # rag.bm25.tokenize lowercases too
+    return " ".join(s.split()).lower()  # rag.store.bm25.tokenize lowercases too
 
 
 # --------------------------------------------------------------------------- numbers

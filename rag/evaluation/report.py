@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import PolicyQAError
-from rag.evaluation import QuestionResult, misses_markdown
+from rag.evaluation.scoring import QuestionResult, misses_markdown
 
 ANSWER_KEYS = ("accuracy", "followup_accuracy", "citation_validity", "citation_precision",
                "refusal_accuracy", "false_refusal_rate")

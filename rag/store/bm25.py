@@ -123,7 +123,7 @@ class BM25Index:
 
     @cached_property
     def selections(self) -> dict:
-        """Row selections per filter, filled and used by ``rag.retrieve``."""
+        """Row selections per filter, filled and used by ``rag.retrieval.retrieve``."""
         return {}
 
     def search(self, query: str, k: int, rows: np.ndarray | None = None) -> list[tuple[int, float]]:

@@ -14,7 +14,7 @@ cleanly. Whoever takes the lock and finds the flag knows the previous write died
 else can be writing) and repairs first. ``<index_dir>/generation`` gets a new value after
 every write, so a serving process notices a CLI ingest into the index it serves.
 
-This module does not decide what a repair is (``rag.index`` does) and holds no state
+This module does not decide what a repair is (``rag.store.index`` does) and holds no state
 about documents.
 """
 

@@ -28,15 +28,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from difflib import SequenceMatcher
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from rag.answer import Answer, Citation, verify
+from rag.answer import verify
 from rag.errors import QueryError
-from rag.rewrite import INDUSTRIES, _places
-
-if TYPE_CHECKING:
-    from rag.index import PolicyIndex
-    from rag.service import PolicyQA
+from rag.lexicon.industries import INDUSTRIES
+from rag.lexicon.places import find_places
+from rag.records import Answer, Citation
+from rag.store.index import PolicyIndex
 
 KIND = "project_record"
 STAGES = ("洽谈", "签约", "落地", "开工", "在建", "投产")
@@ -362,7 +361,7 @@ def _year(text: str) -> tuple[str, str]:
 def _regions(text: str) -> tuple[tuple[str, ...], str]:
     """Place names ("雄安" takes its "新区") and the text with them masked."""
     regions = []
-    for place in _places(text):
+    for place in find_places(text):
         at = text.find(place)
         if at >= 0:
             end = at + len(place)
@@ -441,18 +440,17 @@ class Ledger:
     @classmethod
     def from_index(cls, index: PolicyIndex) -> Ledger:
         """Every ``project_record`` document in the index, one record each (the chunk holding its 原文)."""
-        got = index.collection.get(where={"kind": KIND}, include=["documents", "metadatas"])
         by_doc: dict[str, ProjectRecord] = {}
-        for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-            rec = ProjectRecord.from_chunk(str(meta.get("chunk_id", chunk_id)), text or "", meta)
+        for chunk_id, text, meta in index.chunks(where={"kind": KIND}):
+            rec = ProjectRecord.from_chunk(str(meta.get("chunk_id", chunk_id)), text, meta)
             held = by_doc.get(rec.doc_id)
             if held is None or (rec.quote and rec.quote in rec.text and rec.quote not in held.text):
                 by_doc[rec.doc_id] = rec
         sources = sorted({r.source_doc for r in by_doc.values() if r.source_doc})
         titles: dict[str, str] = {}
         if sources:
-            docs = index.collection.get(where={"doc_id": {"$in": sources}}, include=["metadatas"])
-            titles = {str(m["doc_id"]): str(m.get("title", "")) for m in docs["metadatas"]}
+            rows = index.chunks(where={"doc_id": {"$in": sources}}, texts=False)
+            titles = {str(m["doc_id"]): str(m.get("title", "")) for _, _, m in rows}
         return cls(list(by_doc.values()), titles)
 
     def parse(self, question: str) -> ProjectQuery:
@@ -554,17 +552,3 @@ class Ledger:
         quote = r.quote if r.quote and r.quote in r.text else r.text.split("\n")[0]
         return Citation(n=n, chunk_id=r.chunk_id, doc_id=r.doc_id, title=r.name, doc_number="", kind=KIND,
                         date=r.date, section_path="", page=None, quote=quote, source=r.source)
-
-
-def query_projects(qa: PolicyQA, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The ledger rows meeting ``filters`` (``ProjectQuery.from_mapping`` keys), JSON-ready.
-
-    query_projects(qa, {"region": "山阳区", "min_amount": 10}) →
-    {"conditions": "地区：山阳区；投资额：不少于10亿元", "count": 2, "total_amount_yi": 50.0,
-     "projects": [{"name": "金刚石散热基板项目", "amount_yi": 30.0, …}, …]}
-    Raises ``QueryError`` (a ``PolicyQAError``) for a bad filter.
-    """
-    query = ProjectQuery.from_mapping(filters)
-    found = Ledger.from_index(qa.index).filter(query)
-    return {"conditions": query.describe(), "count": len(found), "total_amount_yi": total_amount(found),
-            "projects": [r.to_dict() for r in found]}

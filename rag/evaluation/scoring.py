@@ -36,12 +36,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from rag.answer import Answer, Citation
+from rag.answer import MARKER
 from rag.errors import PolicyQAError
-from rag.rewrite import rewrite_followup
+from rag.records import Answer, Citation
+from rag.retrieval.rewrite import rewrite_followup
 
 DEPTH = 10  # MRR and nDCG are reported @10; at least this many hits are retrieved
-_MARKER = re.compile(r"\[\d{1,2}\]")
 _FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}  # ！…～ → !…~
 
 
@@ -302,7 +302,7 @@ def answer_correct(answer: Answer, gold: Sequence[str]) -> bool:
 
     An answer "牵头领导为李民生[1]" is correct for ["李民生"], not for ["李民生", "武磊"].
     """
-    body = normalize(_MARKER.sub("", answer.text))
+    body = normalize(MARKER.sub("", answer.text))
     return answer.answered and bool(gold) and all(normalize(g) in body for g in gold)
 
 

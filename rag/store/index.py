@@ -49,11 +49,11 @@ from ingest.loaders import SUPPORTED
 from ingest.metadata import CATALOG_NAME, date_as_int, load_catalog
 from ingest.ocr import OcrSettings
 from ingest.records import Chunk, Document, embedding_text
-from rag.bm25 import BM25Index, stamp_of
-from rag.embeddings import cached, embedder_dim, embedder_name, load_embedder
 from rag.errors import ChromaUnavailableError, IndexCorruptError, IndexMismatchError, PolicyQAError
-from rag.locking import index_lock, read_generation
 from rag.settings import Settings
+from rag.store.bm25 import BM25Index, stamp_of
+from rag.store.embeddings import cached, embedder_dim, embedder_name, load_embedder
+from rag.store.locking import index_lock, read_generation
 
 log = logging.getLogger(__name__)
 
@@ -414,6 +414,40 @@ class PolicyIndex:
                 docs.extend(got["documents"] or [])
         return ids, docs, metas
 
+    def chunks(self, ids: Sequence[str] | None = None, where: dict[str, Any] | None = None,
+               texts: bool = True) -> list[tuple[str, str, dict]]:
+        """The chunks with the given ids or metadata (``where``, Chroma's filter syntax), as
+        (id, body, metadata) in the order Chroma returns them; ids not indexed are left out.
+
+        chunks(ids=["a::x-0"]) → [("a::x-0", "第一条 …", {"doc_id": "a", …})]
+        """
+        include = ["documents", "metadatas"] if texts else ["metadatas"]
+        got = self.collection.get(ids=list(ids) if ids is not None else None, where=where, include=include)
+        bodies = got["documents"] if texts else [""] * len(got["ids"])
+        return [(i, b or "", dict(m or {})) for i, b, m in zip(got["ids"], bodies, got["metadatas"], strict=True)]
+
+    def nearest(self, vector: Sequence[float], n: int, ids: Sequence[str] | None = None,
+                where: dict[str, Any] | None = None, texts: bool = False) -> list[tuple[str, float]]:
+        """The ``n`` chunks nearest ``vector`` (among ``ids`` / ``where`` when given) as
+        (id, cosine distance), nearest first. ``texts`` also fetches bodies and metadata,
+        as a plain vector store query would (for timing against one)."""
+        include = ["distances", "documents", "metadatas"] if texts else ["distances"]
+        got = self.collection.query(query_embeddings=[list(vector)], n_results=n,
+                                    ids=list(ids) if ids is not None else None, where=where, include=include)
+        return [(cid, float(d)) for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)]
+
+    def export_vectors(self) -> tuple[list[str], list[str], list[dict], list[list[float]]]:
+        """Every chunk's (ids, bodies, metadatas, embeddings): for building a synthetic index."""
+        got = self.collection.get(include=["documents", "metadatas", "embeddings"])
+        return got["ids"], got["documents"], [dict(m) for m in got["metadatas"]], list(got["embeddings"])
+
+    def add_vectors(self, ids: Sequence[str], embeddings: Sequence[Sequence[float]], bodies: Sequence[str],
+                    metadatas: Sequence[dict]) -> None:
+        """Write chunks with ready vectors straight into Chroma, bypassing ingest (bench only:
+        no record manager, no manifest update; call ``rebuild_bm25`` after)."""
+        self.collection.add(ids=list(ids), embeddings=[list(e) for e in embeddings], documents=list(bodies),
+                            metadatas=list(metadatas))
+
     def document_chunks(self, doc_id: str) -> list[tuple[str, dict]]:
         """Every chunk of one document as (body, metadata), in reading order."""
         got = self.collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
@@ -476,7 +510,7 @@ class PolicyIndex:
         """Catch up with what other processes wrote (at most every ``chroma_check_seconds``).
 
         Server mode: BM25 follows the collection's version stamp. Embedded mode: when the
-        index's generation (``rag.locking``) changed, Chroma is reopened (its vector index
+        index's generation (``rag.store.locking``) changed, Chroma is reopened (its vector index
         lives in this process's memory and does not see another process's writes) and BM25
         reloaded, so a CLI ingest into the index the app serves is seen by the next search.
         """
@@ -760,7 +794,7 @@ class PolicyIndex:
         report.chunks = len(ids)
         keys = self.record_groups()
         report.record_keys = len(keys)
-        remote = bool(getattr(self, "remote", False))
+        remote = self.remote
         id_set = set(ids)
         by_doc: dict[str, list[tuple[str, dict]]] = {}
         for i, m in zip(ids, metas, strict=True):
@@ -822,7 +856,12 @@ class PolicyIndex:
         }
         report.delete_docs = sorted(d for d, why in bad_docs.items() if why != "orphan")
         report.orphan_ids.extend(i for i, _ in by_doc.get("", []))
-        # BM25 versus Chroma
+        self._check_bm25(report, ids)
+        self._check_manifest(report)
+        return report
+
+    def _check_bm25(self, report: CheckReport, ids: Sequence[str]) -> None:
+        """BM25 versus Chroma: the keyword index exists, loads, and covers exactly ``ids``."""
         folder = self.dir / "bm25"
         if not folder.exists():
             if ids:
@@ -837,7 +876,9 @@ class PolicyIndex:
             except IndexCorruptError as e:
                 report.add("bm25", "bm25", str(e))
                 report.rebuild_bm25 = True
-        # manifest versus collection
+
+    def _check_manifest(self, report: CheckReport) -> None:
+        """The manifest versus the settings and the collection's own embedder stamp."""
         try:
             data = self._read_manifest() or {}
         except IndexCorruptError as e:
@@ -853,7 +894,6 @@ class PolicyIndex:
         if coll.get("policyqa_embedder") not in (None, self.embedder_name):
             report.add("manifest", "collection", f"集合的嵌入模型为“{coll.get('policyqa_embedder')}”，"
                        f"与当前“{self.embedder_name}”不符（无法自动修复，请重新导入到新目录）")
-        return report
 
     def repair(self, report: CheckReport | None = None) -> CheckReport:
         """Fix what ``check`` found, then check again and return the new report.
@@ -898,12 +938,12 @@ class PolicyIndex:
 
     @property
     def ingest_marker(self) -> Path:
-        """The unfinished-write flag (``rag.locking``): present while a write runs or after one died."""
+        """The unfinished-write flag (``rag.store.locking``): present while a write runs or after one died."""
         return self.lock.unfinished_flag
 
     @contextmanager
     def writing(self) -> Iterator[None]:
-        """Hold the index's writer lock (``rag.locking``) for a write; re-entrant.
+        """Hold the index's writer lock (``rag.store.locking``) for a write; re-entrant.
 
         Taking it when the previous write did not finish (its process died) checks and repairs
         the index first, so the write starts from a consistent state. A second process gets

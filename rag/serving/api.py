@@ -6,7 +6,7 @@ files: no CDN). Requests are pydantic models with limits. The edge translates er
 a malformed body is 422 with a message saying what is wrong, a ``PolicyQAError`` is 400
 with ``{"detail": <Chinese message>}`` (503 when the Chroma server is unreachable), an
 unknown document 404; nothing a caller sends should produce a 500. With users configured
-(``rag.auth``) every ``/api`` route needs HTTP Basic credentials and the admin routes an
+(``rag.serving.auth``) every ``/api`` route needs HTTP Basic credentials and the admin routes an
 admin; ``/healthz`` stays open for probes.
 """
 
@@ -22,7 +22,6 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
 from rag import library
-from rag.auth import Access, SignInGuard, basic_credentials
 from rag.errors import (
     ChromaUnavailableError,
     IndexBusyError,
@@ -31,8 +30,9 @@ from rag.errors import (
     SignInError,
     SignInThrottled,
 )
-from rag.feedback import MAX_COMMENT_CHARS, feedback_store
 from rag.service import MAX_QUERY_CHARS, PolicyQA
+from rag.serving.auth import Access, SignInGuard, basic_credentials
+from rag.serving.feedback import MAX_COMMENT_CHARS, feedback_store
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ _CHALLENGE = {"WWW-Authenticate": 'Basic realm="PolicyQA"'}
 
 
 class BasicCredentials(HTTPBasic):
-    """HTTP Basic as in the OpenAPI schema, read by ``rag.auth.basic_credentials``: Chinese
+    """HTTP Basic as in the OpenAPI schema, read by ``rag.serving.auth.basic_credentials``: Chinese
     messages for malformed credentials, UTF-8 user names."""
 
     async def __call__(self, request: Request) -> HTTPBasicCredentials | None:  # type: ignore[override]
@@ -208,6 +208,17 @@ def create_api(svc: PolicyQA, access: Access | None = None, guard: SignInGuard |
     api.state.access = access
     api.state.guard = guard
 
+    _add_error_handlers(api)
+    _add_reading_routes(api, svc, access)
+    _add_onboarding_routes(api, svc)
+    _add_write_routes(api, svc)
+    return api
+
+
+def _add_error_handlers(api: FastAPI) -> None:
+    """Every ``PolicyQAError`` as a JSON ``detail`` with its status: 422 invalid request, 503 Chroma
+    down, 409 index busy, 400 otherwise; anything unexpected is logged and answered 500."""
+
     @api.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         detail, errors = describe_errors(list(exc.errors()))
@@ -230,6 +241,10 @@ def create_api(svc: PolicyQA, access: Access | None = None, guard: SignInGuard |
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return JSONResponse({"detail": f"服务器内部错误：{type(exc).__name__}"}, status_code=500)
 
+
+def _add_reading_routes(api: FastAPI, svc: PolicyQA, access: Access) -> None:
+    """Health, documents, search, ask and the project ledger: reads, for any signed-in user."""
+
     @api.get("/healthz", tags=["status"])
     def healthz() -> JSONResponse:
         """Whether the index opens, with its document and chunk counts and the embedder."""
@@ -246,13 +261,13 @@ def create_api(svc: PolicyQA, access: Access | None = None, guard: SignInGuard |
     def documents(user: User) -> dict[str, Any]:
         """Every indexed document with its metadata and chunk count (a ledger sheet is one entry
         with its row count in ``rows``)."""
-        return {"documents": library.documents(svc)}
+        return {"documents": svc.library_documents()}
 
     @api.get("/api/documents/{doc_id}", tags=["documents"])
     def document(doc_id: str, user: User) -> dict[str, Any]:
         """One document's metadata and its text, section by section."""
         try:
-            meta, sections = library.document_sections(svc, doc_id)
+            meta, sections = svc.document_sections(doc_id)
         except PolicyQAError as e:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from e
         keys = ("doc_id", "title", "kind", "issuer", "doc_number", "date", "region", "source")
@@ -276,10 +291,12 @@ def create_api(svc: PolicyQA, access: Access | None = None, guard: SignInGuard |
     @api.post("/api/projects", tags=["projects"])
     def projects(req: ProjectsRequest, user: User) -> dict[str, Any]:
         """项目台账：按地区、产业、投资额、阶段、年份筛选，返回项目、数量和已知投资额合计。"""
-        from rag.projects import query_projects
-
         filters = {k: v for k, v in req.model_dump().items() if v not in (None, "")}
-        return query_projects(svc, filters)
+        return svc.query_projects(filters)
+
+
+def _add_onboarding_routes(api: FastAPI, svc: PolicyQA) -> None:
+    """新人入门: the responsibility map, the glossary and document outlines."""
 
     @api.get("/api/responsibilities", tags=["onboarding"])
     def responsibilities(user: User, actor: str = "", region: str = "", role: str = "",
@@ -302,6 +319,10 @@ def create_api(svc: PolicyQA, access: Access | None = None, guard: SignInGuard |
             return svc.document_outline(doc_id).to_dict()
         except QueryError as e:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from e
+
+
+def _add_write_routes(api: FastAPI, svc: PolicyQA) -> None:
+    """Feedback (any user) and the library's admin operations: upload, delete, re-index."""
 
     @api.post("/api/feedback", tags=["feedback"])
     def feedback(req: FeedbackRequest, user: User) -> dict[str, Any]:
@@ -335,7 +356,7 @@ def create_api(svc: PolicyQA, access: Access | None = None, guard: SignInGuard |
                 batch.append((name, data))
         from starlette.concurrency import run_in_threadpool
 
-        done = iter(await run_in_threadpool(library.add_uploads, svc, batch, replace))
+        done = iter(await run_in_threadpool(svc.add_uploads, batch, replace))
         results = [early[i] if i in early else next(done) for i in range(len(files))]
         return {"results": [r.to_dict() for r in results]}
 
@@ -343,7 +364,7 @@ def create_api(svc: PolicyQA, access: Access | None = None, guard: SignInGuard |
     def delete(doc_id: str, user: Admin) -> dict[str, Any]:
         """Remove a document and its chunks (admin)."""
         try:
-            chunks = library.delete_document(svc, doc_id)
+            chunks = svc.delete_document(doc_id)
         except QueryError as e:  # no such document (a busy index is 409, by its handler)
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from e
         return {"doc_id": doc_id, "chunks_deleted": chunks}
@@ -351,8 +372,6 @@ def create_api(svc: PolicyQA, access: Access | None = None, guard: SignInGuard |
     @api.post("/api/reindex", tags=["admin"])
     def reindex(user: Admin) -> dict[str, Any]:
         """Re-read the corpus and uploads folders (admin); files that are gone are dropped."""
-        report = library.reindex(svc)
+        report = svc.reindex()
         return {"added": report.added, "updated": report.updated, "unchanged": len(report.unchanged),
                 "removed": report.removed, "failed": [{"file": p, "reason": r} for p, r in report.failed]}
-
-    return api

@@ -17,43 +17,19 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.lexicon.industries import KNOWN_INDUSTRY
+from rag.lexicon.places import PLACE, find_places, place_level
+
 _NUM = r"[一二三四五六七八九十百零〇两\d]+"
-_BLOCS = "长三角|珠三角|环渤海|京津冀|粤港澳大湾区|成渝|中原城市群|长江经济带|东北|西部|中部|东部"
-_PROVINCES = (
-    "北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|"
-    "四川|贵州|云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门"
-)
-# Cities named in policy documents of this field often appear without 市; a short list of
-# prefecture-level names keeps "承德呢？" recognisable as a place.
-_CITIES = (
-    "石家庄|唐山|秦皇岛|邯郸|邢台|保定|张家口|承德|沧州|廊坊|衡水|郑州|开封|洛阳|平顶山|安阳|鹤壁|新乡|焦作|"
-    "濮阳|许昌|漯河|三门峡|南阳|商丘|信阳|周口|驻马店|济源|汝州|深圳|广州|杭州|南京|苏州|武汉|成都|西安|"
-    "合肥|长沙|济南|青岛|厦门|宁波|无锡|东莞|佛山|太原|沈阳|大连|长春|哈尔滨|福州|南昌|昆明|贵阳|南宁|"
-    "兰州|西宁|银川|乌鲁木齐|呼和浩特|拉萨|海口|雄安"
-)
-_PLACE = re.compile(rf"(?:{_BLOCS})(?:地区)?|(?:{_PROVINCES})(?:省|市|自治区)?|(?:{_CITIES})(?:市)?")
-_NOT_PLACES = frozenset(
-    "城市 城区 地区 市区 园区 社区 景区 开发区 新区 片区 辖区 县区 市县 县市 省市 都市 超市 上市 集聚区 示范区 "
-    "试验区 实验区 自贸区 保税区 产业区 功能区 核心区 先行区 城市群 中心城区 老城区 郊区 山区 灾区 牧区 矿区 "
-    "农村地区 贫困地区 边疆地区 民族地区 沿海地区 内陆地区".split()
-)
-_PLACE_WORD = re.compile(r"[\u4e00-\u9fff]{1,4}(?:省|市|县|区)")
-# industries the ledger and the policies name (also the ledger's condition words, rag.projects)
-INDUSTRIES = (
-    "新材料 新能源汽车 新能源 汽车零部件 汽车装备制造 汽车 高端装备 装备制造 智能制造 电子信息 半导体 生物医药 "
-    "医疗科技 医疗器械 医疗 医药 商业航空航天 航空航天 大数据 云计算 人工智能 智能终端 物联网 现代农业 绿色食品 "
-    "食品 文化旅游 现代物流 物流 金融 高科技 纺织 机绣 汝绣 化工 康养 风电 光伏 储能 氢能"
-).split()
-_KNOWN_INDUSTRY = "|".join(sorted(INDUSTRIES, key=lambda w: (-len(w), w)))
 _SLOTS: list[tuple[str, re.Pattern[str]]] = [
     ("group", re.compile(rf"(?:招商)?{_NUM}组")),
     ("ordinal", re.compile(rf"第{_NUM}[改条项点章节款]")),
     ("year", re.compile(r"(?:19|20)\d{2}年")),
     ("quote", re.compile(r"[“\"「][^”\"」]{1,20}[”\"」]")),
     ("mechanism", re.compile(r"[\u4e00-\u9fff]{2,6}?机制")),
-    ("industry", re.compile(rf"(?:{_KNOWN_INDUSTRY})(?:产业|行业)?"
+    ("industry", re.compile(rf"(?:{KNOWN_INDUSTRY})(?:产业|行业)?"
                             r"|[\u4e00-\u9fff]{2,8}?(?:产业|业)(?=方面|领域|$|[^\u4e00-\u9fff]|[重方在中里的上])")),
-    ("place", _PLACE),  # plus segmenter words ending in 省/市/县/区, see _places
+    ("place", PLACE),  # plus segmenter words ending in 省/市/县/区, see find_places
 ]
 _PRONOUN = re.compile(r"^(?:那么?|那)?(?:它们|它|其|该组|该市|该项目|该机制|这个|那个|这项|该)")
 _LEAD = re.compile(r"^(?:那么|那|还有|另外|再问一下|请问)[，,]?")
@@ -68,7 +44,7 @@ def _slot(text: str) -> tuple[str, str] | None:
         m = pat.search(text)
         if m:
             return name, _trim(name, m.group(0))
-    places = _places(text)
+    places = find_places(text)
     return ("place", places[0]) if places else None
 
 
@@ -77,7 +53,7 @@ def _trim(name: str, surface: str) -> str:
     if name in ("mechanism", "industry"):
         cut = max(surface.rfind(c) for c in _BOUNDARY_BEFORE)
         surface = surface[cut + 1 :]
-        place = _PLACE.match(surface)
+        place = PLACE.match(surface)
         if place and place.end() < len(surface) - 1:
             surface = surface[place.end() :]
     return surface
@@ -85,22 +61,9 @@ def _trim(name: str, surface: str) -> str:
 
 def _find_typed(text: str, name: str) -> list[str]:
     if name == "place":
-        return _places(text)
+        return find_places(text)
     pat = dict(_SLOTS)[name]
     return [_trim(name, m.group(0)) for m in pat.finditer(text)]
-
-
-def _places(text: str) -> list[str]:
-    """Place names in order: known names, and segmenter words ending in 省/市/县/区."""
-    import rjieba
-
-    found: list[tuple[int, str]] = [(m.start(), m.group(0)) for m in _PLACE.finditer(text)]
-    pos = 0
-    for word in rjieba.cut(text):
-        if _PLACE_WORD.fullmatch(word) and word not in _NOT_PLACES and not word.startswith(("各", "全", "本", "我", "该")) and not any(s <= pos < s + len(w) for s, w in found):
-            found.append((pos, word))
-        pos += len(word)
-    return [w for _, w in sorted(found)]
 
 
 def is_followup(question: str) -> bool:
@@ -154,7 +117,7 @@ def rewrite_followup(question: str, history: Sequence[str]) -> str:
     olds = _find_typed(prev, name)
     if name == "place":
         # a city replaces a city, a bloc a bloc: "承德呢" after "河北石家庄…" swaps 石家庄
-        olds = [o for o in olds if _place_level(o) == _place_level(surface)] or olds
+        olds = [o for o in olds if place_level(o) == place_level(surface)] or olds
     if not olds:
         return f"{surface}{predicate}（{prev.rstrip('？?。')}）？" if predicate else f"{prev.rstrip('？?。')}（{surface}）？"
     old = olds[-1] if name in ("mechanism", "quote") else olds[0]
@@ -167,16 +130,6 @@ def rewrite_followup(question: str, history: Sequence[str]) -> str:
         context = _QUESTION_WORDS.sub("", rewritten.replace(surface, "")).strip("，,。 ")
         return f"{surface}{predicate}？（{context}）" if context else f"{surface}{predicate}？"
     return rewritten
-
-
-def _place_level(name: str) -> str:
-    if re.fullmatch(rf"(?:{_BLOCS})(?:地区)?", name):
-        return "bloc"
-    if re.fullmatch(rf"(?:{_PROVINCES})(?:省|自治区)?", name) and name not in ("北京", "天津", "上海", "重庆"):
-        return "province"
-    if name.endswith(("区", "县")):
-        return "county"
-    return "city"
 
 
 def _topic(prev: str) -> str:

@@ -32,9 +32,9 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from ingest.metadata import date_as_int
-from rag.bm25 import MetaColumns
 from rag.errors import QueryError
-from rag.index import PolicyIndex
+from rag.store.bm25 import MetaColumns
+from rag.store.index import PolicyIndex
 
 RRF_K = 60
 _SPARE = 5  # extra candidates fetched so that collapsing duplicates still leaves k
@@ -233,8 +233,7 @@ def _documents(index: PolicyIndex, ranked: Ranked) -> list[LCDocument]:
     """
     if not ranked:
         return []
-    got = index.collection.get(ids=[cid for cid, _ in ranked], include=["documents", "metadatas"])
-    found = {cid: (text, meta) for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+    found = {cid: (text, meta) for cid, text, meta in index.chunks([cid for cid, _ in ranked])}
     return [_to_doc(cid, *found[cid], **scores) for cid, scores in ranked if cid in found]
 
 
@@ -292,18 +291,16 @@ class DenseRetriever(BaseRetriever):
                ids: list[str] | None = None, where: dict | None = None) -> Ranked:
         """One Chroma query: the ``n`` nearest among ``ids`` (all if None), rows outside ``keep`` dropped."""
         bm25 = self.index.bm25
-        kwargs: dict[str, Any] = {"n_results": min(n, len(ids) if ids is not None else total),
-                                  "where": where, "include": ["distances"]}
+        n_results = min(n, len(ids) if ids is not None else total)
         try:
-            got = self.index.collection.query(query_embeddings=[vector], ids=ids, **kwargs)
+            got = self.index.nearest(vector, n_results, ids=ids, where=where)
         except ChromaError:
             if ids is None:
                 raise
             # an id the BM25 side still lists is gone from Chroma (a concurrent delete): filter in Chroma
-            got = self.index.collection.query(query_embeddings=[vector], **kwargs | {
-                "where": self.filters.chroma_where(bm25.columns)})
+            got = self.index.nearest(vector, n_results, where=self.filters.chroma_where(bm25.columns))
         out: Ranked = []
-        for cid, dist in zip(got["ids"][0], got["distances"][0], strict=True):
+        for cid, dist in got:
             if keep is not None:
                 row = bm25.row_of.get(cid)
                 if row is None or not keep[row]:
@@ -347,7 +344,7 @@ def _selection(bm25: Any, filters: Filters) -> Selection:
 class BM25Retriever(BaseRetriever):
     """Keyword (BM25) retrieval over jieba words and character bigrams.
 
-    The query is expanded first (``rag.query``): number forms (1/4 ↔ 四分之一) and the
+    The query is expanded first (``rag.retrieval.query``): number forms (1/4 ↔ 四分之一) and the
     synonym list (一把手 ↔ 主要负责同志), so staff wording meets document wording.
     """
 
@@ -367,7 +364,7 @@ class BM25Retriever(BaseRetriever):
             rows = _selection(bm25, self.filters).rows
             if not len(rows):
                 return []
-        from rag.query import expand_for_bm25, load_synonyms
+        from rag.retrieval.query import expand_for_bm25, load_synonyms
 
         expanded = expand_for_bm25(query, load_synonyms(self.index.settings.synonyms_file)) if self.expand else query
         return [(bm25.ids[row], {"bm25_rank": rank, "bm25_score": round(score, 6), "score": round(score, 6)})
@@ -413,7 +410,7 @@ class CrossEncoderScorer:
     def __init__(self, model: str) -> None:
         from sentence_transformers import CrossEncoder
 
-        from rag.embeddings import load_offline
+        from rag.store.embeddings import load_offline
 
         self.model = load_offline(CrossEncoder, model, "重排序模型", "请填写本地模型目录路径。")
         self.name = model

@@ -1,6 +1,6 @@
 """Question sets in other shapes: BEIR folders and staff spreadsheets (``policyqa eval``).
 
-- ``load_any(path)``: our JSONL set (``rag.evaluation.load_set``) or a BEIR folder.
+- ``load_any(path)``: our JSONL set (``rag.evaluation.scoring.load_set``) or a BEIR folder.
 - A BEIR folder holds ``queries.jsonl`` (``{"_id", "text"}``), ``qrels/test.tsv``
   (query-id, corpus-id, score; a header line) and optionally ``corpus.jsonl``
   (``{"_id", "title", "text"}``). A query's gold documents are its corpus-ids with
@@ -26,7 +26,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from rag.evaluation import EvalItem, EvalSetError, load_set, normalize, parse_item
+from rag.evaluation.scoring import EvalItem, EvalSetError, load_set, normalize, parse_item
 
 ANSWER_SEPARATORS = re.compile(r"[；;、|｜\r\n]+")
 HISTORY_SEPARATORS = re.compile(r"[|｜\r\n]+")

@@ -1,0 +1,1 @@
+"""From a question to ranked chunks: query normalisation and expansion, follow-up rewriting, retrievers."""
