@@ -54,9 +54,13 @@ def main(argv: list[str] | None = None) -> int:
         times.append((time.perf_counter() - t) * 1000)
     cites = [c.chunk_id for a in answers for c in a.citations]
     metrics = answer_metrics(items, answers, qa.stored_texts(cites))
-    metrics |= {"split": args.split, "n_skipped_not_indexed": skipped,
-                "ask_ms_p50": percentile(times, 50), "ask_ms_p95": percentile(times, 95),
-                "documents": len(indexed)}
+    metrics |= {
+        "split": args.split,
+        "n_skipped_not_indexed": skipped,
+        "ask_ms_p50": percentile(times, 50),
+        "ask_ms_p95": percentile(times, 95),
+        "documents": len(indexed),
+    }
     for key, value in metrics.items():
         if isinstance(value, float):
             value = round(value, 3)
@@ -68,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
             ok = answer_correct(a, item.answers) if item.answerable else not a.answered
             if not ok:
                 print(f"\n✗ {item.id} [{item.type}] {item.question}  history={list(item.history)}")
-                print(f"  gold: {list(item.answers) or 'REFUSE'}  ({a.mode}, strength {a.strength:.3f})")
+                print(
+                    f"  gold: {list(item.answers) or 'REFUSE'}  ({a.mode}, strength {a.strength:.3f})"
+                )
                 print(f"  → {a.text[:300]}")
     if args.json:
         args.json.write_text(json.dumps(metrics, ensure_ascii=False, indent=1), encoding="utf-8")

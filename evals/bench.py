@@ -68,7 +68,9 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def query_bench(svc: PolicyQA, questions: list[str], k: int, repeat: int, label: str) -> dict[str, dict[str, float]]:
+def query_bench(
+    svc: PolicyQA, questions: list[str], k: int, repeat: int, label: str
+) -> dict[str, dict[str, float]]:
     """p50/p95/mean per retriever, next to plain Chroma dense search, in this process."""
     index = svc.index
 
@@ -80,12 +82,18 @@ def query_bench(svc: PolicyQA, questions: list[str], k: int, repeat: int, label:
     for name in ("dense", "bm25", "hybrid"):
         runs[name] = timed(lambda q, n=name: svc.search(q, k=k, retriever=n), questions, repeat)
     runs["ask (extractive)"] = timed(lambda q: svc.ask(q), questions, repeat)
-    print(f"\n[{label}] {index.count()} chunks, embedder {index.embedder_name}; "
-          f"{len(questions)} questions × {repeat}, k={k}")
+    print(
+        f"\n[{label}] {index.count()} chunks, embedder {index.embedder_name}; "
+        f"{len(questions)} questions × {repeat}, k={k}"
+    )
     print(f"{'':24}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}")
     figures = {}
     for name, ms in runs.items():
-        figures[name] = {"p50": percentile(ms, 50), "p95": percentile(ms, 95), "mean": statistics.fmean(ms)}
+        figures[name] = {
+            "p50": percentile(ms, 50),
+            "p95": percentile(ms, 95),
+            "mean": statistics.fmean(ms),
+        }
         f = figures[name]
         print(f"{name:24}{f['p50']:9.1f}{f['p95']:9.1f}{f['mean']:9.1f}")
     ratio = figures["hybrid"]["p95"] / figures["chroma dense (plain)"]["p95"]
@@ -103,9 +111,15 @@ def probe(folder: Path, questions: list[str], k: int, repeat: int, label: str) -
     cold = time.perf_counter() - STARTED
     opened_mb = rss_mb()
     figures: dict[str, object] = dict(query_bench(svc, questions, k, repeat, label))
-    figures |= {"cold_start_first_answer_s": cold, "rss_after_first_answer_mb": opened_mb, "peak_rss_mb": rss_mb()}
-    print(f"cold start to first answer {cold:.1f} s; RSS after the first answer {opened_mb:.0f} MB, "
-          f"peak RSS of the serving process {rss_mb():.0f} MB")
+    figures |= {
+        "cold_start_first_answer_s": cold,
+        "rss_after_first_answer_mb": opened_mb,
+        "peak_rss_mb": rss_mb(),
+    }
+    print(
+        f"cold start to first answer {cold:.1f} s; RSS after the first answer {opened_mb:.0f} MB, "
+        f"peak RSS of the serving process {rss_mb():.0f} MB"
+    )
     return figures
 
 
@@ -117,9 +131,21 @@ def in_fresh_process(folder: Path, args: argparse.Namespace, *flags: str) -> dic
     import tempfile
 
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        subprocess.run([sys.executable, __file__, *flags, "--set", str(args.set), "-k", str(args.k),
-                        "--json", out.name],
-                       check=True, env=os.environ | {"POLICYQA_INDEX_DIR": str(folder)})
+        subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                *flags,
+                "--set",
+                str(args.set),
+                "-k",
+                str(args.k),
+                "--json",
+                out.name,
+            ],
+            check=True,
+            env=os.environ | {"POLICYQA_INDEX_DIR": str(folder)},
+        )
         return json.loads(Path(out.name).read_text(encoding="utf-8"))
 
 
@@ -141,8 +167,10 @@ def ingest_bench(n_docs: int, reports: Path) -> dict[str, float]:
         report = svc.ingest([src])
         ingest_s = time.perf_counter() - t0
         ids, bodies, metas = svc.index.all_chunks()
-        texts = [embedding_text(b, str(m.get("title", "")), str(m.get("section_path", ""))) for b, m in
-                 zip(bodies, metas, strict=True)]
+        texts = [
+            embedding_text(b, str(m.get("title", "")), str(m.get("section_path", "")))
+            for b, m in zip(bodies, metas, strict=True)
+        ]
         t0 = time.perf_counter()
         model.embed_documents(texts)
         raw_s = time.perf_counter() - t0
@@ -150,14 +178,24 @@ def ingest_bench(n_docs: int, reports: Path) -> dict[str, float]:
         again = svc.ingest([src])
         reingest_s = time.perf_counter() - t0
     chunks = len(ids)
-    out = {"documents": len(report.added), "chunks": chunks, "ingest_s": ingest_s, "raw_embed_s": raw_s,
-           "docs_per_s": len(report.added) / ingest_s, "chunks_per_s": chunks / ingest_s,
-           "raw_chunks_per_s": chunks / raw_s, "overhead": ingest_s / raw_s - 1, "reingest_s": reingest_s,
-           "reingest_unchanged": len(again.unchanged)}
-    print(f"\n[ingest] {out['documents']} reports, {chunks} chunks: {ingest_s:.1f} s "
-          f"({out['docs_per_s']:.2f} docs/s, {out['chunks_per_s']:.1f} chunks/s); bare embedder on the same "
-          f"texts {raw_s:.1f} s ({out['raw_chunks_per_s']:.1f} chunks/s); pipeline overhead "
-          f"{out['overhead']:+.1%}; unchanged re-ingest {reingest_s:.2f} s")
+    out = {
+        "documents": len(report.added),
+        "chunks": chunks,
+        "ingest_s": ingest_s,
+        "raw_embed_s": raw_s,
+        "docs_per_s": len(report.added) / ingest_s,
+        "chunks_per_s": chunks / ingest_s,
+        "raw_chunks_per_s": chunks / raw_s,
+        "overhead": ingest_s / raw_s - 1,
+        "reingest_s": reingest_s,
+        "reingest_unchanged": len(again.unchanged),
+    }
+    print(
+        f"\n[ingest] {out['documents']} reports, {chunks} chunks: {ingest_s:.1f} s "
+        f"({out['docs_per_s']:.2f} docs/s, {out['chunks_per_s']:.1f} chunks/s); bare embedder on the same "
+        f"texts {raw_s:.1f} s ({out['raw_chunks_per_s']:.1f} chunks/s); pipeline overhead "
+        f"{out['overhead']:+.1%}; unchanged re-ingest {reingest_s:.2f} s"
+    )
     return out
 
 
@@ -189,10 +227,20 @@ def synthetic_index(svc: PolicyQA, n: int, folder: Path) -> PolicyQA:
         jitter = vecs[idx] + rng.normal(0, 0.02, (len(idx), vecs.shape[1]))
         jitter /= np.linalg.norm(jitter, axis=1, keepdims=True)
         syn.index.add_vectors(
-            ids=[f"syn{i}" for i in rows], embeddings=jitter.tolist(),
-            bodies=[docs[j] if i < len(base_ids) else f"{docs[j]}（副本{i // len(base_ids)}）" for i, j in zip(rows, idx, strict=True)],
-            metadatas=[dict(metas[j], doc_id=f"{metas[j]['doc_id']}~{i // len(base_ids)}",
-                            chunk_id=f"{metas[j]['chunk_id']}~{i // len(base_ids)}") for i, j in zip(rows, idx, strict=True)],
+            ids=[f"syn{i}" for i in rows],
+            embeddings=jitter.tolist(),
+            bodies=[
+                docs[j] if i < len(base_ids) else f"{docs[j]}（副本{i // len(base_ids)}）"
+                for i, j in zip(rows, idx, strict=True)
+            ],
+            metadatas=[
+                dict(
+                    metas[j],
+                    doc_id=f"{metas[j]['doc_id']}~{i // len(base_ids)}",
+                    chunk_id=f"{metas[j]['chunk_id']}~{i // len(base_ids)}",
+                )
+                for i, j in zip(rows, idx, strict=True)
+            ],
         )
     syn.index.rebuild_bm25()
     return syn
@@ -204,29 +252,67 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("-k", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
-    parser.add_argument("--ingest", type=int, default=0, metavar="N", help="ingest benchmark on N government reports")
-    parser.add_argument("--reports", type=Path,
-                        default=Path(__file__).resolve().parents[2] / "shared/corpus/extra/government_work_reports.jsonl")
-    parser.add_argument("--scale", type=int, default=0, metavar="N", help="also query an N-chunk synthetic index")
-    parser.add_argument("--synthetic-dir", type=Path, help="where to keep the synthetic index (default: a temp dir)")
-    parser.add_argument("--probe", type=Path, metavar="DIR", help=argparse.SUPPRESS)  # internal: one serving process
+    parser.add_argument(
+        "--ingest",
+        type=int,
+        default=0,
+        metavar="N",
+        help="ingest benchmark on N government reports",
+    )
+    parser.add_argument(
+        "--reports",
+        type=Path,
+        default=Path(__file__).resolve().parents[2]
+        / "shared/corpus/extra/government_work_reports.jsonl",
+    )
+    parser.add_argument(
+        "--scale", type=int, default=0, metavar="N", help="also query an N-chunk synthetic index"
+    )
+    parser.add_argument(
+        "--synthetic-dir", type=Path, help="where to keep the synthetic index (default: a temp dir)"
+    )
+    parser.add_argument(
+        "--probe", type=Path, metavar="DIR", help=argparse.SUPPRESS
+    )  # internal: one serving process
     parser.add_argument("--label", default="", help=argparse.SUPPRESS)
-    parser.add_argument("--build-synthetic", type=Path, metavar="DIR", help=argparse.SUPPRESS)  # internal
+    parser.add_argument(
+        "--build-synthetic", type=Path, metavar="DIR", help=argparse.SUPPRESS
+    )  # internal
     args = parser.parse_args()
-    questions = [json.loads(line)["question"] for line in args.set.read_text(encoding="utf-8").splitlines() if line.strip()]
+    questions = [
+        json.loads(line)["question"]
+        for line in args.set.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
 
     if args.probe:
         figures: dict[str, object] = probe(args.probe, questions, args.k, args.repeat, args.label)
     elif args.build_synthetic:
         t0 = time.perf_counter()
         syn = synthetic_index(PolicyQA(Settings()), args.scale, args.build_synthetic)
-        figures = {"chunks": syn.index.count(), "build_s": time.perf_counter() - t0, "peak_rss_mb": rss_mb()}
-        print(f"\nsynthetic index of {figures['chunks']} chunks ready in {figures['build_s']:.0f} s "
-              f"(peak RSS of the building process {figures['peak_rss_mb']:.0f} MB)")
+        figures = {
+            "chunks": syn.index.count(),
+            "build_s": time.perf_counter() - t0,
+            "peak_rss_mb": rss_mb(),
+        }
+        print(
+            f"\nsynthetic index of {figures['chunks']} chunks ready in {figures['build_s']:.0f} s "
+            f"(peak RSS of the building process {figures['peak_rss_mb']:.0f} MB)"
+        )
     else:
         settings = Settings()
-        figures = {"full": in_fresh_process(settings.index_dir, args, "--probe", str(settings.index_dir),
-                                            "--repeat", str(args.repeat), "--label", "full corpus")}
+        figures = {
+            "full": in_fresh_process(
+                settings.index_dir,
+                args,
+                "--probe",
+                str(settings.index_dir),
+                "--repeat",
+                str(args.repeat),
+                "--label",
+                "full corpus",
+            )
+        }
         if args.ingest:
             figures["ingest"] = ingest_bench(args.ingest, args.reports)
         if args.scale:
@@ -235,10 +321,24 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 folder = args.synthetic_dir or Path(tmp) / "synthetic"
                 # built and queried in separate processes: the builder holds every vector
-                figures["scale_build"] = in_fresh_process(settings.index_dir, args, "--build-synthetic",
-                                                          str(folder), "--scale", str(args.scale))
-                figures["scale"] = in_fresh_process(folder, args, "--probe", str(folder), "--repeat", "1",
-                                                    "--label", f"synthetic {args.scale}")
+                figures["scale_build"] = in_fresh_process(
+                    settings.index_dir,
+                    args,
+                    "--build-synthetic",
+                    str(folder),
+                    "--scale",
+                    str(args.scale),
+                )
+                figures["scale"] = in_fresh_process(
+                    folder,
+                    args,
+                    "--probe",
+                    str(folder),
+                    "--repeat",
+                    "1",
+                    "--label",
+                    f"synthetic {args.scale}",
+                )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, ensure_ascii=False), encoding="utf-8")
 

@@ -30,7 +30,9 @@ from rag.service import PolicyQA
 from rag.settings import Settings
 
 
-def collect(index_dir: Path, sets: list[Path]) -> list[tuple[str, dict[str, float], bool, bool, bool]]:
+def collect(
+    index_dir: Path, sets: list[Path]
+) -> list[tuple[str, dict[str, float], bool, bool, bool]]:
     """(question id, features, answerable, refused by a name rule, answered in part) per dev question."""
     qa = PolicyQA(Settings(index_dir=index_dir))
     indexed = {d["doc_id"] for d in qa.documents()}
@@ -42,10 +44,17 @@ def collect(index_dir: Path, sets: list[Path]) -> list[tuple[str, dict[str, floa
             rewritten, _ = qa.rewrite(item.question, item.history)
             hits = qa.search(rewritten, k=qa.settings.answer_passages)
             # a model that answers everything: the features and the name rules are what we want
-            draft = answer_offline(rewritten, hits, qa.library(), qa.settings.answer_max_chars,
-                                   RefusalModel((0.0,) * len(FEATURES), 10.0, 0.5))
+            draft = answer_offline(
+                rewritten,
+                hits,
+                qa.library(),
+                qa.settings.answer_max_chars,
+                RefusalModel((0.0,) * len(FEATURES), 10.0, 0.5),
+            )
             rule = (draft.verdict == "refuse" and bool(draft.missing)) or not draft.features
-            rows.append((item.id, draft.features, item.answerable, rule, draft.verdict == "partial"))
+            rows.append(
+                (item.id, draft.features, item.answerable, rule, draft.verdict == "partial")
+            )
     return rows
 
 
@@ -68,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("sets", nargs="+", type=Path)
     p.add_argument("--index", action="append", type=Path, required=True)
     p.add_argument("--l2", type=float, default=1.0)
-    p.add_argument("--max-false", type=float, default=0.03, help="false refusals allowed on dev rows")
+    p.add_argument(
+        "--max-false", type=float, default=0.03, help="false refusals allowed on dev rows"
+    )
     p.add_argument("--write", action="store_true", help="write rag/data/refusal_model.json")
     args = p.parse_args(argv)
     per_index = {str(d): collect(d, args.sets) for d in args.index}
@@ -96,28 +107,45 @@ def main(argv: list[str] | None = None) -> int:
         if float(((prob < t) & (y == 1)).sum() / max((y == 1).sum(), 1)) <= args.max_false:
             threshold = float(t)
     model = RefusalModel(tuple(float(v) for v in w), b, round(threshold, 2))
-    print("weights:", {n: round(float(v), 3) for n, v in zip(FEATURES, w, strict=True)}, "bias", round(b, 3),
-          "threshold", model.threshold, f"(rows {len(rows)}, answerable {int(y.sum())})")
+    print(
+        "weights:",
+        {n: round(float(v), 3) for n, v in zip(FEATURES, w, strict=True)},
+        "bias",
+        round(b, 3),
+        "threshold",
+        model.threshold,
+        f"(rows {len(rows)}, answerable {int(y.sum())})",
+    )
     verdicts: dict[str, list[bool]] = {}
     for name, rs in per_index.items():
-        answered = {qid: not rule and not part and model.probability(f) >= model.threshold
-                    for qid, f, _, rule, part in rs}
+        answered = {
+            qid: not rule and not part and model.probability(f) >= model.threshold
+            for qid, f, _, rule, part in rs
+        }
         for qid, v in answered.items():
             verdicts.setdefault(qid, []).append(v)
         yes = [answered[qid] for qid, _, a, _, _ in rs if a]
         no = [answered[qid] for qid, _, a, _, _ in rs if not a]
-        print(f"{name}: dev refusal of unanswerable {1 - sum(no) / max(len(no), 1):.3f} ({len(no)}), "
-              f"false refusals {1 - sum(yes) / max(len(yes), 1):.3f} ({len(yes)}); "
-              f"by name rules {sum(r[3] for r in rs)}, in part {sum(r[4] for r in rs)}")
+        print(
+            f"{name}: dev refusal of unanswerable {1 - sum(no) / max(len(no), 1):.3f} ({len(no)}), "
+            f"false refusals {1 - sum(yes) / max(len(yes), 1):.3f} ({len(yes)}); "
+            f"by name rules {sum(r[3] for r in rs)}, in part {sum(r[4] for r in rs)}"
+        )
     both = [v for v in verdicts.values() if len(v) == len(per_index)]
     if len(per_index) > 1:
-        print(f"same verdict on every index: {sum(len(set(v)) == 1 for v in both) / max(len(both), 1):.3f} "
-              f"of {len(both)} questions")
+        print(
+            f"same verdict on every index: {sum(len(set(v)) == 1 for v in both) / max(len(both), 1):.3f} "
+            f"of {len(both)} questions"
+        )
     if args.write:
-        out = {"features": list(FEATURES), "weights": [round(v, 4) for v in w], "bias": round(b, 4),
-               "threshold": model.threshold,
-               "fitted": f"{date.today()} on the dev split of {', '.join(p.name for p in args.sets)} "
-                         f"over {len(per_index)} index(es), {len(rows)} rows (evals/fit_refusal.py)"}
+        out = {
+            "features": list(FEATURES),
+            "weights": [round(v, 4) for v in w],
+            "bias": round(b, 4),
+            "threshold": model.threshold,
+            "fitted": f"{date.today()} on the dev split of {', '.join(p.name for p in args.sets)} "
+            f"over {len(per_index)} index(es), {len(rows)} rows (evals/fit_refusal.py)",
+        }
         path = Path(__file__).resolve().parent.parent / "rag" / "data" / "refusal_model.json"
         path.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         print("wrote", path)

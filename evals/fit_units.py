@@ -61,7 +61,14 @@ def collect(index_dir: Path, sets: list[Path], split: str = "dev") -> list[Group
             if not positive.any():
                 continue  # retrieval missed it: no unit to learn from
             terms = question_terms(question, library.idf, library.synonyms)
-            x = unit_features(question, units, hits, terms, meaning_of(question, units, library), answer_type(question))
+            x = unit_features(
+                question,
+                units,
+                hits,
+                terms,
+                meaning_of(question, units, library),
+                answer_type(question),
+            )
             groups.append((item.id, x, positive))
     return groups
 
@@ -109,9 +116,16 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("sets", nargs="+", type=Path)
     p.add_argument("--index", action="append", type=Path, required=True)
-    p.add_argument("--l2", type=float, default=0.003, help="L2 penalty on the mean loss (chosen by CV log-loss)")
+    p.add_argument(
+        "--l2",
+        type=float,
+        default=0.003,
+        help="L2 penalty on the mean loss (chosen by CV log-loss)",
+    )
     p.add_argument("--write", action="store_true", help="write rag/data/unit_model.json")
-    p.add_argument("--cache", type=Path, help="keep the collected features here (npz) and reuse them")
+    p.add_argument(
+        "--cache", type=Path, help="keep the collected features here (npz) and reuse them"
+    )
     args = p.parse_args(argv)
     if args.cache and args.cache.exists():
         data = np.load(args.cache, allow_pickle=True)
@@ -121,19 +135,31 @@ def main(argv: list[str] | None = None) -> int:
         if args.cache:
             np.savez(args.cache, groups=np.array(groups, dtype=object))
     w = fit(groups, args.l2)
-    print(f"{len(groups)} dev groups; weights:", {n: round(float(v), 3) for n, v in zip(UNIT_FEATURES, w, strict=True)})
-    print(f"best unit holds a gold string: fitted {top1(w, groups):.3f} in-sample, "
-          f"{cross_validated(groups, args.l2):.3f} by 5-fold CV")
+    print(
+        f"{len(groups)} dev groups; weights:",
+        {n: round(float(v), 3) for n, v in zip(UNIT_FEATURES, w, strict=True)},
+    )
+    print(
+        f"best unit holds a gold string: fitted {top1(w, groups):.3f} in-sample, "
+        f"{cross_validated(groups, args.l2):.3f} by 5-fold CV"
+    )
     if UNIT_MODEL_FILE.exists():
         try:
-            print(f"  model now in rag/data: {top1(np.asarray(UnitModel.load().weights), groups):.3f}")
+            print(
+                f"  model now in rag/data: {top1(np.asarray(UnitModel.load().weights), groups):.3f}"
+            )
         except ValueError as e:
             print(f"  model now in rag/data: {e}")
     if args.write:
-        out = {"features": list(UNIT_FEATURES), "weights": [round(float(v), 4) for v in w],
-               "fitted": f"{date.today()} on the dev split of {', '.join(p.name for p in args.sets)} "
-                         f"over {len(args.index)} index(es), {len(groups)} questions, l2 {args.l2} (evals/fit_units.py)"}
-        UNIT_MODEL_FILE.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        out = {
+            "features": list(UNIT_FEATURES),
+            "weights": [round(float(v), 4) for v in w],
+            "fitted": f"{date.today()} on the dev split of {', '.join(p.name for p in args.sets)} "
+            f"over {len(args.index)} index(es), {len(groups)} questions, l2 {args.l2} (evals/fit_units.py)",
+        }
+        UNIT_MODEL_FILE.write_text(
+            json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+        )
         print("wrote", UNIT_MODEL_FILE)
     return 0
 

@@ -62,7 +62,7 @@ def pages_of_text(n: int) -> list[list[str]]:
     lines: list[str] = []
     for f in sorted(CORPUS.glob("0*.txt")):
         lines += wrap([p for p in corpus_paragraphs(f) if len(p) > 1])
-    return [lines[i * LINES_PER_PAGE:(i + 1) * LINES_PER_PAGE] for i in range(n)]
+    return [lines[i * LINES_PER_PAGE : (i + 1) * LINES_PER_PAGE] for i in range(n)]
 
 
 def run(pages: int, noise: float) -> dict[str, float]:
@@ -77,27 +77,44 @@ def run(pages: int, noise: float) -> dict[str, float]:
         acc.append(char_accuracy("".join(lines), "".join(result.lines)))
         conf.append(result.confidence)
         chars += len(_norm("".join(lines)))
-    return {"pages": pages, "chars": chars, "seconds": round(seconds, 2), "pages_per_second": round(pages / seconds, 3),
-            "char_accuracy": round(statistics.mean(acc), 4), "min_page_accuracy": round(min(acc), 4),
-            "mean_confidence": round(statistics.mean(conf), 4)}
+    return {
+        "pages": pages,
+        "chars": chars,
+        "seconds": round(seconds, 2),
+        "pages_per_second": round(pages / seconds, 3),
+        "char_accuracy": round(statistics.mean(acc), 4),
+        "min_page_accuracy": round(min(acc), 4),
+        "mean_confidence": round(statistics.mean(conf), 4),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pages", type=int, default=4, help="pages per variant (30 lines of 38 characters each)")
+    parser.add_argument(
+        "--pages", type=int, default=4, help="pages per variant (30 lines of 38 characters each)"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
-    parser.add_argument("--engine-options", type=json.loads, default=None,
-                        help="RapidOCR options (JSON) instead of ingest.ocr.ENGINE_OPTIONS; '{}' = RapidOCR's defaults")
+    parser.add_argument(
+        "--engine-options",
+        type=json.loads,
+        default=None,
+        help="RapidOCR options (JSON) instead of ingest.ocr.ENGINE_OPTIONS; '{}' = RapidOCR's defaults",
+    )
     args = parser.parse_args()
     if args.engine_options is not None:
         ingest.ocr.ENGINE_OPTIONS = args.engine_options  # read when the engine is first loaded
     print(f"engine options: {ingest.ocr.ENGINE_OPTIONS}, load average {os.getloadavg()[0]:.1f}")
-    figures: dict = {"engine_options": ingest.ocr.ENGINE_OPTIONS,
-                     "clean_12pt_200dpi": run(args.pages, 0.0), "noisy_12pt_200dpi": run(args.pages, 0.4)}
+    figures: dict = {
+        "engine_options": ingest.ocr.ENGINE_OPTIONS,
+        "clean_12pt_200dpi": run(args.pages, 0.0),
+        "noisy_12pt_200dpi": run(args.pages, 0.4),
+    }
     for name, f in list(figures.items())[1:]:
-        print(f"{name}: {f['pages']} pages, {f['chars']} characters — {f['pages_per_second']} pages/s "
-              f"({f['seconds'] / f['pages']:.1f} s/page), character accuracy {f['char_accuracy']:.2%} "
-              f"(worst page {f['min_page_accuracy']:.2%}), mean confidence {f['mean_confidence']:.3f}")
+        print(
+            f"{name}: {f['pages']} pages, {f['chars']} characters — {f['pages_per_second']} pages/s "
+            f"({f['seconds'] / f['pages']:.1f} s/page), character accuracy {f['char_accuracy']:.2%} "
+            f"(worst page {f['min_page_accuracy']:.2%}), mean confidence {f['mean_confidence']:.3f}"
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -65,7 +65,9 @@ def _merge_tiny(sections: Sequence[Section], min_chars: int, limit: int) -> list
             parent = sec.path[:-1]
             fits = _size(prev.paragraphs) + _size(sec.paragraphs) < limit
             into_parent = bool(parent) and (merged_at == parent or prev.path == parent)
-            with_sibling = bool(prev.path) and prev.path[:-1] == parent and _size(prev.paragraphs) < min_chars
+            with_sibling = (
+                bool(prev.path) and prev.path[:-1] == parent and _size(prev.paragraphs) < min_chars
+            )
             if fits and (into_parent or with_sibling):
                 out[-1] = (Section(parent, prev.paragraphs + sec.paragraphs), parent)
                 continue
@@ -73,14 +75,20 @@ def _merge_tiny(sections: Sequence[Section], min_chars: int, limit: int) -> list
     return [s for s, _ in out]
 
 
-def chunk_document(doc: Document, chunk_size: int = 600, min_section_chars: int = 100) -> list[Chunk]:
+def chunk_document(
+    doc: Document, chunk_size: int = 600, min_section_chars: int = 100
+) -> list[Chunk]:
     sections = parse_sections([p for p in doc.paragraphs if not p.table], doc.meta.title)
     # heading-only sections with children are represented by the children's breadcrumbs
     kept = [
         s
         for i, s in enumerate(sections)
-        if not (s.heading_only and i + 1 < len(sections) and sections[i + 1].path[: len(s.path)] == s.path
-                and len(sections[i + 1].path) > len(s.path))
+        if not (
+            s.heading_only
+            and i + 1 < len(sections)
+            and sections[i + 1].path[: len(s.path)] == s.path
+            and len(sections[i + 1].path) > len(s.path)
+        )
     ]
     kept = _merge_tiny(kept, min_section_chars, chunk_size)
     kept += [Section(tuple(p.table.split(SECTION_SEP)), (p,)) for p in doc.paragraphs if p.table]

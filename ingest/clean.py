@@ -30,9 +30,7 @@ _CJK_RE = re.compile(f"[{CJK}]")
 # Punctuation that ends a sentence (a line ending in one may end a paragraph).
 TERMINAL = "。！？；…!?;"
 CLOSERS = "”’」』）)》】"
-_PUNCT_CHARS = (
-    "，。、；：？！…—·“”‘’「」『』（）《》〈〉【】〔〕［］｛｝～・．,.;:?!\"'()[]{}<>-–/\\|~`@#%^&*_+=·"
-)
+_PUNCT_CHARS = "，。、；：？！…—·“”‘’「」『』（）《》〈〉【】〔〕［］｛｝～・．,.;:?!\"'()[]{}<>-–/\\|~`@#%^&*_+=·"
 _PUNCT_SET = frozenset(_PUNCT_CHARS)
 
 
@@ -138,15 +136,15 @@ def dedouble_lines(lines: Sequence[Line]) -> list[Line]:
 
 # --------------------------------------------------------------------------- normalisation
 
-_FW_ASCII: dict[str, str | int | None] = {chr(c): chr(c - 0xFEE0) for c in range(0xFF10, 0xFF1A)}  # ０-９
+_FW_ASCII: dict[str, str | int | None] = {
+    chr(c): chr(c - 0xFEE0) for c in range(0xFF10, 0xFF1A)
+}  # ０-９
 _FW_ASCII.update({chr(c): chr(c - 0xFEE0) for c in range(0xFF21, 0xFF3B)})  # Ａ-Ｚ
 _FW_ASCII.update({chr(c): chr(c - 0xFEE0) for c in range(0xFF41, 0xFF5B)})  # ａ-ｚ
 _FW_ASCII.update({"\u3000": " ", "\u00a0": " ", "\u2002": " ", "\u2003": " ", "\u200b": ""})
 _FW_ASCII.update({"％": "%", "＋": "+", "／": "/", "．": "."})
 _TO_FULL = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"}
-_HALF_PUNCT_NEAR_CJK = re.compile(
-    rf"(?<=[{CJK}”’）》])([,;:?!])|([,;:?!])(?=[{CJK}“‘（《])"
-)
+_HALF_PUNCT_NEAR_CJK = re.compile(rf"(?<=[{CJK}”’）》])([,;:?!])|([,;:?!])(?=[{CJK}“‘（《])")
 _PAREN_CJK = re.compile(rf"\(([{CJK}][^()]*)\)|\(([^()]*[{CJK}])\)")
 _SPACE_CJK_DIGIT = re.compile(rf"(?<=[{CJK}])[ \t]+(?=[0-9])|(?<=[0-9%])[ \t]+(?=[{CJK}])")
 _SPACE_CJK_CJK = re.compile(rf"(?<=[{CJK}])[ \t](?=[{CJK}])")
@@ -188,9 +186,13 @@ def normalize_text(line: str) -> str:
 
 _SENTENCE_PUNCT = re.compile(r"[，。；！？、]")
 # 主送机关: "各区县人民政府，市政府各部门：" at the start of the body
-ADDRESSEE = re.compile(r"^(各[^。；：:]{1,80}?|[^。；：:，]{2,30}(?:人民政府|政府|各部门|各单位|委员会)[^。；：:]{0,60}?)[：:]")
+ADDRESSEE = re.compile(
+    r"^(各[^。；：:]{1,80}?|[^。；：:，]{2,30}(?:人民政府|政府|各部门|各单位|委员会)[^。；：:]{0,60}?)[：:]"
+)
 # a paragraph of a one-line text: a sentence end, spaces, then an outline marker
-_ITEM_BREAK = re.compile(r"(?<=[。；！？])\s+(?=[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)]|第[一二三四五六七八九十百]+条)")
+_ITEM_BREAK = re.compile(
+    r"(?<=[。；！？])\s+(?=[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)]|第[一二三四五六七八九十百]+条)"
+)
 
 
 def _front_token(t: str) -> bool:
@@ -233,10 +235,10 @@ def split_front_matter(lines: Sequence[Line]) -> list[Line]:
             m = ADDRESSEE.match(body)
             if m and len(body) > m.end():
                 head.append(m.group(0))
-                body = body[m.end():].lstrip()
+                body = body[m.end() :].lstrip()
         if head or tail:
             items = _ITEM_BREAK.split(body)
-            out[i:i + 1] = [replace(ln, text=t) for t in (*head, *items, *tail) if t]
+            out[i : i + 1] = [replace(ln, text=t) for t in (*head, *items, *tail) if t]
     return out
 
 
@@ -249,7 +251,7 @@ _PAGE_NUMBER = re.compile(
 
 
 def is_page_number(text: str) -> bool:
-    """"- 3 -", "第 3 页", "3/12" → True; "2018年" → False."""
+    """ "- 3 -", "第 3 页", "3/12" → True; "2018年" → False."""
     return bool(_PAGE_NUMBER.match(text.strip()))
 
 
@@ -292,7 +294,9 @@ def width(s: str) -> float:
 
 
 def _is_heading(s: str) -> bool:
-    return s.startswith("#") or (bool(OUTLINE_START.match(s)) and width(s) <= 40 and s[-1] not in "，、")
+    return s.startswith("#") or (
+        bool(OUTLINE_START.match(s)) and width(s) <= 40 and s[-1] not in "，、"
+    )
 
 
 def _wrap_width(texts: Iterable[str]) -> float:
@@ -308,13 +312,17 @@ def _concat(a: str, b: str) -> str:
     return a + b
 
 
-_TITLE_END = re.compile(r"关于.{2,80}(?:通知|意见|决定|办法|规定|方案|通报|批复|报告|细则|纲要|规划|决议|公告|函|条例|措施)$")
+_TITLE_END = re.compile(
+    r"关于.{2,80}(?:通知|意见|决定|办法|规定|方案|通报|批复|报告|细则|纲要|规划|决议|公告|函|条例|措施)$"
+)
 
 
 def _ends_title(text: str) -> bool:
     """A notice's title ends here ("…关于…工作机制的通知"): the 主送机关 below it is a new paragraph."""
     flat = re.sub(r"\s+", "", text)
-    return len(flat) <= 100 and not re.search(r"[《，。；：]", flat) and bool(_TITLE_END.search(flat))
+    return (
+        len(flat) <= 100 and not re.search(r"[《，。；：]", flat) and bool(_TITLE_END.search(flat))
+    )
 
 
 def _is_addressee(text: str) -> bool:
@@ -401,7 +409,9 @@ def split_stray_fragments(lines: Sequence[Line]) -> list[Line]:
 
 
 # Licence footers that web archives (Wikisource) append to the documents they host.
-_FOOTER = re.compile(r"^(?:本作品(?:是中华人民共和国的|来自|在全世界都属于公有领域|在中华人民共和国以外)|Public domain$)")
+_FOOTER = re.compile(
+    r"^(?:本作品(?:是中华人民共和国的|来自|在全世界都属于公有领域|在中华人民共和国以外)|Public domain$)"
+)
 
 
 def drop_licence_footer(lines: Sequence[Line]) -> list[Line]:
@@ -432,4 +442,3 @@ def clean_lines(lines: Sequence[Line]) -> list[Line]:
 
 def clean_to_paragraphs(lines: Sequence[Line]) -> list[Paragraph]:
     return join_lines(clean_lines(lines))
-

@@ -63,17 +63,25 @@ def split_parts(lines: Sequence[Line], entries: Sequence[CatalogEntry]) -> list[
     return parts
 
 
-def build_document(src: SourceDocument, doc_id: str, lines: Sequence[Line], curated: DocMeta | None) -> Document | None:
+def build_document(
+    src: SourceDocument, doc_id: str, lines: Sequence[Line], curated: DocMeta | None
+) -> Document | None:
     """Clean lines into paragraphs and attach metadata; None if no text is left."""
     if src.needs_cleaning:
         paras = join_lines(clean_lines(lines))
     else:
-        paras = [Paragraph(ln.text.strip(), ln.page, ln.page, ln.table) for ln in lines if ln.text.strip()]
+        paras = [
+            Paragraph(ln.text.strip(), ln.page, ln.page, ln.table)
+            for ln in lines
+            if ln.text.strip()
+        ]
     if not paras:
         return None
     text_paras = [p for p in paras if not p.table] or paras
     hints = src.hints
-    if hints.get("title", "").strip() == Path(src.source).stem:  # a scanner or converter naming the file
+    if (
+        hints.get("title", "").strip() == Path(src.source).stem
+    ):  # a scanner or converter naming the file
         hints = {k: v for k, v in hints.items() if k != "title"}
     meta = extract_meta(text_paras, hints)
     if curated is not None:
@@ -83,12 +91,21 @@ def build_document(src: SourceDocument, doc_id: str, lines: Sequence[Line], cura
     extra = dict(src.extra)
     if src.needs_cleaning:
         extra |= {k: v for k, v in extract_front_matter(text_paras).items() if k not in extra}
-    return Document(doc_id=doc_id, source=src.source, meta=meta, paragraphs=tuple(paras), extra=extra,
-                    ocr_pages=dict(src.ocr_pages))
+    return Document(
+        doc_id=doc_id,
+        source=src.source,
+        meta=meta,
+        paragraphs=tuple(paras),
+        extra=extra,
+        ocr_pages=dict(src.ocr_pages),
+    )
 
 
 def read_documents(
-    path: Path, catalog: dict[str, list[CatalogEntry]], max_bytes: int, ocr: OcrSettings | None = None
+    path: Path,
+    catalog: dict[str, list[CatalogEntry]],
+    max_bytes: int,
+    ocr: OcrSettings | None = None,
 ) -> tuple[list[Document], list[str]]:
     """All documents of one file, and per-record problems. Raises ``LoadError``."""
     result = load_file(path, max_bytes, ocr)
@@ -100,14 +117,19 @@ def read_documents(
             if doc:
                 docs.append(doc)
         elif len(entries) > 1:
-            for n, (entry, lines) in enumerate(zip(entries, split_parts(src.lines, entries), strict=True), 1):
+            for n, (entry, lines) in enumerate(
+                zip(entries, split_parts(src.lines, entries), strict=True), 1
+            ):
                 doc = build_document(src, entry.doc_id or f"{path.stem}#{n}", lines, entry.meta)
                 if doc:
                     docs.append(doc)
         else:
             only = entries[0] if entries else None
             doc = build_document(
-                src, (only.doc_id if only else "") or path.stem, src.lines, only.meta if only else None
+                src,
+                (only.doc_id if only else "") or path.stem,
+                src.lines,
+                only.meta if only else None,
             )
             if doc:
                 docs.append(doc)

@@ -54,8 +54,20 @@ log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 LEGACY_WORD = (".doc", ".wps", ".rtf", ".odt")
-SUPPORTED = (".txt", ".md", ".pdf", ".docx", ".html", ".htm", ".jsonl", ".csv", ".xlsx", ".ofd",
-             *LEGACY_WORD, *IMAGE_SUFFIXES)
+SUPPORTED = (
+    ".txt",
+    ".md",
+    ".pdf",
+    ".docx",
+    ".html",
+    ".htm",
+    ".jsonl",
+    ".csv",
+    ".xlsx",
+    ".ofd",
+    *LEGACY_WORD,
+    *IMAGE_SUFFIXES,
+)
 MAX_UNZIPPED_RATIO = 100  # zip bombs named .docx/.xlsx/.ofd
 MIN_PAGE_TEXT = 10  # a PDF page with fewer visible characters in its text layer is OCR'd
 CONVERT_TIMEOUT = 180  # seconds for one LibreOffice conversion
@@ -123,7 +135,9 @@ def decode_text(data: bytes) -> str:
         # UTF-16 without BOM has a NUL in every other byte of ASCII text
         even, odd = data[0:4096:2].count(0), data[1:4096:2].count(0)
         if max(even, odd) > len(data[:4096]) / 4 and min(even, odd) < max(even, odd) / 10:
-            return _checked(data.decode("utf-16-le" if odd > even else "utf-16-be", errors="replace"))
+            return _checked(
+                data.decode("utf-16-le" if odd > even else "utf-16-be", errors="replace")
+            )
         raise LoadError("文件内容不是文本（含二进制数据），无法读取")
     for enc in ("utf-8", "gb18030"):
         try:
@@ -152,7 +166,9 @@ def _lines(text: str, page: int | None = None) -> list[Line]:
 
 
 def _text_document(source: str, text: str, **hints: str) -> SourceDocument:
-    return SourceDocument(source=source, lines=tuple(_lines(text)), hints={k: v for k, v in hints.items() if v})
+    return SourceDocument(
+        source=source, lines=tuple(_lines(text)), hints={k: v for k, v in hints.items() if v}
+    )
 
 
 # --------------------------------------------------------------------------- PDF
@@ -183,7 +199,9 @@ def load_pdf(source: str, data: bytes, ocr: OcrSettings | None = None) -> LoadRe
         raise LoadError(f"PDF 文件已损坏，无法解析（{type(e).__name__}）") from e
     except Exception as e:  # a corrupt PDF can make pypdf fail in many ways
         raise LoadError(f"PDF 文件已损坏，无法解析（{type(e).__name__}）") from e
-    scanned = [no for no, t in enumerate(texts, start=1) if len(re.sub(r"\s", "", t)) < MIN_PAGE_TEXT]
+    scanned = [
+        no for no, t in enumerate(texts, start=1) if len(re.sub(r"\s", "", t)) < MIN_PAGE_TEXT
+    ]
     tables = _pdf_tables(data, [no for no in range(1, len(texts) + 1) if no not in scanned])
     pages: dict[int, list[Line]] = {}
     for no, text in enumerate(texts, start=1):
@@ -202,8 +220,9 @@ def load_pdf(source: str, data: bytes, ocr: OcrSettings | None = None) -> LoadRe
             pdf.close()
         carry: TableCarry | None = None
         for no, result in results.items():  # page order; a table may run on from the page before
-            kept, carry = _ocr_page_lines(result, no, ocr.min_confidence, problems,
-                                          carry if no - 1 in confidence else None)
+            kept, carry = _ocr_page_lines(
+                result, no, ocr.min_confidence, problems, carry if no - 1 in confidence else None
+            )
             if kept:
                 pages[no] = kept
                 confidence[no] = result.confidence
@@ -212,8 +231,12 @@ def load_pdf(source: str, data: bytes, ocr: OcrSettings | None = None) -> LoadRe
         if problems:
             raise LoadError("扫描件 OCR 识别结果不可信，未导入：" + "；".join(problems[:3]))
         raise LoadError("PDF 没有文字层，OCR 文字识别也未识别出文字（空白页或图片）")
-    doc = SourceDocument(source=source, lines=tuple(lines), hints={"title": title} if title else {},
-                         ocr_pages=confidence)
+    doc = SourceDocument(
+        source=source,
+        lines=tuple(lines),
+        hints={"title": title} if title else {},
+        ocr_pages=confidence,
+    )
     return LoadResult([doc], problems)
 
 
@@ -231,7 +254,11 @@ def _render(pdf: Any, page: int) -> Any:
 
 
 def _ocr_page_lines(
-    result: OcrPage, page: int, min_confidence: float, problems: list[str], carry: TableCarry | None = None
+    result: OcrPage,
+    page: int,
+    min_confidence: float,
+    problems: list[str],
+    carry: TableCarry | None = None,
 ) -> tuple[list[Line], TableCarry | None]:
     """An OCR'd page's lines, or none (and a problem) when it holds no text or is not trustworthy;
     and a task table left open at its foot (``placed_lines``; ``carry``: one from the page before)."""
@@ -244,8 +271,12 @@ def _ocr_page_lines(
             "请提供更清晰的扫描件或原件"
         )
         return [], None
-    return placed_lines(result.boxes, page, lambda boxes: [Line(t, page) for t in reading_order(boxes, result.width)],
-                        carry)
+    return placed_lines(
+        result.boxes,
+        page,
+        lambda boxes: [Line(t, page) for t in reading_order(boxes, result.width)],
+        carry,
+    )
 
 
 def _pdf_tables(data: bytes, pages: Sequence[int]) -> dict[int, tuple[str, list[Line]]]:
@@ -275,12 +306,19 @@ def _pdf_tables(data: bytes, pages: Sequence[int]) -> dict[int, tuple[str, list[
                     if "x0" not in obj or "top" not in obj:
                         return True
                     cx, cy = (obj["x0"] + obj["x1"]) / 2, (obj["top"] + obj["bottom"]) / 2
-                    return not any(x0 <= cx <= x1 and top <= cy <= bottom for x0, top, x1, bottom in boxes)
+                    return not any(
+                        x0 <= cx <= x1 and top <= cy <= bottom for x0, top, x1, bottom in boxes
+                    )
 
                 text = page.filter(outside).extract_text() or ""
                 rows: list[Line] = []
                 for t in found:
-                    above = page.crop((0, 0, page.width, max(t.bbox[1], 1))).filter(outside).extract_text() or ""
+                    above = (
+                        page.crop((0, 0, page.width, max(t.bbox[1], 1)))
+                        .filter(outside)
+                        .extract_text()
+                        or ""
+                    )
                     n_tables += 1
                     caption = table_caption(above.splitlines()) or f"表格{n_tables}"
                     table_rows, previous = table_lines(t.extract(), caption, no, previous)
@@ -308,21 +346,29 @@ def load_image(source: str, data: bytes, ocr: OcrSettings | None = None) -> Load
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
         raise LoadError("图片无法读取：文件已损坏或不是 PNG/JPEG/TIFF 图片") from e
     problems: list[str] = []
-    results = ocr_pages(source, data, range(1, len(frames) + 1), lambda no: frames[no - 1], len(frames), ocr)
+    results = ocr_pages(
+        source, data, range(1, len(frames) + 1), lambda no: frames[no - 1], len(frames), ocr
+    )
     lines: list[Line] = []
     confidence: dict[int, float] = {}
     carry: TableCarry | None = None
     for no, result in results.items():
-        kept, carry = _ocr_page_lines(result, no, ocr.min_confidence, problems, carry if no - 1 in confidence else None)
+        kept, carry = _ocr_page_lines(
+            result, no, ocr.min_confidence, problems, carry if no - 1 in confidence else None
+        )
         if kept:
             lines.extend(kept)
             confidence[no] = result.confidence
     if not lines:
         if any("置信度" in p for p in problems):
-            raise LoadError("图片 OCR 识别置信度过低，未导入（文字模糊、倾斜或光线不足）；请提供更清晰的照片或扫描件")
+            raise LoadError(
+                "图片 OCR 识别置信度过低，未导入（文字模糊、倾斜或光线不足）；请提供更清晰的照片或扫描件"
+            )
         raise LoadError("图片中未识别出文字")
-    return LoadResult([SourceDocument(source=source, lines=tuple(lines), ocr_pages=confidence)],
-                      [p for p in problems if len(frames) > 1])
+    return LoadResult(
+        [SourceDocument(source=source, lines=tuple(lines), ocr_pages=confidence)],
+        [p for p in problems if len(frames) > 1],
+    )
 
 
 # --------------------------------------------------------------------------- OFD (GB/T 33190)
@@ -429,7 +475,9 @@ def _ofd_lines(items: list[tuple[float, float, float, str]], page: int) -> list[
     return out
 
 
-def load_ofd(source: str, data: bytes, max_bytes: int, ocr: OcrSettings | None = None) -> LoadResult:
+def load_ofd(
+    source: str, data: bytes, max_bytes: int, ocr: OcrSettings | None = None
+) -> LoadResult:
     """An OFD package: the text of each page (its template's too) in reading order, page
     numbers, and DocInfo's Title and CustomData (文号 / 发文机关) as metadata hints.
 
@@ -455,18 +503,26 @@ def load_ofd(source: str, data: bytes, max_bytes: int, ocr: OcrSettings | None =
             if title is not None and (title.text or "").strip():
                 hints["title"] = title.text.strip()
             for custom in info.iter():
-                name = (custom.get("Name") or "").strip() if _local(custom.tag) == "CustomData" else ""
+                name = (
+                    (custom.get("Name") or "").strip() if _local(custom.tag) == "CustomData" else ""
+                )
                 value = (custom.text or "").strip()
                 if name in ("文号", "发文字号", "DocNumber", "docNumber", "doc_number") and value:
                     hints["doc_number"] = value
                 elif name in ("发文机关", "发文单位", "Issuer", "issuer") and value:
                     hints["issuer"] = value
-        templates = {t.get("ID"): _resolve(doc_path, t.get("BaseLoc") or "")
-                     for t in document.iter() if _local(t.tag) == "TemplatePage"}
+        templates = {
+            t.get("ID"): _resolve(doc_path, t.get("BaseLoc") or "")
+            for t in document.iter()
+            if _local(t.tag) == "TemplatePage"
+        }
         media = _ofd_media(zf, doc_path, document)
         pages_el = _find(document, "Pages")
-        page_locs = [_resolve(doc_path, p.get("BaseLoc") or "")
-                     for p in (pages_el if pages_el is not None else []) if _local(p.tag) == "Page"]
+        page_locs = [
+            _resolve(doc_path, p.get("BaseLoc") or "")
+            for p in (pages_el if pages_el is not None else [])
+            if _local(p.tag) == "Page"
+        ]
         if not page_locs:
             raise LoadError("OFD 文件没有页面")
         lines: list[Line] = []
@@ -479,13 +535,20 @@ def load_ofd(source: str, data: bytes, max_bytes: int, ocr: OcrSettings | None =
                 if _local(ref.tag) == "Template" and ref.get("TemplateID") in templates:
                     items += _ofd_text_items(_xml(zf, templates[ref.get("TemplateID")]))
             if items:
-                kept, carry = placed_lines([_ofd_box(it) for it in items], no, _ofd_text_lines(no),
-                                           carry if lines and lines[-1].page == no - 1 else None)
+                kept, carry = placed_lines(
+                    [_ofd_box(it) for it in items],
+                    no,
+                    _ofd_text_lines(no),
+                    carry if lines and lines[-1].page == no - 1 else None,
+                )
                 lines.extend(kept)
                 continue
             carry = None
-            images = [media[i.get("ResourceID")] for i in page.iter()
-                      if _local(i.tag) == "ImageObject" and i.get("ResourceID") in media]
+            images = [
+                media[i.get("ResourceID")]
+                for i in page.iter()
+                if _local(i.tag) == "ImageObject" and i.get("ResourceID") in media
+            ]
             if images:
                 scanned[no] = images[0]
         problems: list[str] = []
@@ -502,16 +565,25 @@ def load_ofd(source: str, data: bytes, max_bytes: int, ocr: OcrSettings | None =
             results = ocr_pages(source, data, sorted(scanned), render, len(page_locs), ocr)
             carry = None
             for no, result in results.items():
-                kept, carry = _ocr_page_lines(result, no, ocr.min_confidence, problems,
-                                              carry if no - 1 in confidence else None)
+                kept, carry = _ocr_page_lines(
+                    result,
+                    no,
+                    ocr.min_confidence,
+                    problems,
+                    carry if no - 1 in confidence else None,
+                )
                 if kept:
                     lines.extend(kept)
                     confidence[no] = result.confidence
             lines.sort(key=lambda ln: ln.page or 0)  # stable: each page keeps its line order
     if not any(ln.text.strip() for ln in lines):
-        raise LoadError("OFD 文件没有文字内容" + ("：" + "；".join(problems[:3]) if problems else ""))
-    return LoadResult([SourceDocument(source=source, lines=tuple(lines), hints=hints, ocr_pages=confidence)],
-                      problems)
+        raise LoadError(
+            "OFD 文件没有文字内容" + ("：" + "；".join(problems[:3]) if problems else "")
+        )
+    return LoadResult(
+        [SourceDocument(source=source, lines=tuple(lines), hints=hints, ocr_pages=confidence)],
+        problems,
+    )
 
 
 def _ofd_media(zf: zipfile.ZipFile, doc_path: str, document: Any) -> dict[str, str]:
@@ -544,17 +616,27 @@ def load_legacy_word(source: str, data: bytes, suffix: str, max_bytes: int) -> S
     included); without LibreOffice, antiword or catdoc give the text of .doc/.wps. A file
     saved with a password (``encrypted_office``) is refused before any converter runs."""
     if encrypted_office(data, suffix):
-        raise LoadError(f"{suffix} 文件已加密（设置了打开密码），无法读取；请在 WPS/Word 中取消密码后另存，"
-                        "或提供未加密的文件")
+        raise LoadError(
+            f"{suffix} 文件已加密（设置了打开密码），无法读取；请在 WPS/Word 中取消密码后另存，"
+            "或提供未加密的文件"
+        )
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice:
-        return load_docx(source, _soffice_to_docx(soffice, data, suffix), max(max_bytes, len(data) * 10))
-    plain = [t for t in ("antiword", "catdoc") if shutil.which(t)] if suffix in (".doc", ".wps") else []
+        return load_docx(
+            source, _soffice_to_docx(soffice, data, suffix), max(max_bytes, len(data) * 10)
+        )
+    plain = (
+        [t for t in ("antiword", "catdoc") if shutil.which(t)] if suffix in (".doc", ".wps") else []
+    )
     for tool in plain:
         args = [tool, "-w", "0"] if tool == "antiword" else [tool, "-w", "-d", "utf-8"]
         try:
-            done = subprocess.run([*args, "-"] if tool == "catdoc" else [*args, "/dev/stdin"], input=data,
-                                  capture_output=True, timeout=CONVERT_TIMEOUT)
+            done = subprocess.run(
+                [*args, "-"] if tool == "catdoc" else [*args, "/dev/stdin"],
+                input=data,
+                capture_output=True,
+                timeout=CONVERT_TIMEOUT,
+            )
         except subprocess.TimeoutExpired:
             continue
         text = done.stdout.decode("utf-8", errors="replace")
@@ -582,7 +664,7 @@ def _cfb_entries(data: bytes) -> dict[str, tuple[int, int]]:
         return {}
 
     def sector(n: int) -> bytes:
-        return data[(n + 1) * size:(n + 2) * size]
+        return data[(n + 1) * size : (n + 2) * size]
 
     cutoff = struct.unpack_from("<I", data, 0x38)[0]
     fat_sectors = [n for n in struct.unpack_from("<109I", data, 0x4C) if n < 0xFFFFFFFA]
@@ -602,7 +684,7 @@ def _cfb_entries(data: bytes) -> dict[str, tuple[int, int]]:
         for i in range(0, size, 128):
             name_len, kind = struct.unpack_from("<HB", block, i + 64)
             if kind == 2 and 2 <= name_len <= 64:  # a stream
-                name = block[i:i + name_len - 2].decode("utf-16-le", errors="replace")
+                name = block[i : i + name_len - 2].decode("utf-16-le", errors="replace")
                 start, length = struct.unpack_from("<II", block, i + 116)
                 out[name] = ((start + 1) * size if length >= cutoff else -1, length)
         if 4 * n + 4 > len(fat):
@@ -622,7 +704,7 @@ def encrypted_office(data: bytes, suffix: str) -> bool:
         return True
     word = streams.get("WordDocument")
     if word and word[0] >= 0 and word[0] + 12 <= len(data):
-        return bool(int.from_bytes(data[word[0] + 10:word[0] + 12], "little") & 0x0100)
+        return bool(int.from_bytes(data[word[0] + 10 : word[0] + 12], "little") & 0x0100)
     if suffix == ".odt" and data.startswith(b"PK"):
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -637,15 +719,32 @@ def _soffice_to_docx(soffice: str, data: bytes, suffix: str) -> bytes:
     with _SOFFICE_LOCK, tempfile.TemporaryDirectory(prefix="policyqa-convert-") as tmp:
         src = Path(tmp) / f"input{suffix}"
         src.write_bytes(data)
-        cmd = [soffice, "--headless", "--norestore", "--nologo", "--nodefault",
-               f"-env:UserInstallation=file://{tmp}/profile", "--convert-to", "docx", "--outdir", tmp, str(src)]
+        cmd = [
+            soffice,
+            "--headless",
+            "--norestore",
+            "--nologo",
+            "--nodefault",
+            f"-env:UserInstallation=file://{tmp}/profile",
+            "--convert-to",
+            "docx",
+            "--outdir",
+            tmp,
+            str(src),
+        ]
         try:
-            done = subprocess.run(cmd, capture_output=True, timeout=CONVERT_TIMEOUT, stdin=subprocess.DEVNULL)
+            done = subprocess.run(
+                cmd, capture_output=True, timeout=CONVERT_TIMEOUT, stdin=subprocess.DEVNULL
+            )
         except subprocess.TimeoutExpired as e:
-            raise LoadError(f"{suffix} 文件转换超时（{CONVERT_TIMEOUT} 秒），文件可能已损坏或已加密") from e
+            raise LoadError(
+                f"{suffix} 文件转换超时（{CONVERT_TIMEOUT} 秒），文件可能已损坏或已加密"
+            ) from e
         out = Path(tmp) / "input.docx"
         if not out.is_file() or out.stat().st_size == 0:
-            log.info("soffice failed on %s: %s", suffix, done.stderr.decode(errors="replace")[-300:])
+            log.info(
+                "soffice failed on %s: %s", suffix, done.stderr.decode(errors="replace")[-300:]
+            )
             raise LoadError(f"{suffix} 文件无法转换（文件已损坏、已加密或不是 Word/WPS 文档）")
         return out.read_bytes()
 
@@ -697,7 +796,9 @@ def load_docx(source: str, data: bytes, max_bytes: int) -> SourceDocument:
     if not any(ln.text.strip() for ln in lines):
         raise LoadError("DOCX 文件没有文字内容")
     title = (d.core_properties.title or "").strip()
-    return SourceDocument(source=source, lines=tuple(lines), hints={"title": title} if title else {})
+    return SourceDocument(
+        source=source, lines=tuple(lines), hints={"title": title} if title else {}
+    )
 
 
 def _docx_table_rows(table: Any) -> list[list[str | None]]:
@@ -721,8 +822,22 @@ def _docx_table_rows(table: Any) -> list[list[str | None]]:
 # header aliases of a task table (分工表), compared like the ledger's (``map_header``)
 _TABLE_FIELDS = {
     "seq": ("序号", "编号", "序"),
-    "task": ("任务", "重点任务", "主要任务", "工作任务", "任务内容", "工作内容", "工作事项", "事项", "具体任务",
-             "工作措施", "主要内容", "内容", "政策措施", "措施"),
+    "task": (
+        "任务",
+        "重点任务",
+        "主要任务",
+        "工作任务",
+        "任务内容",
+        "工作内容",
+        "工作事项",
+        "事项",
+        "具体任务",
+        "工作措施",
+        "主要内容",
+        "内容",
+        "政策措施",
+        "措施",
+    ),
     "lead": ("牵头单位", "牵头部门", "牵头领导", "责任领导", "主责单位", "主管部门"),
     "units": ("责任单位", "配合单位", "参与单位", "协办单位", "责任部门", "配合部门"),
     "deadline": ("完成时限", "完成时间", "时间节点", "时限", "时限要求", "进度安排", "完成期限"),
@@ -753,7 +868,11 @@ def _cell_text(value: str | None) -> str:
     parts = [p.strip() for p in str(value).splitlines() if p.strip()]
     out = ""
     for p in parts:
-        out = f"{out} {p}" if out and out[-1].isascii() and p[0].isascii() and out[-1].isalnum() else out + p
+        out = (
+            f"{out} {p}"
+            if out and out[-1].isascii() and p[0].isascii() and out[-1].isalnum()
+            else out + p
+        )
     return out
 
 
@@ -764,7 +883,9 @@ def _looks_like_header(cells: Sequence[str]) -> bool:
         return False
     if map_header(list(cells), _TABLE_FIELDS).fields:
         return True
-    return all(len(c) <= 12 and not re.search(r"\d", c) and not re.search(r"[。；，]", c) for c in filled)
+    return all(
+        len(c) <= 12 and not re.search(r"\d", c) and not re.search(r"[。；，]", c) for c in filled
+    )
 
 
 def render_row(header: Sequence[str], cells: Sequence[str]) -> str:
@@ -807,7 +928,7 @@ def table_lines(
     n = first_row_no - 1
     for row in body:
         cells = [(above[i] if c is None and i < len(above) else c or "") for i, c in enumerate(row)]
-        above = cells + above[len(cells):]
+        above = cells + above[len(cells) :]
         if cells == header:
             continue
         text = render_row(header, cells)
@@ -843,8 +964,14 @@ def _placed_cells(line: Sequence[OcrBox]) -> list[OcrBox]:
             continue
         if cells and b.x0 - cells[-1].x1 < 0.6 * max(b.y1 - b.y0, 1.0):
             c = cells[-1]
-            cells[-1] = OcrBox(c.text + b.text.strip(), min(c.confidence, b.confidence), c.x0,
-                               min(c.y0, b.y0), max(c.x1, b.x1), max(c.y1, b.y1))
+            cells[-1] = OcrBox(
+                c.text + b.text.strip(),
+                min(c.confidence, b.confidence),
+                c.x0,
+                min(c.y0, b.y0),
+                max(c.x1, b.x1),
+                max(c.y1, b.y1),
+            )
         else:
             cells.append(OcrBox(b.text.strip(), b.confidence, b.x0, b.y0, b.x1, b.y1))
     return cells
@@ -869,7 +996,9 @@ def _column_bounds(header: Sequence[OcrBox], lines: Sequence[Sequence[OcrBox]]) 
     return bounds
 
 
-def placed_tables(lines: Sequence[Sequence[OcrBox]], carried: Sequence[OcrBox] = ()) -> list[PlacedTable]:
+def placed_tables(
+    lines: Sequence[Sequence[OcrBox]], carried: Sequence[OcrBox] = ()
+) -> list[PlacedTable]:
     """Task tables (分工表) among the text lines of a page whose text has positions (an OFD
     page, an OCR'd scan), lines top to bottom, boxes left to right.
 
@@ -915,10 +1044,13 @@ def _placed_table(grid: list[list[OcrBox]], start: int, header: list[OcrBox]) ->
     end, bottom = start, None if continued else max(c.y1 for c in header)
     while end < len(grid):
         cells = grid[end]
-        if (not cells or (bottom is not None and cells[0].y0 - bottom > 2.5 * height)
-                or min(c.x0 for c in cells) < left - max(3 * height, 0.15 * width)
-                or max(c.x1 for c in cells) > right + max(3 * height, 0.15 * width)
-                or (len(cells) == 1 and cells[0].x1 - cells[0].x0 > 0.5 * width)):
+        if (
+            not cells
+            or (bottom is not None and cells[0].y0 - bottom > 2.5 * height)
+            or min(c.x0 for c in cells) < left - max(3 * height, 0.15 * width)
+            or max(c.x1 for c in cells) > right + max(3 * height, 0.15 * width)
+            or (len(cells) == 1 and cells[0].x1 - cells[0].x0 > 0.5 * width)
+        ):
             break
         bottom = max(bottom or 0.0, max(c.y1 for c in cells))
         end += 1
@@ -930,7 +1062,9 @@ def _placed_table(grid: list[list[OcrBox]], start: int, header: list[OcrBox]) ->
     for cells in grid[start:end]:
         row: list[list[str]] = [[] for _ in header]
         for c in cells:
-            overlap = [min(c.x1, hi) - max(c.x0, lo) for lo, hi in zip(bounds, bounds[1:], strict=False)]
+            overlap = [
+                min(c.x1, hi) - max(c.x0, lo) for lo, hi in zip(bounds, bounds[1:], strict=False)
+            ]
             row[overlap.index(max(overlap))].append(c.text)
         if row[key] or not rows:
             rows.append(row)
@@ -943,8 +1077,15 @@ def _placed_table(grid: list[list[OcrBox]], start: int, header: list[OcrBox]) ->
     top = min(c.y0 for c in (grid[start] if continued else header))
     # at the foot: nothing below but a page number ("— 2 —")
     to_foot = all(len("".join(c.text for c in line)) <= 8 for line in grid[end:])
-    return PlacedTable(top, bottom, body if continued else [[c.text for c in header], *body],
-                       tuple(header), continued, end, to_foot)
+    return PlacedTable(
+        top,
+        bottom,
+        body if continued else [[c.text for c in header], *body],
+        tuple(header),
+        continued,
+        end,
+        to_foot,
+    )
 
 
 @dataclass(frozen=True)
@@ -971,12 +1112,18 @@ def placed_lines(
     lines: list[Line] = []
     rest = list(boxes)
     out: TableCarry | None = None
-    for n, table in enumerate(placed_tables(line_groups(boxes), carry.header if carry else ()), start=1):
+    for n, table in enumerate(
+        placed_tables(line_groups(boxes), carry.header if carry else ()), start=1
+    ):
         lines += text_lines([b for b in rest if (b.y0 + b.y1) / 2 < table.top])
         if table.continued and carry:
             caption, first, header = carry.caption, carry.rows + 1, [b.text for b in carry.header]
         else:
-            caption, first, header = table_caption([ln.text for ln in lines[-8:]]) or f"表格{n}", 1, None
+            caption, first, header = (
+                table_caption([ln.text for ln in lines[-8:]]) or f"表格{n}",
+                1,
+                None,
+            )
         rows = table_lines(table.rows, caption, page, header, first_row_no=first)[0]
         lines += rows
         rest = [b for b in rest if (b.y0 + b.y1) / 2 > table.bottom]
@@ -999,14 +1146,33 @@ def load_html(source: str, text: str) -> SourceDocument:
         h.insert(0, "#" * int(h.name[1]) + " ")
     for br in body.find_all("br"):
         br.replace_with("\n")
-    for block in body.find_all(["p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section",
-                                "article", "blockquote", "pre", "table"]):
+    for block in body.find_all(
+        [
+            "p",
+            "div",
+            "li",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "tr",
+            "section",
+            "article",
+            "blockquote",
+            "pre",
+            "table",
+        ]
+    ):
         block.insert_before("\n")
         block.append("\n")
     blocks = body.get_text("")
     if not blocks.strip():
         raise LoadError("HTML 文件没有正文文字")
-    return SourceDocument(source=source, lines=tuple(_lines(blocks)), hints={"title": title} if title else {})
+    return SourceDocument(
+        source=source, lines=tuple(_lines(blocks)), hints={"title": title} if title else {}
+    )
 
 
 # --------------------------------------------------------------------------- JSONL
@@ -1132,8 +1298,11 @@ def _xlsx_sheets(data: bytes, max_bytes: int) -> list[tuple[str, list[list[str]]
         formulas = openpyxl.load_workbook(io.BytesIO(data), data_only=False)
     except Exception as e:
         raise LoadError("XLSX 文件已损坏，无法解析") from e
-    sheets = [(v.title, _sheet_rows(v, f)) for v, f in zip(values.worksheets, formulas.worksheets, strict=True)
-              if v.sheet_state == "visible"]
+    sheets = [
+        (v.title, _sheet_rows(v, f))
+        for v, f in zip(values.worksheets, formulas.worksheets, strict=True)
+        if v.sheet_state == "visible"
+    ]
     if not sheets:
         raise LoadError("XLSX 文件没有可见的工作表")
     return sheets
@@ -1148,7 +1317,13 @@ def _sheet_rows(values: Any, formulas: Any) -> list[list[str]]:
     grid = [list(row) for row in values.iter_rows(values_only=True)]
     for r, row in enumerate(formulas.iter_rows(values_only=True)):
         for c, raw in enumerate(row):
-            if r < len(grid) and c < len(grid[r]) and grid[r][c] is None and isinstance(raw, str) and raw.startswith("="):
+            if (
+                r < len(grid)
+                and c < len(grid[r])
+                and grid[r][c] is None
+                and isinstance(raw, str)
+                and raw.startswith("=")
+            ):
                 number = arithmetic(raw[1:])
                 grid[r][c] = f"{number:g}" if number is not None else raw
     for merged in values.merged_cells.ranges:
@@ -1167,10 +1342,19 @@ def arithmetic(expr: str) -> float | None:
     import ast
     import operator
 
-    ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+    ops = {
+        ast.Add: operator.add,
+        ast.Sub: operator.sub,
+        ast.Mult: operator.mul,
+        ast.Div: operator.truediv,
+    }
 
     def value(node: ast.AST) -> float:
-        if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, int | float)
+            and not isinstance(node.value, bool)
+        ):
             return float(node.value)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
             v = value(node.operand)
@@ -1250,7 +1434,9 @@ def render_record(f: dict[str, str], amount: float | None) -> str:
     head = f["title"] + (f"（{f['region']}）" if f.get("region") else "")
     parts = [head]
     if industry := f.get("industry"):
-        parts.append(f"属{industry}" + ("" if industry.endswith(("产业", "行业", "业")) else "产业"))
+        parts.append(
+            f"属{industry}" + ("" if industry.endswith(("产业", "行业", "业")) else "产业")
+        )
     if amount is not None:
         parts.append(f"投资额{amount:g}亿元")
     when = f.get("date", "")
@@ -1296,7 +1482,9 @@ def load_workbook(source: str, sheets: list[tuple[str, list[list[str]]]]) -> Loa
     return LoadResult(docs, skipped + problems)
 
 
-def load_table(source: str, rows: list[list[str]], sheet: str = "", key_prefix: str = "") -> LoadResult:
+def load_table(
+    source: str, rows: list[list[str]], sheet: str = "", key_prefix: str = ""
+) -> LoadResult:
     """Project records (an investment project ledger): one record per row.
 
     Chinese headers are mapped to fields (see ``_RECORD_FIELDS``; a 项目名称-like column is
@@ -1312,7 +1500,9 @@ def load_table(source: str, rows: list[list[str]], sheet: str = "", key_prefix: 
         raise LoadError("表格为空")
     header = [str(c).strip() for c in rows[0]]
     cols = map_header(header)
-    if "title" not in cols.fields and (task := _task_table(source, rows, sheet, key_prefix.rstrip("#"))):
+    if "title" not in cols.fields and (
+        task := _task_table(source, rows, sheet, key_prefix.rstrip("#"))
+    ):
         return task
     if "title" not in cols.fields:
         raise LoadError(
@@ -1326,11 +1516,17 @@ def load_table(source: str, rows: list[list[str]], sheet: str = "", key_prefix: 
         if not f["title"]:
             problems.append(f"第{no}行：缺少项目名称，已跳过")
             continue
-        amount_text = str(row[cols.amount]).strip() if cols.amount is not None and cols.amount < len(row) else ""
+        amount_text = (
+            str(row[cols.amount]).strip()
+            if cols.amount is not None and cols.amount < len(row)
+            else ""
+        )
         amount = parse_amount(amount_text, cols.amount_per_yi) if amount_text else None
         if amount_text.startswith("="):
-            problems.append(f"第{no}行：投资额是公式“{amount_text}”，文件中没有保存计算结果"
-                            "（请用 Excel 打开并保存后重新导入），已按空值导入")
+            problems.append(
+                f"第{no}行：投资额是公式“{amount_text}”，文件中没有保存计算结果"
+                "（请用 Excel 打开并保存后重新导入），已按空值导入"
+            )
         elif amount_text and amount is None:
             problems.append(f"第{no}行：投资额“{amount_text}”不是数字，已按空值导入")
         province, city, county = (f.get("province", ""), f.get("city", ""), f.get("county", ""))
@@ -1340,11 +1536,22 @@ def load_table(source: str, rows: list[list[str]], sheet: str = "", key_prefix: 
         extra: dict[str, str | float | int] = {"project_name": f["title"], "row": no}
         if sheet:
             extra["sheet"] = sheet
-        extra |= {k: v for k, v in (("province", province), ("city", city), ("county", county)) if v}
-        extra |= {k: f[k] for k in ("region", "industry", "stage", "date", "units", "source_doc", "quote") if f.get(k)}
+        extra |= {
+            k: v for k, v in (("province", province), ("city", city), ("county", county)) if v
+        }
+        extra |= {
+            k: f[k]
+            for k in ("region", "industry", "stage", "date", "units", "source_doc", "quote")
+            if f.get(k)
+        }
         if amount is not None:
             extra["amount_yi"] = amount
-        hints = {"title": f["title"], "kind": "project_record", "region": f["region"], "date": f.get("date", "")}
+        hints = {
+            "title": f["title"],
+            "kind": "project_record",
+            "region": f["region"],
+            "date": f.get("date", ""),
+        }
         docs.append(
             SourceDocument(
                 source=source,
@@ -1360,7 +1567,9 @@ def load_table(source: str, rows: list[list[str]], sheet: str = "", key_prefix: 
     return LoadResult(docs, problems)
 
 
-def _task_table(source: str, rows: list[list[str]], sheet: str = "", key: str = "") -> LoadResult | None:
+def _task_table(
+    source: str, rows: list[list[str]], sheet: str = "", key: str = ""
+) -> LoadResult | None:
     """A sheet that is a notice's table (分工表: 序号/任务/牵头单位/完成时限…), not a ledger: one
     document whose rows are lines "列名：值；…" cited by their sheet row ("…分工表 › 第3行").
 
@@ -1369,8 +1578,11 @@ def _task_table(source: str, rows: list[list[str]], sheet: str = "", key: str = 
     the title: "第二批 › 重点任务分工表 › 第3行", "重点任务分工表（第二批）".
     None when no row among the first five maps to at least two task-table columns.
     """
-    found = [i for i, row in enumerate(rows[:5])
-             if len(map_header([str(c).strip() for c in row], _TABLE_FIELDS).fields) >= 2]
+    found = [
+        i
+        for i, row in enumerate(rows[:5])
+        if len(map_header([str(c).strip() for c in row], _TABLE_FIELDS).fields) >= 2
+    ]
     if not found:
         return None
     i = found[0]
@@ -1383,4 +1595,6 @@ def _task_table(source: str, rows: list[list[str]], sheet: str = "", key: str = 
     lines, _ = table_lines(rows[i:], caption, None, first_row_no=i + 2)
     if not lines:
         raise LoadError("表格中没有可用的数据行")
-    return LoadResult([SourceDocument(source=source, key=key, lines=tuple(lines), hints={"title": title})])
+    return LoadResult(
+        [SourceDocument(source=source, key=key, lines=tuple(lines), hints={"title": title})]
+    )

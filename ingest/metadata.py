@@ -48,16 +48,30 @@ def extract_doc_number(text: str) -> str:
     code = m.group(1)
     cut = _BEFORE_CODE.match(code)
     if cut and cut.end() < len(code):
-        code = code[cut.end():]
+        code = code[cut.end() :]
     return f"{code}〔{m.group(2)}〕{m.group(3)}号"
 
 
-_CN_DIGIT = {"〇": 0, "○": 0, "O": 0, "o": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4,
-             "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGIT = {
+    "〇": 0,
+    "○": 0,
+    "O": 0,
+    "o": 0,
+    "零": 0,
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 
 
 def _cn_small_number(s: str) -> int | None:
-    """"十五" → 15, "二十一" → 21, "三" → 3, "12" → 12."""
+    """ "十五" → 15, "二十一" → 21, "三" → 3, "12" → 12."""
     if s.isdigit():
         return int(s)
     if "十" in s:
@@ -71,7 +85,9 @@ def _cn_small_number(s: str) -> int | None:
 
 
 _DATE_ARABIC = re.compile(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
-_DATE_CN = re.compile(r"([〇○O零一二三四五六七八九]{4})年([一二三四五六七八九十]{1,2})月([一二三四五六七八九十]{1,3})日")
+_DATE_CN = re.compile(
+    r"([〇○O零一二三四五六七八九]{4})年([一二三四五六七八九十]{1,2})月([一二三四五六七八九十]{1,3})日"
+)
 
 
 def parse_date(text: str) -> str:
@@ -98,7 +114,7 @@ def find_dates(text: str) -> list[str]:
 
 
 def date_as_int(date: str) -> int:
-    """"2020-03-06" → 20200306, "2018" → 20180000, "" → 0 (for range filters)."""
+    """ "2020-03-06" → 20200306, "2018" → 20180000, "" → 0 (for range filters)."""
     digits = re.sub(r"\D", "", date)[:8]
     return int(digits.ljust(8, "0")) if digits else 0
 
@@ -127,12 +143,24 @@ def extract_title(paras: Sequence[Paragraph]) -> str:
     head = [p.text.lstrip("#").strip() for p in paras[:15]]
     for i in range(len(head)):
         for span in (1, 2, 3):
-            parts = [squash(x) for x in head[i:i + span]]
+            parts = [squash(x) for x in head[i : i + span]]
             flat = "".join(parts)
-            if len(parts) < span or (span > 1 and (
-                any(len(x) > 40 or _SENTENCE.search(x) or extract_doc_number(x) or x.endswith("文件") for x in parts)
-                or not (parts[0].startswith("关于") or (_ORG_END.search(parts[0]) and parts[1].startswith("关于")))
-            )):
+            if len(parts) < span or (
+                span > 1
+                and (
+                    any(
+                        len(x) > 40
+                        or _SENTENCE.search(x)
+                        or extract_doc_number(x)
+                        or x.endswith("文件")
+                        for x in parts
+                    )
+                    or not (
+                        parts[0].startswith("关于")
+                        or (_ORG_END.search(parts[0]) and parts[1].startswith("关于"))
+                    )
+                )
+            ):
                 break
             if _TITLE_RE.search(flat) and len(flat) <= 100:
                 if flat.startswith("关于") and i > 0 and _ORG_END.search(squash(head[i - 1])):
@@ -159,8 +187,11 @@ def extract_issuer(paras: Sequence[Paragraph], title: str) -> str:
     head = [squash(p.text.lstrip("#")) for p in paras[:8]]
     for i, t in enumerate(head[:-1]):
         nxt = head[i + 1]
-        if 4 <= len(t) <= 30 and _ORG_END.search(t) and not t.startswith("关于") and (
-            extract_doc_number(nxt) or _TITLE_RE.search(nxt) or nxt == squash(title)
+        if (
+            4 <= len(t) <= 30
+            and _ORG_END.search(t)
+            and not t.startswith("关于")
+            and (extract_doc_number(nxt) or _TITLE_RE.search(nxt) or nxt == squash(title))
         ):
             return t
     for i in range(len(paras) - 1, max(len(paras) - 8, 0), -1):
@@ -206,7 +237,9 @@ def extract_region(title: str, issuer: str, text: str, header: str = "") -> str:
             if not m.group(1).startswith(_NOT_PLACE_START):
                 return m.group(1)
     counts = Counter(
-        m.group(1) for m in _PLACE.finditer(text[:3000]) if not m.group(1).startswith(_NOT_PLACE_START)
+        m.group(1)
+        for m in _PLACE.finditer(text[:3000])
+        if not m.group(1).startswith(_NOT_PLACE_START)
     )
     if counts:
         place, n = counts.most_common(1)[0]
@@ -227,16 +260,24 @@ def guess_kind(title: str, doc_number: str, text: str) -> str:
 
 def extract_meta(paras: Sequence[Paragraph], hints: dict[str, str] | None = None) -> DocMeta:
     """Metadata found in the text; loader hints (JSONL fields, DOCX properties) win."""
-    hints = {k: v for k, v in (hints or {}).items() if not (k == "title" and _JUNK_TITLE.match(v.strip()))}
+    hints = {
+        k: v
+        for k, v in (hints or {}).items()
+        if not (k == "title" and _JUNK_TITLE.match(v.strip()))
+    }
     text = "\n".join(p.text for p in paras)
     title = hints.get("title") or extract_title(paras)
-    doc_number = hints.get("doc_number") or extract_doc_number("\n".join(p.text for p in paras[:12]))
+    doc_number = hints.get("doc_number") or extract_doc_number(
+        "\n".join(p.text for p in paras[:12])
+    )
     issuer = hints.get("issuer") or extract_issuer(paras, title)
     date = hints.get("date") or extract_date(paras)
     header = "\n".join(p.text for p in paras[:8] if len(p.text) <= 60)
     region = hints.get("region") or extract_region(title, issuer, text, header)
     kind = hints.get("kind") or guess_kind(title, doc_number, text)
-    return DocMeta(title=title, kind=kind, issuer=issuer, doc_number=doc_number, date=date, region=region)
+    return DocMeta(
+        title=title, kind=kind, issuer=issuer, doc_number=doc_number, date=date, region=region
+    )
 
 
 _SIGNER = re.compile(r"^签发人[：:]\s*(\S.{0,20})$")
@@ -252,8 +293,11 @@ def extract_front_matter(paras: Sequence[Paragraph]) -> dict[str, str]:
         t = p.text.strip()
         if not out.get("signer") and (m := _SIGNER.match(t)):
             out["signer"] = m.group(1).strip()
-        elif not out.get("addressee") and len(t) <= 120 and (m := ADDRESSEE.match(squash(t))) and (
-            m.end() == len(squash(t))
+        elif (
+            not out.get("addressee")
+            and len(t) <= 120
+            and (m := ADDRESSEE.match(squash(t)))
+            and (m.end() == len(squash(t)))
         ):
             out["addressee"] = m.group(1)
     return out

@@ -180,7 +180,9 @@ class OcrEngine:
             try:
                 from rapidocr_onnxruntime import RapidOCR
             except ImportError as e:  # pragma: no cover - a broken install
-                raise LoadError("未安装 OCR 组件（rapidocr-onnxruntime），无法识别扫描件；请运行 make setup") from e
+                raise LoadError(
+                    "未安装 OCR 组件（rapidocr-onnxruntime），无法识别扫描件；请运行 make setup"
+                ) from e
             cls._instance = RapidOCR(**ENGINE_OPTIONS)
         return cls._instance
 
@@ -195,8 +197,14 @@ class OcrEngine:
         with self._lock:
             result, _ = self._engine()(np.asarray(image))
         boxes = [
-            OcrBox(str(text), float(score), float(min(p[0] for p in quad)), float(min(p[1] for p in quad)),
-                   float(max(p[0] for p in quad)), float(max(p[1] for p in quad)))
+            OcrBox(
+                str(text),
+                float(score),
+                float(min(p[0] for p in quad)),
+                float(min(p[1] for p in quad)),
+                float(max(p[0] for p in quad)),
+                float(max(p[1] for p in quad)),
+            )
             for quad, text, score in (result or [])
         ]
         return OcrPage(tuple(boxes), float(image.width), round(page_confidence(boxes), 4))
@@ -231,8 +239,10 @@ class OcrCache:
             return None
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-            boxes = tuple(OcrBox(str(t), float(c), float(x0), float(y0), float(x1), float(y1))
-                          for t, c, x0, y0, x1, y1 in raw["boxes"])
+            boxes = tuple(
+                OcrBox(str(t), float(c), float(x0), float(y0), float(x1), float(y1))
+                for t, c, x0, y0, x1, y1 in raw["boxes"]
+            )
             return OcrPage(boxes, float(raw["width"]), float(raw["confidence"]))
         except (OSError, ValueError, KeyError, TypeError):
             log.warning("OCR cache entry %s unreadable; OCR again", path)
@@ -245,8 +255,13 @@ class OcrCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".part")
         boxes = [[b.text, b.confidence, b.x0, b.y0, b.x1, b.y1] for b in result.boxes]
-        tmp.write_text(json.dumps({"boxes": boxes, "width": result.width, "confidence": result.confidence},
-                                  ensure_ascii=False), encoding="utf-8")
+        tmp.write_text(
+            json.dumps(
+                {"boxes": boxes, "width": result.width, "confidence": result.confidence},
+                ensure_ascii=False,
+            ),
+            encoding="utf-8",
+        )
         tmp.replace(path)
 
 

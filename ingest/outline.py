@@ -77,8 +77,10 @@ def parse_sections(paragraphs: Sequence[Paragraph], title: str = "") -> list[Sec
 
     def flush() -> None:
         if buf:
-            only_heading = len(buf) == 1 and heading_rank(buf[0].text) is not None and (
-                heading_text(buf[0].text) == _MD.sub(r"\2", buf[0].text).strip().rstrip("。")
+            only_heading = (
+                len(buf) == 1
+                and heading_rank(buf[0].text) is not None
+                and (heading_text(buf[0].text) == _MD.sub(r"\2", buf[0].text).strip().rstrip("。"))
             )
             sections.append(Section(buf_path, tuple(buf), heading_only=only_heading))
 
@@ -88,9 +90,13 @@ def parse_sections(paragraphs: Sequence[Paragraph], title: str = "") -> list[Sec
     first_marker = next((i for i, r in enumerate(ranks) if r is not None and r >= 1), None)
     for i, para in enumerate(paragraphs):
         rank = ranks[i]
-        if rank is not None and rank < 1 and (
-            (first_marker is not None and i < first_marker)
-            or _norm(heading_text(para.text, 200)) == _norm(title)
+        if (
+            rank is not None
+            and rank < 1
+            and (
+                (first_marker is not None and i < first_marker)
+                or _norm(heading_text(para.text, 200)) == _norm(title)
+            )
         ):
             rank = None  # front matter (header, title) written as markdown headings
         if rank is not None:
@@ -124,7 +130,10 @@ def _subtitles(paragraphs: Sequence[Paragraph]) -> tuple[list[Paragraph], list[f
         is_sub = (
             0 < i < len(paragraphs) - 1
             and bool(_PLAIN_SUBTITLE.match(p.text))
-            and (len(paragraphs[i + 1].text) > 40 or bool(_PLAIN_SUBTITLE.match(paragraphs[i + 1].text)))
+            and (
+                len(paragraphs[i + 1].text) > 40
+                or bool(_PLAIN_SUBTITLE.match(paragraphs[i + 1].text))
+            )
         )
         if is_sub and ranks and ranks[-1] is not None:
             paras[-1] = Paragraph(f"{paras[-1].text} {p.text}", paras[-1].page, p.page_end)

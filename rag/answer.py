@@ -43,7 +43,9 @@ def verify(answer: Answer, chunk_texts: Mapping[str, str]) -> Answer:
     ``chunk_texts`` maps chunk id → stored chunk text (what Chroma holds). Surviving
     citations are renumbered 1…n in order of first use and the text rewritten to match.
     """
-    valid = {c.n: c for c in answer.citations if c.quote and c.quote in chunk_texts.get(c.chunk_id, "")}
+    valid = {
+        c.n: c for c in answer.citations if c.quote and c.quote in chunk_texts.get(c.chunk_id, "")
+    }
     order = [n for n in markers(answer.text) if n in valid]
     renumber = {old: new for new, old in enumerate(order, start=1)}
 
@@ -69,7 +71,15 @@ def cite_text(quotes: Sequence[tuple[str, Citation]]) -> str:
 def citation_for(n: int, hit: Hit, quote: str) -> Citation:
     """A citation numbered ``n`` for a ``Hit`` and a quote from its text."""
     return Citation(
-        n=n, chunk_id=hit.chunk_id, doc_id=hit.doc_id, title=hit.title, doc_number=hit.doc_number,
-        kind=hit.kind, date=hit.date, section_path=hit.section_path, page=hit.page, quote=quote,
+        n=n,
+        chunk_id=hit.chunk_id,
+        doc_id=hit.doc_id,
+        title=hit.title,
+        doc_number=hit.doc_number,
+        kind=hit.kind,
+        date=hit.date,
+        section_path=hit.section_path,
+        page=hit.page,
+        quote=quote,
         source=hit.source,
     )

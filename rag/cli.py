@@ -30,7 +30,13 @@ out = Console()
 err = Console(stderr=True)
 
 
-FILE_STATUS_ZH = {"added": "新增", "updated": "已更新", "unchanged": "未变化", "failed": "失败", "skipped": "跳过"}
+FILE_STATUS_ZH = {
+    "added": "新增",
+    "updated": "已更新",
+    "unchanged": "未变化",
+    "failed": "失败",
+    "skipped": "跳过",
+}
 
 
 def _service() -> Any:
@@ -47,7 +53,9 @@ def _fail(e: PolicyQAError) -> None:
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="files or folders to index")],
-    prune: Annotated[bool, typer.Option("--prune", help="remove indexed documents whose files are gone")] = False,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="remove indexed documents whose files are gone")
+    ] = False,
 ) -> None:
     """Index files (txt md pdf docx html jsonl csv xlsx ofd doc wps rtf odt png jpg tif; scans are OCR'd);
     unchanged ones are skipped."""
@@ -77,10 +85,18 @@ def ingest(
     table.add_column("status")
     table.add_column("count", justify="right")
     table.add_column("documents / reasons")
-    for name, items in (("added 新增", report.added), ("updated 更新", report.updated),
-                        ("unchanged 未变", report.unchanged), ("removed 删除", report.removed)):
-        table.add_row(name, str(len(items)), ", ".join(items[:5]) + (" …" if len(items) > 5 else ""))
-    table.add_row("failed 失败", str(len(report.failed)), "\n".join(f"{p}: {r}" for p, r in report.failed))
+    for name, items in (
+        ("added 新增", report.added),
+        ("updated 更新", report.updated),
+        ("unchanged 未变", report.unchanged),
+        ("removed 删除", report.removed),
+    ):
+        table.add_row(
+            name, str(len(items)), ", ".join(items[:5]) + (" …" if len(items) > 5 else "")
+        )
+    table.add_row(
+        "failed 失败", str(len(report.failed)), "\n".join(f"{p}: {r}" for p, r in report.failed)
+    )
     out.print(table)
     files = Table(title="每个文件 per file")
     for col in ("file 文件", "result 结果", "documents 文档", "reason 说明"):
@@ -101,9 +117,27 @@ def ingest(
 
 def _hit_json(hit: Any) -> dict[str, Any]:
     d = hit.to_dict()
-    keys = ("rank", "score", "chunk_id", "doc_id", "title", "doc_number", "kind", "region", "date",
-            "section_path", "page", "text", "source", "dense_rank", "bm25_rank", "dense_score", "bm25_score",
-            "rerank_score", "duplicates")
+    keys = (
+        "rank",
+        "score",
+        "chunk_id",
+        "doc_id",
+        "title",
+        "doc_number",
+        "kind",
+        "region",
+        "date",
+        "section_path",
+        "page",
+        "text",
+        "source",
+        "dense_rank",
+        "bm25_rank",
+        "dense_score",
+        "bm25_score",
+        "rerank_score",
+        "duplicates",
+    )
     return {k: list(d[k]) if k == "duplicates" else d[k] for k in keys}
 
 
@@ -112,19 +146,34 @@ def search(
     query: Annotated[str | None, typer.Argument(help="the question")] = None,
     k: Annotated[int, typer.Option("-k", "--k", help="number of results (1–100)")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-    kind: Annotated[list[str] | None, typer.Option("--kind", help="policy_notice / experience_article / news / project_record / report")] = None,
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kind", help="policy_notice / experience_article / news / project_record / report"
+        ),
+    ] = None,
     region: Annotated[str, typer.Option("--region", help="region contains, e.g. 焦作")] = "",
     issuer: Annotated[str, typer.Option("--issuer", help="issuer contains")] = "",
     doc_number: Annotated[str, typer.Option("--doc-number", help="文号 contains")] = "",
     date_from: Annotated[str, typer.Option("--from", help="date from (YYYY[-MM[-DD]])")] = "",
     date_to: Annotated[str, typer.Option("--to", help="date to (YYYY[-MM[-DD]])")] = "",
     retriever: Annotated[str, typer.Option("--retriever", help="hybrid / dense / bm25")] = "hybrid",
-    batch: Annotated[Path | None, typer.Option("--batch", help='JSONL of {"id", "question"} lines')] = None,
-    context: Annotated[bool, typer.Option("--context", help="add the neighbouring chunks of the same section")] = False,
+    batch: Annotated[
+        Path | None, typer.Option("--batch", help='JSONL of {"id", "question"} lines')
+    ] = None,
+    context: Annotated[
+        bool, typer.Option("--context", help="add the neighbouring chunks of the same section")
+    ] = False,
 ) -> None:
     """Ranked passages for a question (or for each line of --batch)."""
-    filters = {"kind": kind or [], "region": region, "issuer": issuer, "doc_number": doc_number,
-               "date_from": date_from, "date_to": date_to}
+    filters = {
+        "kind": kind or [],
+        "region": region,
+        "issuer": issuer,
+        "doc_number": doc_number,
+        "date_from": date_from,
+        "date_to": date_to,
+    }
     try:
         svc = _service()
         if batch is not None:
@@ -139,8 +188,18 @@ def search(
         return
     neighbours = {h.chunk_id: svc.context(h) for h in hits} if context else {}
     if as_json:
-        results = [_hit_json(h) | ({"context_before": neighbours[h.chunk_id][0], "context_after": neighbours[h.chunk_id][1]}
-                                   if context else {}) for h in hits]
+        results = [
+            _hit_json(h)
+            | (
+                {
+                    "context_before": neighbours[h.chunk_id][0],
+                    "context_after": neighbours[h.chunk_id][1],
+                }
+                if context
+                else {}
+            )
+            for h in hits
+        ]
         print(json.dumps({"query": query, "results": results}, ensure_ascii=False, indent=2))
         return
     if not hits:
@@ -148,7 +207,9 @@ def search(
     for h in hits:
         where = " › ".join(x for x in (h.section_path,) if x) or "正文"
         page = f" 第{h.page}页" if h.page else ""
-        out.print(f"[bold]{h.rank}. {h.title}[/bold] {h.doc_number} [dim]{where}{page} score={h.score:.4f}[/dim]")
+        out.print(
+            f"[bold]{h.rank}. {h.title}[/bold] {h.doc_number} [dim]{where}{page} score={h.score:.4f}[/dim]"
+        )
         before, after = neighbours.get(h.chunk_id, ("", ""))
         if before:
             out.print(f"   [dim]（上文）{before[-100:]}[/dim]", highlight=False)
@@ -171,15 +232,28 @@ def _search_batch(svc: Any, batch: Path, k: int, filters: dict, retriever: str) 
             question = item["question"]
             qid = item.get("id", str(no))
         except (json.JSONDecodeError, KeyError, TypeError):
-            print(json.dumps({"id": None, "line": no, "error": "不是有效的 JSON 对象或缺少 question 字段"},
-                             ensure_ascii=False))
+            print(
+                json.dumps(
+                    {"id": None, "line": no, "error": "不是有效的 JSON 对象或缺少 question 字段"},
+                    ensure_ascii=False,
+                )
+            )
             continue
         history = item.get("history") or []
         try:
             query, _ = svc.rewrite(question, history)
             hits = svc.search(query, k=k, filters=filters, retriever=retriever)
-            print(json.dumps({"id": qid, "query": question, "rewritten_question": query,
-                              "results": [_hit_json(h) for h in hits]}, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {
+                        "id": qid,
+                        "query": question,
+                        "rewritten_question": query,
+                        "results": [_hit_json(h) for h in hits],
+                    },
+                    ensure_ascii=False,
+                )
+            )
         except PolicyQAError as e:
             print(json.dumps({"id": qid, "query": question, "error": str(e)}, ensure_ascii=False))
 
@@ -207,13 +281,23 @@ def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any] | None]]:
 @app.command()
 def ask(
     question: Annotated[str | None, typer.Argument(help="the question")] = None,
-    history: Annotated[list[str] | None, typer.Option("--history", help="an earlier question (repeat, oldest first)")] = None,
+    history: Annotated[
+        list[str] | None,
+        typer.Option("--history", help="an earlier question (repeat, oldest first)"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-    kind: Annotated[list[str] | None, typer.Option("--kind", help="policy_notice / experience_article / news / project_record / report")] = None,
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kind", help="policy_notice / experience_article / news / project_record / report"
+        ),
+    ] = None,
     region: Annotated[str, typer.Option("--region", help="region contains, e.g. 焦作")] = "",
     date_from: Annotated[str, typer.Option("--from", help="date from (YYYY[-MM[-DD]])")] = "",
     date_to: Annotated[str, typer.Option("--to", help="date to (YYYY[-MM[-DD]])")] = "",
-    batch: Annotated[Path | None, typer.Option("--batch", help='JSONL of {"id", "question", "history"?} lines')] = None,
+    batch: Annotated[
+        Path | None, typer.Option("--batch", help='JSONL of {"id", "question", "history"?} lines')
+    ] = None,
 ) -> None:
     """A cited answer from the documents (or a plain refusal when they do not cover it)."""
     filters = {"kind": kind or [], "region": region, "date_from": date_from, "date_to": date_to}
@@ -222,15 +306,30 @@ def ask(
         if batch is not None:
             for no, item in _read_jsonl(batch):
                 if item is None:
-                    print(json.dumps({"id": None, "line": no, "error": "不是有效的 JSON 对象或缺少 question 字段"},
-                                     ensure_ascii=False))
+                    print(
+                        json.dumps(
+                            {
+                                "id": None,
+                                "line": no,
+                                "error": "不是有效的 JSON 对象或缺少 question 字段",
+                            },
+                            ensure_ascii=False,
+                        )
+                    )
                     continue
                 qid = item.get("id", str(no))
                 try:
-                    answer = svc.ask(item["question"], history=item.get("history") or [], filters=filters)
+                    answer = svc.ask(
+                        item["question"], history=item.get("history") or [], filters=filters
+                    )
                     print(json.dumps({"id": qid} | answer.to_dict(), ensure_ascii=False))
                 except PolicyQAError as e:
-                    print(json.dumps({"id": qid, "question": item["question"], "error": str(e)}, ensure_ascii=False))
+                    print(
+                        json.dumps(
+                            {"id": qid, "question": item["question"], "error": str(e)},
+                            ensure_ascii=False,
+                        )
+                    )
             return
         if question is None:
             err.print("错误：请提供问题，或使用 --batch FILE")
@@ -268,6 +367,8 @@ def stats() -> None:
 
 
 RETRIEVER_NAMES = ("bm25", "dense", "hybrid")
+
+
 # settings that change what a search or an answer returns: part of the --resume key and of metrics.json
 class _EvalGroup(TyperGroup):
     """``policyqa eval SET …`` means ``policyqa eval run SET …``; ``import`` and ``compare`` are subcommands."""
@@ -287,7 +388,11 @@ app.add_typer(eval_app, name="eval")
 
 
 def _eval_args(retriever: list[str] | None, ks: str) -> tuple[list[str], list[int]]:
-    names = list(dict.fromkeys(r.strip() for arg in retriever or ["hybrid"] for r in arg.split(",") if r.strip()))
+    names = list(
+        dict.fromkeys(
+            r.strip() for arg in retriever or ["hybrid"] for r in arg.split(",") if r.strip()
+        )
+    )
     bad = [r for r in names if r not in RETRIEVER_NAMES]
     if bad or not names:
         err.print(f"错误：未知的检索方式“{', '.join(bad)}”：可选 bm25、dense、hybrid")
@@ -305,12 +410,17 @@ def _eval_args(retriever: list[str] | None, ks: str) -> tuple[list[str], list[in
 def _eval_items(svc: Any, loaded: Any) -> list[Any]:
     """The set's items with BEIR corpus-ids mapped to doc ids; warns about gold documents not indexed."""
     from rag.evaluation import formats as fmt
+
     resolver = fmt.DocResolver(svc.documents())
-    items, warnings = fmt.resolve_gold(loaded, resolver) if loaded.format == "beir" else (loaded.items, [])
+    items, warnings = (
+        fmt.resolve_gold(loaded, resolver) if loaded.format == "beir" else (loaded.items, [])
+    )
     missing = sorted({d for i in items for d in i.gold_docs} - resolver.ids)
     if missing and loaded.format == "jsonl":
-        warnings.append(f"{len(missing)} 个标准文档不在索引中（相关问题将计为未命中）：{'、'.join(missing[:5])}"
-                        + (" …" if len(missing) > 5 else ""))
+        warnings.append(
+            f"{len(missing)} 个标准文档不在索引中（相关问题将计为未命中）：{'、'.join(missing[:5])}"
+            + (" …" if len(missing) > 5 else "")
+        )
     for note in [*loaded.notes, *warnings]:
         err.print(f"[yellow]注意[/yellow] {note}", highlight=False)
     return list(items)
@@ -318,14 +428,36 @@ def _eval_items(svc: Any, loaded: Any) -> list[Any]:
 
 @eval_app.command("run")
 def eval_run(
-    set_path: Annotated[Path, typer.Argument(help="question set: JSONL file or BEIR folder (see evals/README.md)")],
-    retriever: Annotated[list[str] | None, typer.Option("--retriever", help="bm25 / dense / hybrid; repeat or comma list")] = None,
-    ks: Annotated[str, typer.Option("-k", "--k", help="cut-offs for Hit/Recall/coverage, comma list")] = "1,3,5,10",
-    out_dir: Annotated[Path | None, typer.Option("--out", help="output folder; default evals/results/<time>-<retriever>")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="only the first N questions")] = None,
-    split: Annotated[str | None, typer.Option("--split", help="only the questions of this split: dev or test")] = None,
-    answers: Annotated[bool, typer.Option("--answers", help="also answer every question (ask) and score the answers")] = False,
-    resume: Annotated[bool, typer.Option("--resume", help="keep the questions already done in --out (same set and configuration)")] = False,
+    set_path: Annotated[
+        Path, typer.Argument(help="question set: JSONL file or BEIR folder (see evals/README.md)")
+    ],
+    retriever: Annotated[
+        list[str] | None,
+        typer.Option("--retriever", help="bm25 / dense / hybrid; repeat or comma list"),
+    ] = None,
+    ks: Annotated[
+        str, typer.Option("-k", "--k", help="cut-offs for Hit/Recall/coverage, comma list")
+    ] = "1,3,5,10",
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="output folder; default evals/results/<time>-<retriever>"),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="only the first N questions")
+    ] = None,
+    split: Annotated[
+        str | None, typer.Option("--split", help="only the questions of this split: dev or test")
+    ] = None,
+    answers: Annotated[
+        bool,
+        typer.Option("--answers", help="also answer every question (ask) and score the answers"),
+    ] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume", help="keep the questions already done in --out (same set and configuration)"
+        ),
+    ] = False,
 ) -> None:
     """Score retrievers (and answers) on a set; write metrics, TREC files, report.md and charts.
 
@@ -355,7 +487,9 @@ def eval_run(
             if split not in ("dev", "test"):
                 raise ev.EvalSetError(f"--split 只能是 dev 或 test，而不是“{split}”")
             items = [i for i in items if i.split == split]
-        run, notes = Run.open(svc, set_path, items[:limit], names, depth, out_dir, answers, resume, split)
+        run, notes = Run.open(
+            svc, set_path, items[:limit], names, depth, out_dir, answers, resume, split
+        )
         for note in notes:
             err.print(f"[yellow]注意[/yellow] {note}", highlight=False)
     except PolicyQAError as e:
@@ -363,20 +497,50 @@ def eval_run(
         return
     skipped = run.skipped()
     if resume and any(skipped.values()):
-        out.print("续跑 resume：跳过已完成的 " + "，".join(f"{n} {c} 题" for n, c in skipped.items()))
-    bar = tqdm(total=len(run.items) * len(run.stages) - sum(skipped.values()), unit="q", file=sys.stderr, disable=None)
+        out.print(
+            "续跑 resume：跳过已完成的 " + "，".join(f"{n} {c} 题" for n, c in skipped.items())
+        )
+    bar = tqdm(
+        total=len(run.items) * len(run.stages) - sum(skipped.values()),
+        unit="q",
+        file=sys.stderr,
+        disable=None,
+    )
     try:
         run.run(on_stage=bar.set_description, tick=lambda: bar.update(1))
         bar.close()
-        about = {"set": str(set_path), "format": loaded.format, "n_questions": len(run.items), "limit": limit, "k": cuts}
-        metrics, _ = run.finish(cuts, about, {"timestamp": started.isoformat(timespec="seconds"), "resumed": skipped})
+        about = {
+            "set": str(set_path),
+            "format": loaded.format,
+            "n_questions": len(run.items),
+            "limit": limit,
+            "k": cuts,
+        }
+        metrics, _ = run.finish(
+            cuts, about, {"timestamp": started.isoformat(timespec="seconds"), "resumed": skipped}
+        )
     except KeyboardInterrupt:
         bar.close()
-        again = ["policyqa", "eval", str(set_path), "--retriever", ",".join(names), "-k", ",".join(map(str, cuts)),
-                 *(["--answers"] if answers else []), *(["--limit", str(limit)] if limit else []),
-                 "--out", str(out_dir), "--resume"]
-        err.print(f"已中断 interrupted：已完成的题目保存在 {out_dir}（partial.jsonl）。继续 resume with:\n  "
-                  + shlex.join(again), highlight=False, soft_wrap=True)
+        again = [
+            "policyqa",
+            "eval",
+            str(set_path),
+            "--retriever",
+            ",".join(names),
+            "-k",
+            ",".join(map(str, cuts)),
+            *(["--answers"] if answers else []),
+            *(["--limit", str(limit)] if limit else []),
+            "--out",
+            str(out_dir),
+            "--resume",
+        ]
+        err.print(
+            f"已中断 interrupted：已完成的题目保存在 {out_dir}（partial.jsonl）。继续 resume with:\n  "
+            + shlex.join(again),
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(130) from None
     except PolicyQAError as e:
         bar.close()
@@ -386,8 +550,13 @@ def eval_run(
     out.print(f"结果已写入 {out_dir}（report.md、metrics.json、hit_at_k.png、per_type.png）")
 
 
-def _metrics_table(title: str, first: str, rows: dict[str, dict[str, Any]], cols: list[str],
-                   latency: dict[str, dict[str, float]] | None = None) -> Table:
+def _metrics_table(
+    title: str,
+    first: str,
+    rows: dict[str, dict[str, Any]],
+    cols: list[str],
+    latency: dict[str, dict[str, float]] | None = None,
+) -> Table:
     from rag.evaluation.report import fmt, label
 
     table = Table(title=title, box=None, pad_edge=False)
@@ -400,15 +569,30 @@ def _metrics_table(title: str, first: str, rows: dict[str, dict[str, Any]], cols
     return table
 
 
-def _print_eval(blocks: dict[str, Any], cuts: list[int], answer_block: dict[str, Any] | None) -> None:
+def _print_eval(
+    blocks: dict[str, Any], cuts: list[int], answer_block: dict[str, Any] | None
+) -> None:
     from rag.evaluation.report import ANSWER_KEYS, fmt
 
     mid = 5 if 5 in cuts else cuts[-1]
     cols = [*(f"hit@{k}" for k in cuts), "mrr@10", "ndcg@10", f"coverage@{mid}"]
     overall = {n: b["overall"] for n, b in blocks.items()}
-    out.print(_metrics_table("检索评测 retrieval (by document and answer string)", "retriever", overall, cols,
-                             {n: b["latency_ms"] for n, b in blocks.items()}))
-    doc_cols = [f"doc_hit@{cuts[0]}", f"doc_hit@{mid}", "doc_mrr@10", "doc_ndcg@10", f"recall@{mid}"]
+    out.print(
+        _metrics_table(
+            "检索评测 retrieval (by document and answer string)",
+            "retriever",
+            overall,
+            cols,
+            {n: b["latency_ms"] for n, b in blocks.items()},
+        )
+    )
+    doc_cols = [
+        f"doc_hit@{cuts[0]}",
+        f"doc_hit@{mid}",
+        "doc_mrr@10",
+        "doc_ndcg@10",
+        f"recall@{mid}",
+    ]
     out.print(_metrics_table("按文档 by document only", "retriever", overall, doc_cols))
     first = next(iter(blocks))
     out.print(_metrics_table(f"按题型 per type ({first})", "type", blocks[first]["per_type"], cols))
@@ -428,14 +612,23 @@ def _print_eval(blocks: dict[str, Any], cuts: list[int], answer_block: dict[str,
 
 @eval_app.command("import")
 def eval_import(
-    sheet: Annotated[Path, typer.Argument(help="CSV or XLSX with the headers 问题, 答案, 来源文件 (类型, 历史, 编号 optional)")],
-    output: Annotated[Path | None, typer.Option("-o", "--out", help="JSONL to write; default: the sheet's name with .jsonl")] = None,
+    sheet: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV or XLSX with the headers 问题, 答案, 来源文件 (类型, 历史, 编号 optional)"
+        ),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--out", help="JSONL to write; default: the sheet's name with .jsonl"),
+    ] = None,
 ) -> None:
     """Convert a staff spreadsheet into a JSONL set, resolving 来源文件 against the index.
 
     Example: policyqa eval import 评测题.xlsx -o evals/sets/staff.jsonl   (exit 1 when some rows had problems)
     """
     from rag.evaluation import formats as fmt
+
     try:
         resolver = fmt.DocResolver(_service().documents())
         lines, problems = fmt.import_sheet(sheet, resolver)
@@ -446,13 +639,20 @@ def eval_import(
         err.print("[yellow]注意[/yellow] 索引中没有文件，来源文件无法核对：请先 policyqa ingest")
     target = output or sheet.with_suffix(".jsonl")
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    target.write_text(
+        "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8"
+    )
     for p in problems:
         level = "[red]错误 error[/red]" if p.level == "error" else "[yellow]警告 warning[/yellow]"
-        out.print(f"第 {p.row} 行 (row {p.row}) {level}：{p.message}", highlight=False, soft_wrap=True)
+        out.print(
+            f"第 {p.row} 行 (row {p.row}) {level}：{p.message}", highlight=False, soft_wrap=True
+        )
     errors = sum(p.level == "error" for p in problems)
-    out.print(f"已导入 {len(lines)} 题 → {target}；{errors} 行未导入，{len(problems) - errors} 行有警告。",
-              highlight=False, soft_wrap=True)
+    out.print(
+        f"已导入 {len(lines)} 题 → {target}；{errors} 行未导入，{len(problems) - errors} 行有警告。",
+        highlight=False,
+        soft_wrap=True,
+    )
     if problems:
         raise typer.Exit(1)
 
@@ -461,9 +661,16 @@ def eval_import(
 def eval_compare(
     dir_a: Annotated[Path, typer.Argument(help="baseline --out folder")],
     dir_b: Annotated[Path, typer.Argument(help="new --out folder")],
-    metric: Annotated[str, typer.Option("--metric", help="guarded metric, e.g. mrr@10, hit@1, doc_ndcg@10, accuracy")] = "mrr@10",
-    max_drop: Annotated[float, typer.Option("--max-drop", min=0, help="largest allowed drop (A − B)")] = 0.02,
-    retriever: Annotated[str | None, typer.Option("--retriever", help="compare only this retriever")] = None,
+    metric: Annotated[
+        str,
+        typer.Option("--metric", help="guarded metric, e.g. mrr@10, hit@1, doc_ndcg@10, accuracy"),
+    ] = "mrr@10",
+    max_drop: Annotated[
+        float, typer.Option("--max-drop", min=0, help="largest allowed drop (A − B)")
+    ] = 0.02,
+    retriever: Annotated[
+        str | None, typer.Option("--retriever", help="compare only this retriever")
+    ] = None,
 ) -> None:
     """Metric deltas (B − A) and flipped questions; exit 1 when --metric dropped by more than --max-drop.
 
@@ -482,31 +689,59 @@ def eval_compare(
     for scope, key, a, b in c.rows:
         delta = f"{b - a:+.3f}" if a is not None and b is not None else "n/a"
         name = label(key) if "@" in key else key
-        table.add_row(scope, f"[bold]{name}[/bold]" if key == metric else name, fmt(a), fmt(b), delta)
+        table.add_row(
+            scope, f"[bold]{name}[/bold]" if key == metric else name, fmt(a), fmt(b), delta
+        )
     out.print(table)
     for scope, (lost, gained) in c.flips.items():
         what = "answer" if scope == "answers" else "Hit@1"
-        out.print(f"{scope}: {what} right → wrong ({len(lost)}): {', '.join(lost) or '-'}", highlight=False)
-        out.print(f"{scope}: {what} wrong → right ({len(gained)}): {', '.join(gained) or '-'}", highlight=False)
+        out.print(
+            f"{scope}: {what} right → wrong ({len(lost)}): {', '.join(lost) or '-'}",
+            highlight=False,
+        )
+        out.print(
+            f"{scope}: {what} wrong → right ({len(gained)}): {', '.join(gained) or '-'}",
+            highlight=False,
+        )
     for scope, a, b, drop in c.guard:
         verdict = "[red]FAIL[/red]" if drop > max_drop + 1e-12 else "[green]OK[/green]"
-        out.print(f"{verdict} {scope} {metric}: {a:.3f} → {b:.3f}, drop {drop:+.3f} (max {max_drop})")
+        out.print(
+            f"{verdict} {scope} {metric}: {a:.3f} → {b:.3f}, drop {drop:+.3f} (max {max_drop})"
+        )
     if c.failed:
         raise typer.Exit(1)
 
 
 @app.command()
 def projects(
-    region: Annotated[str, typer.Option("--region", help="region contains, e.g. 山阳区 or 焦作")] = "",
-    industry: Annotated[str, typer.Option("--industry", help="industry or project name contains, e.g. 新材料")] = "",
-    min_amount: Annotated[float | None, typer.Option("--min-amount", help="investment at least (亿元)")] = None,
-    max_amount: Annotated[float | None, typer.Option("--max-amount", help="investment at most (亿元)")] = None,
-    stage: Annotated[str, typer.Option("--stage", help="洽谈 / 签约 / 落地 / 开工 / 在建 / 投产 (签约 = reached 签约)")] = "",
+    region: Annotated[
+        str, typer.Option("--region", help="region contains, e.g. 山阳区 or 焦作")
+    ] = "",
+    industry: Annotated[
+        str, typer.Option("--industry", help="industry or project name contains, e.g. 新材料")
+    ] = "",
+    min_amount: Annotated[
+        float | None, typer.Option("--min-amount", help="investment at least (亿元)")
+    ] = None,
+    max_amount: Annotated[
+        float | None, typer.Option("--max-amount", help="investment at most (亿元)")
+    ] = None,
+    stage: Annotated[
+        str,
+        typer.Option(
+            "--stage", help="洽谈 / 签约 / 落地 / 开工 / 在建 / 投产 (签约 = reached 签约)"
+        ),
+    ] = "",
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """The project ledger (项目台账): indexed project records filtered by field."""
-    filters = {"region": region, "industry": industry, "min_amount": min_amount, "max_amount": max_amount,
-               "stage": stage}
+    filters = {
+        "region": region,
+        "industry": industry,
+        "min_amount": min_amount,
+        "max_amount": max_amount,
+        "stage": stage,
+    }
     try:
         result = _service().query_projects(filters)
     except PolicyQAError as e:
@@ -515,13 +750,20 @@ def projects(
     if as_json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return
-    table = Table(title=f"项目台账 project ledger（{result['conditions']}）：{result['count']} 个项目", box=None,
-                  pad_edge=False)
+    table = Table(
+        title=f"项目台账 project ledger（{result['conditions']}）：{result['count']} 个项目",
+        box=None,
+        pad_edge=False,
+    )
     for col in ("项目名称", "地区", "产业", "投资额（亿元）", "阶段", "时间", "来源文件"):
-        table.add_column(col, justify="right" if col.startswith("投资额") else "left", overflow="fold")
+        table.add_column(
+            col, justify="right" if col.startswith("投资额") else "left", overflow="fold"
+        )
     for r in result["projects"]:
         amount = f"{r['amount_yi']:g}" if r["amount_yi"] is not None else "—"
-        table.add_row(r["name"], r["region"], r["industry"], amount, r["stage"], r["date"], r["source_doc"])
+        table.add_row(
+            r["name"], r["region"], r["industry"], amount, r["stage"], r["date"], r["source_doc"]
+        )
     out.print(table)
     if result["total_amount_yi"] is not None:
         out.print(f"已载明投资额的项目合计 {result['total_amount_yi']:g} 亿元")
@@ -529,11 +771,22 @@ def projects(
 
 @app.command("map")
 def responsibility_map(
-    actor: Annotated[str, typer.Option("--actor", help="an actor as the documents name it: 市商务局, 焦作市商务局, 商务局")] = "",
+    actor: Annotated[
+        str,
+        typer.Option(
+            "--actor", help="an actor as the documents name it: 市商务局, 焦作市商务局, 商务局"
+        ),
+    ] = "",
     region: Annotated[str, typer.Option("--region", help="region contains, e.g. 焦作")] = "",
-    role: Annotated[str, typer.Option("--role", help="role contains: 牵头单位, 责任单位, 牵头领导, 报送…")] = "",
-    deadline: Annotated[bool, typer.Option("--deadline", help="only duties with a deadline or frequency")] = False,
-    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="also write the rows to this .xlsx file")] = None,
+    role: Annotated[
+        str, typer.Option("--role", help="role contains: 牵头单位, 责任单位, 牵头领导, 报送…")
+    ] = "",
+    deadline: Annotated[
+        bool, typer.Option("--deadline", help="only duties with a deadline or frequency")
+    ] = False,
+    xlsx: Annotated[
+        Path | None, typer.Option("--xlsx", help="also write the rows to this .xlsx file")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """新人入门: the responsibility map (who does what, by when), each row with its quote."""
@@ -548,14 +801,21 @@ def responsibility_map(
         write_xlsx(rows, xlsx)
         err.print(f"已导出 {len(rows)} 行到 {xlsx}")
     if as_json:
-        print(json.dumps({"count": len(rows), "responsibilities": [r.to_dict() for r in rows]},
-                         ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {"count": len(rows), "responsibilities": [r.to_dict() for r in rows]},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     table = Table(title=f"职责清单 responsibility map：{len(rows)} 行", box=None, pad_edge=False)
     for col in ("地区", "责任主体", "角色", "范围", "时限/频次", "原文", "文号"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r.region, r.actor, r.role, r.scope, r.deadline, r.passage.quote, r.passage.doc_number)
+        table.add_row(
+            r.region, r.actor, r.role, r.scope, r.deadline, r.passage.quote, r.passage.doc_number
+        )
     out.print(table)
 
 
@@ -573,8 +833,18 @@ def glossary(
         _fail(e)
         return
     if as_json:
-        print(json.dumps({"query": term, "count": len(entries), "entries": [e.to_dict() for e in entries],
-                          "synonyms": [list(g) for g in groups]}, ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {
+                    "query": term,
+                    "count": len(entries),
+                    "entries": [e.to_dict() for e in entries],
+                    "synonyms": [list(g) for g in groups],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     table = Table(title=f"术语表 glossary：{len(entries)} 条", box=None, pad_edge=False)
     for col in ("术语", "方式", "释义/原文", "来源文件"):
@@ -588,7 +858,13 @@ def glossary(
 
 @app.command()
 def check(
-    repair: Annotated[bool, typer.Option("--repair", help="fix what is found (delete orphans/duplicates, rebuild BM25), then check again")] = False,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="fix what is found (delete orphans/duplicates, rebuild BM25), then check again",
+        ),
+    ] = False,
 ) -> None:
     """Verify the index: Chroma vs record manager vs BM25 vs manifest (exit 1 if problems remain)."""
     try:
@@ -605,12 +881,16 @@ def check(
         return
     if not report.ok:
         if not repair:
-            out.print("发现问题；运行 policyqa check --repair 修复。 Problems found; run `policyqa check --repair`.")
+            out.print(
+                "发现问题；运行 policyqa check --repair 修复。 Problems found; run `policyqa check --repair`."
+            )
         raise typer.Exit(1)
 
 
 def _print_check(report: Any, title: str) -> None:
-    out.print(f"{title}: chunks {report.chunks}, documents {report.documents}, record keys {report.record_keys}")
+    out.print(
+        f"{title}: chunks {report.chunks}, documents {report.documents}, record keys {report.record_keys}"
+    )
     if report.ok:
         out.print("[green]索引一致 consistent[/green]")
         return

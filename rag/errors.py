@@ -9,8 +9,19 @@ from __future__ import annotations
 
 from ingest.errors import LoadError, PolicyQAError
 
-__all__ = ["ChromaUnavailableError", "ConfigError", "IndexBusyError", "IndexCorruptError", "IndexMismatchError",
-           "LLMError", "LoadError", "PolicyQAError", "QueryError", "SignInError", "SignInThrottled"]
+__all__ = [
+    "ChromaUnavailableError",
+    "ConfigError",
+    "IndexBusyError",
+    "IndexCorruptError",
+    "IndexMismatchError",
+    "LLMError",
+    "LoadError",
+    "PolicyQAError",
+    "QueryError",
+    "SignInError",
+    "SignInThrottled",
+]
 
 
 class IndexMismatchError(PolicyQAError):

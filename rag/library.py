@@ -41,7 +41,9 @@ Ingest = Callable[..., IngestReport]
 
 LEDGER_ROW = re.compile(r"^(?P<sheet>.+)#row\d+$")
 STATUS_ZH = {"added": "新增", "updated": "已更新", "unchanged": "未变化", "failed": "失败"}
-MAX_NAME_BYTES = 200  # file systems allow 255 bytes per name: room for "_2", ".part" and a time stamp
+MAX_NAME_BYTES = (
+    200  # file systems allow 255 bytes per name: room for "_2", ".part" and a time stamp
+)
 _UNSAFE = re.compile(r"[^\w\u3001-\u303f\uff08\uff09\u4e00-\u9fff.()\-]+")
 
 
@@ -90,8 +92,13 @@ def safe_filename(name: str) -> str:
         stem, suffix = base, ""
     suffix = "." + suffix.lower() if suffix else ""
     if suffix not in SUPPORTED:
-        raise LoadError(f"不支持的文件类型“{suffix or '无扩展名'}”（支持：{'、'.join(s[1:] for s in SUPPORTED)}）")
-    stem = _cut_utf8(_UNSAFE.sub("_", stem).strip("._- "), MAX_NAME_BYTES - len(suffix)).rstrip("._- ") or "upload"
+        raise LoadError(
+            f"不支持的文件类型“{suffix or '无扩展名'}”（支持：{'、'.join(s[1:] for s in SUPPORTED)}）"
+        )
+    stem = (
+        _cut_utf8(_UNSAFE.sub("_", stem).strip("._- "), MAX_NAME_BYTES - len(suffix)).rstrip("._- ")
+        or "upload"
+    )
     return stem + suffix
 
 
@@ -150,8 +157,9 @@ class _Planned:
     replace: Path | None = None  # the earlier upload at ``target`` this one replaces
 
 
-def plan_upload(name: str, data: bytes, folder: Path, owners: dict[str, str], batch: set[str],
-                replace: bool) -> _Planned:
+def plan_upload(
+    name: str, data: bytes, folder: Path, owners: dict[str, str], batch: set[str], replace: bool
+) -> _Planned:
     """Decide where an upload is saved so that it never takes another source's document id.
 
     ``owners`` maps document-id stems to their sources (``doc_owners``), ``batch`` holds the
@@ -168,7 +176,9 @@ def plan_upload(name: str, data: bytes, folder: Path, owners: dict[str, str], ba
     if earlier_upload and (replace or target.read_bytes() == data):
         return _Planned(target, replace=target if replace else None)
 
-    def taken(s: str) -> bool:  # by an indexed document, this batch, or any upload file of that stem
+    def taken(
+        s: str,
+    ) -> bool:  # by an indexed document, this batch, or any upload file of that stem
         return s in owners or s in batch or any((folder / f"{s}{x}").exists() for x in SUPPORTED)
 
     if not taken(stem) and safe != CATALOG_NAME:
@@ -195,12 +205,20 @@ def _results(report: IngestReport, saved: Sequence[Path]) -> list[FileResult]:
             out.append(FileResult(path.name, "failed", 0, "文件中没有可导入的内容"))
         else:
             status = f.status if f.status in STATUS_ZH else "failed"
-            out.append(FileResult(path.name, status, f.documents if status != "failed" else 0, f.reason))
+            out.append(
+                FileResult(path.name, status, f.documents if status != "failed" else 0, f.reason)
+            )
     return out
 
 
-def add_uploads(index: PolicyIndex, settings: Settings, ingest: Ingest, files: Sequence[tuple[str, bytes | Path]], replace: bool = False,
-                page_progress: Callable[[str, int, int], None] | None = None) -> list[FileResult]:
+def add_uploads(
+    index: PolicyIndex,
+    settings: Settings,
+    ingest: Ingest,
+    files: Sequence[tuple[str, bytes | Path]],
+    replace: bool = False,
+    page_progress: Callable[[str, int, int], None] | None = None,
+) -> list[FileResult]:
     """Save and ingest uploaded files ((name, content) pairs), one result per file, in order.
 
     With ``replace`` an upload of the same name as an earlier upload replaces it (the old
@@ -219,7 +237,9 @@ def add_uploads(index: PolicyIndex, settings: Settings, ingest: Ingest, files: S
                 data = read_upload(settings, content)
                 plan = plan_upload(name, data, folder, owners, batch, replace)
                 if plan.replace is not None:
-                    plan = _Planned(plan.target, plan.note, _keep_old_version(settings, plan.target))
+                    plan = _Planned(
+                        plan.target, plan.note, _keep_old_version(settings, plan.target)
+                    )
                 _write(plan.target, data)
             except LoadError as e:
                 results[i] = FileResult(safe_or(given), "failed", 0, str(e))
@@ -235,7 +255,9 @@ def add_uploads(index: PolicyIndex, settings: Settings, ingest: Ingest, files: S
                 note = "；".join(x for x in (plan.note, r.reason) if x)
                 old = _describe_old(plan.replace) if plan.replace else ""
                 if r.status == "failed" and plan.replace is not None:
-                    plan.replace.replace(plan.target)  # the new version failed: the old one comes back
+                    plan.replace.replace(
+                        plan.target
+                    )  # the new version failed: the old one comes back
                     old = ""
                 elif r.status == "failed":
                     _remove_quietly(plan.target)
@@ -263,7 +285,7 @@ def _keep_old_version(settings: Settings, target: Path) -> Path:
 
 
 def _describe_old(kept: Path) -> str:
-    """"通知.txt（旧版本 1234 字节，已另存为 replaced/20261201-101500-通知.txt）"."""
+    """ "通知.txt（旧版本 1234 字节，已另存为 replaced/20261201-101500-通知.txt）"."""
     name = kept.name.split("-", 2)[-1]
     return f"{name}（旧版本 {kept.stat().st_size} 字节，已另存为 replaced/{kept.name}）"
 
@@ -335,16 +357,23 @@ def documents(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         sheet = sheets.get(m.group("sheet"))
         if sheet is None:
-            sheet = sheets[m.group("sheet")] = d | {"doc_id": m.group("sheet"), "chunks": 0, "rows": 0,
-                                                    "title": _sheet_title(m.group("sheet"), d.get("source")),
-                                                    "region": "", "date": ""}
+            sheet = sheets[m.group("sheet")] = d | {
+                "doc_id": m.group("sheet"),
+                "chunks": 0,
+                "rows": 0,
+                "title": _sheet_title(m.group("sheet"), d.get("source")),
+                "region": "",
+                "date": "",
+            }
             out.append(sheet)
         sheet["chunks"] += d["chunks"]
         sheet["rows"] += 1
     return sorted(out, key=lambda r: r["doc_id"])
 
 
-def document_sections(index: PolicyIndex, doc_id: str) -> tuple[dict[str, Any], list[tuple[str, list[str]]]]:
+def document_sections(
+    index: PolicyIndex, doc_id: str
+) -> tuple[dict[str, Any], list[tuple[str, list[str]]]]:
     """A document's metadata and its text as (section path, [chunk texts]) in reading order;
     for a ledger sheet's id, its rows in order (section path "第N行")."""
     got = index.chunks(where={"doc_id": doc_id})
@@ -354,7 +383,10 @@ def document_sections(index: PolicyIndex, doc_id: str) -> tuple[dict[str, Any], 
             raise QueryError(f"文档不存在：{doc_id}")
         got = index.chunks(where={"doc_id": {"$in": rows_of}})
         rows = sorted(((t, m) for _, t, m in got), key=lambda r: int(r[1].get("x_row") or 0))
-        meta = dict(rows[0][1]) | {"doc_id": doc_id, "title": _sheet_title(doc_id, rows[0][1].get("source"))}
+        meta = dict(rows[0][1]) | {
+            "doc_id": doc_id,
+            "title": _sheet_title(doc_id, rows[0][1].get("source")),
+        }
         return meta, [(f"第{m.get('x_row')}行", [text]) for text, m in rows]
     rows = sorted(((t, m) for _, t, m in got), key=lambda r: int(r[1].get("ordinal") or 0))
     meta = dict(rows[0][1])

@@ -38,7 +38,9 @@ log = logging.getLogger(__name__)
 
 MAX_QUOTE_CHARS = 200  # a quote spanning several sentences of a chunk stays this short
 
-_REFUSAL = re.compile(r"未找到|没有找到|找不到|没有相关|无相关|未涉及|没有涉及|未提及|没有提及|无法回答|不能回答")
+_REFUSAL = re.compile(
+    r"未找到|没有找到|找不到|没有相关|无相关|未涉及|没有涉及|未提及|没有提及|无法回答|不能回答"
+)
 _NUM = r"\d+(?:\.\d+)?"
 _UNIT = (
     r"个百分点|%|‰|"
@@ -191,8 +193,9 @@ class LLMAnswerer:
             log.warning("LLM call failed: %r", err)
             raise _error(err, self.settings) from err
 
-    def answer(self, question: str, hits: Sequence[Hit],
-               on_token: Callable[[str], None] | None = None) -> Answer:
+    def answer(
+        self, question: str, hits: Sequence[Hit], on_token: Callable[[str], None] | None = None
+    ) -> Answer:
         """Stream a reply to ``question`` from ``hits`` (numbered [1]…) and check it.
 
         ``on_token`` receives each text delta as it arrives (for a live UI); the returned
@@ -210,15 +213,23 @@ class LLMAnswerer:
         text = "".join(parts).strip()
 
         answer = verify(
-            Answer(question=question, rewritten_question=question, answered=True, text=text,
-                   citations=self._citations(text, hits), mode="llm"),
+            Answer(
+                question=question,
+                rewritten_question=question,
+                answered=True,
+                text=text,
+                citations=self._citations(text, hits),
+                mode="llm",
+            ),
             {h.chunk_id: h.text for h in hits},
         )
         answered = bool(answer.citations) or not _REFUSAL.search(answer.text)
         notes = list(answer.notes)
         if answered and not answer.citations:
             notes.append("该回答未标注出处，无法在原文中核实，请谨慎参考。")
-        cited = _normal("".join(h.text for h in hits if h.chunk_id in {c.chunk_id for c in answer.citations}))
+        cited = _normal(
+            "".join(h.text for h in hits if h.chunk_id in {c.chunk_id for c in answer.citations})
+        )
         flagged = [x for x in number_expressions(answer.text) if not _contains_number(cited, x)]
         if flagged:
             notes.append("以下数字未在引用原文中找到，请核对：" + "、".join(flagged))
@@ -232,7 +243,9 @@ class LLMAnswerer:
             for n in markers(sentence):
                 if 1 <= n <= len(hits):
                     claims.setdefault(n, []).append(sentence)
-        return [citation_for(n, hits[n - 1], best_quote(c, hits[n - 1].text)) for n, c in claims.items()]
+        return [
+            citation_for(n, hits[n - 1], best_quote(c, hits[n - 1].text)) for n, c in claims.items()
+        ]
 
     def rewrite(self, question: str, history: Sequence[str]) -> str:
         """A standalone question from a follow-up and the earlier user turns (oldest first).

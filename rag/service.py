@@ -64,7 +64,11 @@ def clean_query(query: str) -> str:
 def _topic(question: str) -> str:
     """The question without its question words: "深圳的招商补贴标准是多少？" → "“深圳的招商补贴标准”"."""
     t = question.rstrip("？?。！! ")
-    for w in sorted(QUESTION_NOISE | {"是谁", "是多少", "有哪些", "是什么", "多少", "几个", "吗", "呢"}, key=len, reverse=True):
+    for w in sorted(
+        QUESTION_NOISE | {"是谁", "是多少", "有哪些", "是什么", "多少", "几个", "吗", "呢"},
+        key=len,
+        reverse=True,
+    ):
         if t.endswith(w):
             t = t[: -len(w)]
     t = t.rstrip("的是为有")
@@ -100,11 +104,17 @@ class PolicyQA:
         """Open the index and load (or rebuild) its BM25 side now rather than on the first request."""
         self.index.bm25  # noqa: B018
 
-    def ingest(self, paths: Sequence[Path], prune: bool = False,
-               progress: Callable[[int, int, str], None] | None = None,
-               page_progress: Callable[[str, int, int], None] | None = None) -> IngestReport:
+    def ingest(
+        self,
+        paths: Sequence[Path],
+        prune: bool = False,
+        progress: Callable[[int, int, str], None] | None = None,
+        page_progress: Callable[[str, int, int], None] | None = None,
+    ) -> IngestReport:
         """Ingest files and folders; then compute the evidence vectors of what was written."""
-        report = self.index.ingest(paths, prune=prune, progress=progress, page_progress=page_progress)
+        report = self.index.ingest(
+            paths, prune=prune, progress=progress, page_progress=page_progress
+        )
         written = [*report.added, *report.updated]
         if written and self.settings.unit_vectors_at_ingest:
             self.warm_unit_vectors(written)
@@ -112,8 +122,13 @@ class PolicyQA:
             self.onboarding()  # the 新人入门 map of what was written, extracted now
         return report
 
-    def search(self, query: str, k: int | None = None, filters: Filters | Mapping[str, Any] | None = None,
-               retriever: str = "hybrid") -> list[Hit]:
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        filters: Filters | Mapping[str, Any] | None = None,
+        retriever: str = "hybrid",
+    ) -> list[Hit]:
         query = clean_query(query)
         k = self.settings.default_k if k is None else k
         if not 1 <= k <= 100:
@@ -122,8 +137,9 @@ class PolicyQA:
         self.index.follow_writers()  # another process may have written to the index
         if flt.is_empty():
             flt = self.implied_filters(query)
-        docs = make_retriever(self.index, retriever, k, flt, self.settings.reranker,
-                              self.settings.rerank_candidates).invoke(query)
+        docs = make_retriever(
+            self.index, retriever, k, flt, self.settings.reranker, self.settings.rerank_candidates
+        ).invoke(query)
         return [self._hit(rank, d.page_content, d.metadata) for rank, d in enumerate(docs, start=1)]
 
     @staticmethod
@@ -163,8 +179,13 @@ class PolicyQA:
                 return rewrite_followup(question, turns), [f"问题改写未使用大模型（{e}）"]
         return rewrite_followup(question, turns), []
 
-    def ask(self, question: str, history: Sequence[str] = (), filters: Filters | Mapping[str, Any] | None = None,
-            on_token: Callable[[str], None] | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        history: Sequence[str] = (),
+        filters: Filters | Mapping[str, Any] | None = None,
+        on_token: Callable[[str], None] | None = None,
+    ) -> Answer:
         """Answer from the documents, cited; refuse when they do not cover the question.
 
         With an LLM configured it writes the answer (streamed through ``on_token``); any
@@ -182,7 +203,9 @@ class PolicyQA:
                 if on_token:
                     on_token(answer.text)
                 return answer
-        if flt.is_empty():  # "X负责哪些事", "谁负责Y", "什么是Z": from the 新人入门 map when it has rows
+        if (
+            flt.is_empty()
+        ):  # "X负责哪些事", "谁负责Y", "什么是Z": from the 新人入门 map when it has rows
             mapped = self._onboarding_answer(rewritten)
             if mapped is not None:
                 mapped = replace(mapped, question=question, notes=notes + mapped.notes)
@@ -190,24 +213,45 @@ class PolicyQA:
                     on_token(mapped.text)
                 return mapped
         hits = self.search(rewritten, k=self.settings.answer_passages, filters=flt)
-        draft = answer_offline(rewritten, hits, self.library(), self.settings.answer_max_chars,
-                               self.refusal_model)
+        draft = answer_offline(
+            rewritten, hits, self.library(), self.settings.answer_max_chars, self.refusal_model
+        )
         if draft.verdict == "refuse":
             return self._refuse(question, rewritten, hits, draft, notes)
         if draft.verdict == "partial":
             text = partial(draft.text, "、".join(draft.missing))
-            answer = Answer(question, rewritten, False, text, draft.citations, "partial", notes,
-                            strength=draft.probability, evidence=draft.features)
+            answer = Answer(
+                question,
+                rewritten,
+                False,
+                text,
+                draft.citations,
+                "partial",
+                notes,
+                strength=draft.probability,
+                evidence=draft.features,
+            )
             answer = verify(answer, self.stored_texts([c.chunk_id for c in answer.citations]))
             if on_token:
                 on_token(answer.text)
             return answer
-        extractive = Answer(question, rewritten, True, draft.text, draft.citations, "extractive", notes,
-                            strength=draft.probability, evidence=draft.features)
+        extractive = Answer(
+            question,
+            rewritten,
+            True,
+            draft.text,
+            draft.citations,
+            "extractive",
+            notes,
+            strength=draft.probability,
+            evidence=draft.features,
+        )
         if self.settings.llm_enabled:
             try:
                 llm = LLMAnswerer(self.settings).answer(rewritten, hits, on_token=on_token)
-                llm = replace(llm, question=question, rewritten_question=rewritten, notes=notes + llm.notes)
+                llm = replace(
+                    llm, question=question, rewritten_question=rewritten, notes=notes + llm.notes
+                )
                 return verify(llm, self.stored_texts([c.chunk_id for c in llm.citations]))
             except LLMError as e:
                 extractive = replace(extractive, notes=[*extractive.notes, fallback_note(e)])
@@ -229,32 +273,51 @@ class PolicyQA:
         if self._docs_stamp != bm25.stamp:
             docs: dict[str, tuple[str, str]] = {}
             for m in bm25.metadatas:
-                docs.setdefault(str(m["doc_id"]), (str(m.get("doc_hash", "")), str(m.get("kind", ""))))
+                docs.setdefault(
+                    str(m["doc_id"]), (str(m.get("doc_hash", "")), str(m.get("kind", "")))
+                )
             self._docs, self._docs_stamp = docs, bm25.stamp
         return self._onboarding_store.sync(self._docs, self.index.document_chunks)
 
-    def responsibilities(self, actor: str = "", region: str = "", role: str = "", deadline: bool = False,
-                         doc_id: str = "") -> list[Responsibility]:
+    def responsibilities(
+        self,
+        actor: str = "",
+        region: str = "",
+        role: str = "",
+        deadline: bool = False,
+        doc_id: str = "",
+    ) -> list[Responsibility]:
         """Rows of the map; ``actor`` as a user names it (焦作市商务局 = 市商务局 = 商务局 in 焦作),
         ``region`` and ``role`` as substrings, ``deadline`` only rows with a time limit or frequency."""
         from rag.onboarding.responsibilities import actor_core
 
-        for name, value in (("actor", actor), ("region", region), ("role", role), ("doc_id", doc_id)):
+        for name, value in (
+            ("actor", actor),
+            ("region", region),
+            ("role", role),
+            ("doc_id", doc_id),
+        ):
             if not isinstance(value, str) or len(value) > 100:
                 raise QueryError(f"筛选条件“{name}”无效：应为不超过 100 字的文本")
         records = self.onboarding().responsibilities
         named = actor.strip()
         for city in sorted({r.region for r in records if r.region}, key=len, reverse=True):
             short = city[:-1] if len(city) > 2 and city[-1] in "市州" else city
-            if named.startswith((city, short)) and not region.strip():  # "焦作市商务局": 焦作's bureau
-                region, named = city, named[len(city) if named.startswith(city) else len(short):]
+            if (
+                named.startswith((city, short)) and not region.strip()
+            ):  # "焦作市商务局": 焦作's bureau
+                region, named = city, named[len(city) if named.startswith(city) else len(short) :]
                 break
         core = actor_core(named) if named else ""
         rows = []
         for r in records:
             if core and r.actor_key.split("|", 1)[1] != core and core not in r.actor:
                 continue
-            if region.strip() and region.strip()[:2] not in r.region and region.strip() not in r.passage.region:
+            if (
+                region.strip()
+                and region.strip()[:2] not in r.region
+                and region.strip() not in r.passage.region
+            ):
                 continue
             if role.strip() and role.strip() not in r.role:
                 continue
@@ -278,8 +341,11 @@ class PolicyQA:
         t = term.strip().strip("“”")
         if not t:
             return []
-        return [g for g in load_synonyms(self.settings.synonyms_file).groups
-                if any(w == t or (len(w) >= 2 and w in t) or (len(t) >= 2 and t in w) for w in g)]
+        return [
+            g
+            for g in load_synonyms(self.settings.synonyms_file).groups
+            if any(w == t or (len(w) >= 2 and w in t) or (len(t) >= 2 and t in w) for w in g)
+        ]
 
     def document_outline(self, doc_id: str) -> Overview:
         """A document's overview: kind, issuer, 文号, date and its headings with the first
@@ -290,8 +356,11 @@ class PolicyQA:
         if not chunks:
             raise QueryError(f"找不到文档“{doc_id}”")
         by_id = {str(m.get("chunk_id", "")): (body, m) for body, m in chunks}
-        parts = [by_id[h.chunk_id] for h in self.outline(self._hit(0, chunks[0][0], chunks[0][1]))
-                 if h.chunk_id in by_id]
+        parts = [
+            by_id[h.chunk_id]
+            for h in self.outline(self._hit(0, chunks[0][0], chunks[0][1]))
+            if h.chunk_id in by_id
+        ]
         return overview(chunks[0][1], parts, chunks)
 
     def onboarding_examples(self, limit: int = 12) -> list[str]:
@@ -323,10 +392,26 @@ class PolicyQA:
         out: list[GlossaryEntry] = []
         for h in self.search(term, k=10, retriever="bm25"):
             if term in h.text and all(e.passage.doc_id != h.doc_id for e in out):
-                entry = usage(term, [(h.text, {"chunk_id": h.chunk_id, "doc_id": h.doc_id, "title": h.title,
-                                                "doc_number": h.doc_number, "kind": h.kind, "date": h.date,
-                                                "region": h.region, "section_path": h.section_path,
-                                                "page": h.page, "source": h.source})])
+                entry = usage(
+                    term,
+                    [
+                        (
+                            h.text,
+                            {
+                                "chunk_id": h.chunk_id,
+                                "doc_id": h.doc_id,
+                                "title": h.title,
+                                "doc_number": h.doc_number,
+                                "kind": h.kind,
+                                "date": h.date,
+                                "region": h.region,
+                                "section_path": h.section_path,
+                                "page": h.page,
+                                "source": h.source,
+                            },
+                        )
+                    ],
+                )
                 if entry is not None:
                     out.append(entry)
         return out[:3]
@@ -363,7 +448,9 @@ class PolicyQA:
         texts: list[str] = []
         for doc_id in doc_ids:
             for body, meta in self.index.document_chunks(doc_id):
-                units = passage_units(body, str(meta.get("section_path", "")), str(meta.get("title", "")))
+                units = passage_units(
+                    body, str(meta.get("section_path", "")), str(meta.get("title", ""))
+                )
                 texts += [embedding_text(u) for u in units]
         texts = list(dict.fromkeys(texts))
         batch = max(self.settings.embed_batch_size, 1) * 4
@@ -371,22 +458,36 @@ class PolicyQA:
             self.index.embeddings.embed_documents(texts[i : i + batch])
         return len(texts)
 
-    def _refuse(self, question: str, rewritten: str, hits: Sequence[Hit], draft: Draft,
-                notes: list[str]) -> Answer:
+    def _refuse(
+        self, question: str, rewritten: str, hits: Sequence[Hit], draft: Draft, notes: list[str]
+    ) -> Answer:
         topic = "、".join(draft.missing) if draft.missing else _topic(rewritten)
         closest: list[dict[str, str]] = []
         for h in hits:
             if all(c["doc_id"] != h.doc_id for c in closest):
                 closest.append({"doc_id": h.doc_id, "title": h.title, "doc_number": h.doc_number})
-        return Answer(question, rewritten, False, refusal_text(topic, closest), [], "refusal", notes,
-                      closest=closest[:3], strength=draft.probability, evidence=draft.features)
+        return Answer(
+            question,
+            rewritten,
+            False,
+            refusal_text(topic, closest),
+            [],
+            "refusal",
+            notes,
+            closest=closest[:3],
+            strength=draft.probability,
+            evidence=draft.features,
+        )
 
     def stored_texts(self, chunk_ids: Sequence[str]) -> dict[str, str]:
         """chunk id → the text Chroma holds for it: what every quote is verified against."""
         ids = sorted(set(chunk_ids))
         if not ids:
             return {}
-        return {str(m["chunk_id"]): body for _, body, m in self.index.chunks(where={"chunk_id": {"$in": ids}})}
+        return {
+            str(m["chunk_id"]): body
+            for _, body, m in self.index.chunks(where={"chunk_id": {"$in": ids}})
+        }
 
     def chunks(self, chunk_ids: Sequence[str], texts: bool = True) -> list[tuple[str, str, dict]]:
         """The indexed chunks among ``chunk_ids`` as (id, body, metadata); ``texts=False`` skips bodies."""
@@ -406,11 +507,19 @@ class PolicyQA:
         rows = self.index.document_chunks(hit.doc_id)
         own = hit.section_path
         parts = own.split(" › ")
-        children = [r for r in rows if str(r[1].get("section_path", "")).startswith(own + " › ")] if own else []
+        children = (
+            [r for r in rows if str(r[1].get("section_path", "")).startswith(own + " › ")]
+            if own
+            else []
+        )
         if not children and len(parts) > 1:
             parent = " › ".join(parts[:-1])
-            children = [r for r in rows if str(r[1].get("section_path", "")).startswith(parent + " › ")
-                        and str(r[1]["section_path"]).count(" › ") == own.count(" › ")]
+            children = [
+                r
+                for r in rows
+                if str(r[1].get("section_path", "")).startswith(parent + " › ")
+                and str(r[1]["section_path"]).count(" › ") == own.count(" › ")
+            ]
         return self._first_of_each(children)
 
     def outline(self, hit: Hit) -> list[Hit]:
@@ -433,7 +542,9 @@ class PolicyQA:
         """The text of the chunks just before and after ``hit`` (same section by default)."""
         if hit.ordinal is None:
             return "", ""
-        rows = self.index.neighbours(hit.doc_id, hit.ordinal, hit.section_path if same_section else None)
+        rows = self.index.neighbours(
+            hit.doc_id, hit.ordinal, hit.section_path if same_section else None
+        )
         before = next((d for _, d, m in rows if m["ordinal"] == hit.ordinal - 1), "")
         after = next((d for _, d, m in rows if m["ordinal"] == hit.ordinal + 1), "")
         return before, after
@@ -447,12 +558,18 @@ class PolicyQA:
         """
         # ledger rows quote their source documents verbatim; a policy question is answered
         # from the documents themselves, a ledger question ("山阳区引进了哪些项目") from the rows
-        excluded = () if is_project_question(query) or not self._has_ledger() else ("project_record",)
+        excluded = (
+            () if is_project_question(query) or not self._has_ledger() else ("project_record",)
+        )
         years = YEAR_REPORT.findall(query)
         ids: tuple[str, ...] = ()
         if years:
             titles = self._titles()
-            ids = tuple(d for d, t in titles.items() if "政府工作报告" in t and any(t.startswith(f"{y}年") for y in years))
+            ids = tuple(
+                d
+                for d, t in titles.items()
+                if "政府工作报告" in t and any(t.startswith(f"{y}年") for y in years)
+            )
         return Filters(doc_ids=ids, exclude_kinds=excluded)
 
     # ---------------------------------------------------------------- 项目台账 (rag.ledger.projects)
@@ -467,8 +584,12 @@ class PolicyQA:
         """
         query = ProjectQuery.from_mapping(filters)
         found = Ledger.from_index(self.index).filter(query)
-        return {"conditions": query.describe(), "count": len(found), "total_amount_yi": total_amount(found),
-                "projects": [r.to_dict() for r in found]}
+        return {
+            "conditions": query.describe(),
+            "count": len(found),
+            "total_amount_yi": total_amount(found),
+            "projects": [r.to_dict() for r in found],
+        }
 
     def _has_ledger(self) -> bool:
         """Whether any project-ledger row is indexed (no filter is needed otherwise)."""
@@ -493,7 +614,19 @@ class PolicyQA:
         for m in metas:
             row = docs.setdefault(
                 m["doc_id"],
-                {k: m.get(k, "") for k in ("doc_id", "title", "kind", "issuer", "doc_number", "date", "region", "source")}
+                {
+                    k: m.get(k, "")
+                    for k in (
+                        "doc_id",
+                        "title",
+                        "kind",
+                        "issuer",
+                        "doc_number",
+                        "date",
+                        "region",
+                        "source",
+                    )
+                }
                 | {"chunks": 0},
             )
             row["chunks"] += 1
@@ -509,10 +642,16 @@ class PolicyQA:
         """A document's metadata and its text as (section path, [chunk texts]) in reading order."""
         return doc_library.document_sections(self.index, doc_id)
 
-    def add_uploads(self, files: Sequence[tuple[str, bytes | Path]], replace: bool = False,
-                    page_progress: Callable[[str, int, int], None] | None = None) -> list[doc_library.FileResult]:
+    def add_uploads(
+        self,
+        files: Sequence[tuple[str, bytes | Path]],
+        replace: bool = False,
+        page_progress: Callable[[str, int, int], None] | None = None,
+    ) -> list[doc_library.FileResult]:
         """Save and ingest uploaded (name, content) files, one result per file (``rag.library``)."""
-        return doc_library.add_uploads(self.index, self.settings, self.ingest, files, replace, page_progress)
+        return doc_library.add_uploads(
+            self.index, self.settings, self.ingest, files, replace, page_progress
+        )
 
     def delete_document(self, doc_id: str) -> int:
         """Remove a document (and its uploaded file); the number of chunks deleted."""

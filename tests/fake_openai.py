@@ -47,16 +47,30 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             if script.status != 200:
-                self._json(script.status, {"error": {"message": "scripted failure", "type": "server_error"}})
+                self._json(
+                    script.status,
+                    {"error": {"message": "scripted failure", "type": "server_error"}},
+                )
             elif body.get("stream"):
                 self._stream(body["model"], script)
             else:
-                self._json(200, {
-                    "id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": body["model"],
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": script.text},
-                                 "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-                })
+                self._json(
+                    200,
+                    {
+                        "id": "chatcmpl-fake",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": body["model"],
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": script.text},
+                                "finish_reason": "stop",
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                    },
+                )
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
             pass
 
@@ -81,8 +95,17 @@ class _Handler(BaseHTTPRequestHandler):
         deltas += [{"content": p} for p in pieces]
         for i, delta in enumerate([*deltas, {}]):
             chunk = {
-                "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": None if i < len(deltas) else "stop"}],
+                "id": "chatcmpl-fake",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "delta": delta,
+                        "finish_reason": None if i < len(deltas) else "stop",
+                    }
+                ],
             }
             self._event(json.dumps(chunk, ensure_ascii=False))
         self._event("[DONE]")
@@ -106,7 +129,9 @@ class FakeOpenAI:
         self.closing = threading.Event()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.fake = self
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
 
     @property
     def base_url(self) -> str:

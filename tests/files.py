@@ -68,10 +68,20 @@ def make_xlsx(path: Path) -> Path:
 
 def make_jsonl(path: Path) -> Path:
     rows = [
-        {"title": "2019年政府工作报告", "content": "今年发展的主要预期目标是：国内生产总值增长6%－6.5%。", "year": 2019},
-        {"title": "2018年政府工作报告", "content": "今年发展的主要预期目标是：国内生产总值增长6.5%左右。", "year": 2018},
+        {
+            "title": "2019年政府工作报告",
+            "content": "今年发展的主要预期目标是：国内生产总值增长6%－6.5%。",
+            "year": 2019,
+        },
+        {
+            "title": "2018年政府工作报告",
+            "content": "今年发展的主要预期目标是：国内生产总值增长6.5%左右。",
+            "year": 2018,
+        },
     ]
-    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n{broken\n", encoding="utf-8")
+    path.write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n{broken\n", encoding="utf-8"
+    )
     return path
 
 
@@ -86,8 +96,11 @@ def corpus_paragraphs(path: Path = CORPUS_NOTICE) -> list[str]:
     import re
 
     text = path.read_text(encoding="utf-8")
-    return [re.sub(r"(?<=[\u4e00-\u9fff]) (?=[\u4e00-\u9fff])", "", p.lstrip("#").strip())
-            for p in text.split("\n") if p.strip()]
+    return [
+        re.sub(r"(?<=[\u4e00-\u9fff]) (?=[\u4e00-\u9fff])", "", p.lstrip("#").strip())
+        for p in text.split("\n")
+        if p.strip()
+    ]
 
 
 def wrap(paragraphs: list[str], per_line: int = 38) -> list[str]:
@@ -95,12 +108,17 @@ def wrap(paragraphs: list[str], per_line: int = 38) -> list[str]:
     lines: list[str] = []
     for p in paragraphs:
         p = "\u3000\u3000" + p if len(p) > per_line else p
-        lines.extend(p[i:i + per_line] for i in range(0, len(p), per_line))
+        lines.extend(p[i : i + per_line] for i in range(0, len(p), per_line))
     return lines
 
 
-def render_page(lines: list[str], dpi: int = 200, pt: float = 12, columns: list[list[str]] | None = None,
-                noise: float = 0.0):
+def render_page(
+    lines: list[str],
+    dpi: int = 200,
+    pt: float = 12,
+    columns: list[list[str]] | None = None,
+    noise: float = 0.0,
+):
     """A scanned A4 page: black text on white at ``pt`` points and ``dpi``, as a PIL image.
     ``columns`` (two lists of lines) are set in two columns under ``lines``; ``noise`` adds
     speckles and a slight blur, like a photocopy."""
@@ -144,7 +162,7 @@ def notice_pages() -> list[list[str]]:
     """Two printed pages of the 焦作 notice (corpus/002): its head, and the 招商六组/七组 part."""
     paras = corpus_paragraphs()
     six = next(i for i, p in enumerate(paras) if p.startswith("（六）招商六组"))
-    return [wrap(paras[:6])[:26], wrap(paras[six:six + 10])[:26]]
+    return [wrap(paras[:6])[:26], wrap(paras[six : six + 10])[:26]]
 
 
 def make_mixed_pdf(path: Path, text_page: list[str], scanned_lines: list[str]) -> Path:
@@ -152,7 +170,9 @@ def make_mixed_pdf(path: Path, text_page: list[str], scanned_lines: list[str]) -
     from pypdf import PdfReader, PdfWriter
 
     text_pdf = make_pdf(path.with_suffix(".text.pdf"), [text_page])
-    image = render_page(scanned_lines).crop((0, 0, round(8.27 * 200), 200 + 70 * len(scanned_lines)))
+    image = render_page(scanned_lines).crop(
+        (0, 0, round(8.27 * 200), 200 + 70 * len(scanned_lines))
+    )
     image_pdf = make_image_pdf(path.with_suffix(".scan.pdf"), [image])
     w = PdfWriter()
     for src in (text_pdf, image_pdf):
@@ -195,9 +215,14 @@ def make_photo(path: Path, paragraph: str) -> Path:
     return path
 
 
-def make_ofd(path: Path, pages: list[list[str]], title: str = "", doc_number: str = "",
-             tables: dict[int, tuple[list[str] | None, list[list[str]]]] | None = None,
-             scans: list | None = None) -> Path:
+def make_ofd(
+    path: Path,
+    pages: list[list[str]],
+    title: str = "",
+    doc_number: str = "",
+    tables: dict[int, tuple[list[str] | None, list[list[str]]]] | None = None,
+    scans: list | None = None,
+) -> Path:
     """An OFD package (GB/T 33190) written by hand: OFD.xml, Document.xml, one Content.xml per page
     with a TextObject per line (deliberately out of order in the XML: reading order comes from Y).
 
@@ -213,36 +238,58 @@ def make_ofd(path: Path, pages: list[list[str]], title: str = "", doc_number: st
 
     ns = 'xmlns:ofd="http://www.ofdspec.org/2016"'
     scans = scans or []
-    custom = (f'<ofd:CustomDatas><ofd:CustomData Name="文号">{escape(doc_number)}</ofd:CustomData></ofd:CustomDatas>'
-              if doc_number else "")
-    ofd_xml = (f'<?xml version="1.0" encoding="UTF-8"?><ofd:OFD {ns} Version="1.0" DocType="OFD"><ofd:DocBody>'
-               f'<ofd:DocInfo><ofd:DocID>0C7D1E</ofd:DocID><ofd:Title>{escape(title)}</ofd:Title>{custom}</ofd:DocInfo>'
-               '<ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>')
+    custom = (
+        f'<ofd:CustomDatas><ofd:CustomData Name="文号">{escape(doc_number)}</ofd:CustomData></ofd:CustomDatas>'
+        if doc_number
+        else ""
+    )
+    ofd_xml = (
+        f'<?xml version="1.0" encoding="UTF-8"?><ofd:OFD {ns} Version="1.0" DocType="OFD"><ofd:DocBody>'
+        f"<ofd:DocInfo><ofd:DocID>0C7D1E</ofd:DocID><ofd:Title>{escape(title)}</ofd:Title>{custom}</ofd:DocInfo>"
+        "<ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>"
+    )
     n_pages = len(pages) + len(scans)
-    page_refs = "".join(f'<ofd:Page ID="{n + 10}" BaseLoc="Pages/Page_{n}/Content.xml"/>' for n in range(n_pages))
-    document = (f'<?xml version="1.0" encoding="UTF-8"?><ofd:Document {ns}><ofd:CommonData><ofd:MaxUnitID>999'
-                '</ofd:MaxUnitID><ofd:PageArea><ofd:PhysicalBox>0 0 210 297</ofd:PhysicalBox></ofd:PageArea>'
-                '<ofd:PublicRes>PublicRes.xml</ofd:PublicRes><ofd:DocumentRes>DocumentRes.xml</ofd:DocumentRes>'
-                f'</ofd:CommonData><ofd:Pages>{page_refs}</ofd:Pages></ofd:Document>')
+    page_refs = "".join(
+        f'<ofd:Page ID="{n + 10}" BaseLoc="Pages/Page_{n}/Content.xml"/>' for n in range(n_pages)
+    )
+    document = (
+        f'<?xml version="1.0" encoding="UTF-8"?><ofd:Document {ns}><ofd:CommonData><ofd:MaxUnitID>999'
+        "</ofd:MaxUnitID><ofd:PageArea><ofd:PhysicalBox>0 0 210 297</ofd:PhysicalBox></ofd:PageArea>"
+        "<ofd:PublicRes>PublicRes.xml</ofd:PublicRes><ofd:DocumentRes>DocumentRes.xml</ofd:DocumentRes>"
+        f"</ofd:CommonData><ofd:Pages>{page_refs}</ofd:Pages></ofd:Document>"
+    )
 
     def text_object(oid: str, x0: float, y: float, size: float, part: str) -> str:
-        return (f'<ofd:TextObject ID="{oid}" Boundary="{x0:.1f} {y} {len(part) * size:.1f} 6" '
-                f'Font="1" Size="{size}"><ofd:TextCode X="0" Y="4.5" '
-                f'DeltaX="g {len(part) - 1} {size}">{escape(part)}</ofd:TextCode></ofd:TextObject>')
+        return (
+            f'<ofd:TextObject ID="{oid}" Boundary="{x0:.1f} {y} {len(part) * size:.1f} 6" '
+            f'Font="1" Size="{size}"><ofd:TextCode X="0" Y="4.5" '
+            f'DeltaX="g {len(part) - 1} {size}">{escape(part)}</ofd:TextCode></ofd:TextObject>'
+        )
 
     def page_xml(objs: list[str]) -> str:
-        return (f'<?xml version="1.0" encoding="UTF-8"?><ofd:Page {ns}><ofd:Content><ofd:Layer ID="2">'
-                f'{"".join(objs)}</ofd:Layer></ofd:Content></ofd:Page>')
+        return (
+            f'<?xml version="1.0" encoding="UTF-8"?><ofd:Page {ns}><ofd:Content><ofd:Layer ID="2">'
+            f"{''.join(objs)}</ofd:Layer></ofd:Content></ofd:Page>"
+        )
 
-    media = "".join(f'<ofd:MultiMedia ID="{500 + n}" Type="Image" Format="PNG"><ofd:MediaFile>scan_{n}.png'
-                    '</ofd:MediaFile></ofd:MultiMedia>' for n in range(len(scans)))
+    media = "".join(
+        f'<ofd:MultiMedia ID="{500 + n}" Type="Image" Format="PNG"><ofd:MediaFile>scan_{n}.png'
+        "</ofd:MediaFile></ofd:MultiMedia>"
+        for n in range(len(scans))
+    )
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("OFD.xml", ofd_xml)
         zf.writestr("Doc_0/Document.xml", document)
-        zf.writestr("Doc_0/PublicRes.xml", f'<?xml version="1.0" encoding="UTF-8"?><ofd:Res {ns} BaseLoc="Res">'
-                    '<ofd:Fonts><ofd:Font ID="1" FontName="宋体"/></ofd:Fonts></ofd:Res>')
-        zf.writestr("Doc_0/DocumentRes.xml", f'<?xml version="1.0" encoding="UTF-8"?><ofd:Res {ns} BaseLoc="Res">'
-                    f'<ofd:MultiMedias>{media}</ofd:MultiMedias></ofd:Res>')
+        zf.writestr(
+            "Doc_0/PublicRes.xml",
+            f'<?xml version="1.0" encoding="UTF-8"?><ofd:Res {ns} BaseLoc="Res">'
+            '<ofd:Fonts><ofd:Font ID="1" FontName="宋体"/></ofd:Fonts></ofd:Res>',
+        )
+        zf.writestr(
+            "Doc_0/DocumentRes.xml",
+            f'<?xml version="1.0" encoding="UTF-8"?><ofd:Res {ns} BaseLoc="Res">'
+            f"<ofd:MultiMedias>{media}</ofd:MultiMedias></ofd:Res>",
+        )
         for n, lines in enumerate(pages):
             objs = []
             size = 4.2
@@ -271,31 +318,45 @@ def make_ofd(path: Path, pages: list[list[str]], title: str = "", doc_number: st
             buf = io.BytesIO()
             image.save(buf, "PNG")
             zf.writestr(f"Doc_0/Res/scan_{k}.png", buf.getvalue())
-            zf.writestr(f"Doc_0/Pages/Page_{len(pages) + k}/Content.xml", page_xml(
-                [f'<ofd:ImageObject ID="{800 + k}" ResourceID="{500 + k}" Boundary="0 0 210 297" '
-                 'CTM="210 0 0 297 0 0"/>']))
+            zf.writestr(
+                f"Doc_0/Pages/Page_{len(pages) + k}/Content.xml",
+                page_xml(
+                    [
+                        f'<ofd:ImageObject ID="{800 + k}" ResourceID="{500 + k}" Boundary="0 0 210 297" '
+                        'CTM="210 0 0 297 0 0"/>'
+                    ]
+                ),
+            )
     return path
 
 
 TABLE_WIDTHS = (3, 13, 8, 8, 8)  # characters per column of a printed 分工表
 
 
-def task_table_layout(header: list[str], rows: list[list[str]], widths: tuple[int, ...] = TABLE_WIDTHS):
+def task_table_layout(
+    header: list[str], rows: list[list[str]], widths: tuple[int, ...] = TABLE_WIDTHS
+):
     """A printed task table, row by row: each row's text lines as cells (column, text, centred?)
     and the row's number of lines; a cell longer than its column wraps onto the next line of that row. The header
     and the 序号 column are centred, as 分工表 are printed; the other cells are left-aligned."""
     out = []
     for k, row in enumerate([header, *rows]):
-        parts = [[v[i:i + widths[c]] for i in range(0, len(v), widths[c])] or [""] for c, v in enumerate(row)]
+        parts = [
+            [v[i : i + widths[c]] for i in range(0, len(v), widths[c])] or [""]
+            for c, v in enumerate(row)
+        ]
         n = max(len(p) for p in parts)
-        row_lines = [[(c, p[j], k == 0 or c == 0) for c, p in enumerate(parts) if j < len(p) and p[j]]
-                     for j in range(n)]
+        row_lines = [
+            [(c, p[j], k == 0 or c == 0) for c, p in enumerate(parts) if j < len(p) and p[j]]
+            for j in range(n)
+        ]
         out.append((row_lines, n))
     return out
 
 
-def render_table_page(lines: list[str], header: list[str], rows: list[list[str]], dpi: int = 200,
-                      pt: float = 10.5):
+def render_table_page(
+    lines: list[str], header: list[str], rows: list[list[str]], dpi: int = 200, pt: float = 10.5
+):
     """A scanned page holding ``lines`` then a ruled task table (borders drawn, long cells wrapped
     inside their column), cropped below the table, as a PIL image."""
     from PIL import ImageDraw, ImageFont
@@ -307,7 +368,9 @@ def render_table_page(lines: list[str], header: list[str], rows: list[list[str]]
     pad, step = round(px * 0.5), round(px * 1.5)
     margin = round(0.9 * dpi)
     top = margin + round(12 / 72 * dpi * 1.8) * len(lines) + px
-    col_x = [margin + (sum(TABLE_WIDTHS[:c]) * px) + 2 * pad * c for c in range(len(TABLE_WIDTHS) + 1)]
+    col_x = [
+        margin + (sum(TABLE_WIDTHS[:c]) * px) + 2 * pad * c for c in range(len(TABLE_WIDTHS) + 1)
+    ]
     y = top
     for row_lines, n in task_table_layout(header, rows):
         height = n * step + 2 * pad
@@ -325,7 +388,9 @@ def render_table_page(lines: list[str], header: list[str], rows: list[list[str]]
 def make_tiff(path: Path, images: list) -> Path:
     """A multi-page TIFF (one frame per page, as a document scanner or fax writes it)."""
     first, *rest = [im.convert("L") for im in images]
-    first.save(path, "TIFF", save_all=True, append_images=rest, compression="tiff_deflate", dpi=(200, 200))
+    first.save(
+        path, "TIFF", save_all=True, append_images=rest, compression="tiff_deflate", dpi=(200, 200)
+    )
     return path
 
 
@@ -373,8 +438,11 @@ def make_task_table_pdf(path: Path, rows: list[list[str]] | None = None) -> Path
     pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
     style = ParagraphStyle("zh", fontName="STSong-Light", fontSize=11, leading=16, wordWrap="CJK")
     cell = ParagraphStyle("cell", parent=style, fontSize=9, leading=12)
-    story = [Paragraph("关于加快推进招商引资重点工作的通知", style),
-             Paragraph("各县（市）区人民政府：现将重点任务分工表印发给你们，请认真贯彻落实。", style), PageBreak()]
+    story = [
+        Paragraph("关于加快推进招商引资重点工作的通知", style),
+        Paragraph("各县（市）区人民政府：现将重点任务分工表印发给你们，请认真贯彻落实。", style),
+        PageBreak(),
+    ]
     story += [Paragraph(t, style) for t in TASK_INTRO]
     data = [[Paragraph(v, cell) for v in row] for row in [TASK_HEADER, *rows]]
     table = Table(data, colWidths=[30, 170, 80, 90, 80])
@@ -393,12 +461,27 @@ def make_doc(path: Path, source_docx: Path) -> Path:
 
     soffice = shutil.which("soffice")
     assert soffice, "LibreOffice (soffice) is needed to make a .doc: run make converters"
-    fmt = {".doc": "doc:MS Word 97", ".wps": "doc:MS Word 97", ".rtf": "rtf", ".odt": "odt"}[path.suffix]
+    fmt = {".doc": "doc:MS Word 97", ".wps": "doc:MS Word 97", ".rtf": "rtf", ".odt": "odt"}[
+        path.suffix
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         src = source_docx
         for step in ("odt", fmt):
-            subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp}/p", "--convert-to", step,
-                            "--outdir", f"{tmp}/{step[:3]}", str(src)], check=True, capture_output=True, timeout=180)
+            subprocess.run(
+                [
+                    soffice,
+                    "--headless",
+                    f"-env:UserInstallation=file://{tmp}/p",
+                    "--convert-to",
+                    step,
+                    "--outdir",
+                    f"{tmp}/{step[:3]}",
+                    str(src),
+                ],
+                check=True,
+                capture_output=True,
+                timeout=180,
+            )
             src = Path(f"{tmp}/{step[:3]}") / (source_docx.stem + "." + step[:3])
         out = src
         shutil.copyfile(out, path)
@@ -416,8 +499,20 @@ def make_encrypted(path: Path, source: Path, password: str = "secret") -> Path:
     fmt = {".doc": "MS Word 97", ".wps": "MS Word 97", ".odt": "writer8"}[path.suffix]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / ("out" + path.suffix)
-        subprocess.run(["/usr/bin/python3", str(Path(__file__).with_name("uno_password.py")), str(source.resolve()),
-                        str(out), fmt, password, f"{tmp}/profile"], check=True, capture_output=True, timeout=180)
+        subprocess.run(
+            [
+                "/usr/bin/python3",
+                str(Path(__file__).with_name("uno_password.py")),
+                str(source.resolve()),
+                str(out),
+                fmt,
+                password,
+                f"{tmp}/profile",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
         shutil.copyfile(out, path)
     return path
 

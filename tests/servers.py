@@ -24,7 +24,9 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True, name=f"uvicorn-{self.port}")
+        self.thread = threading.Thread(
+            target=self.server.run, daemon=True, name=f"uvicorn-{self.port}"
+        )
 
     def __enter__(self) -> str:
         self.thread.start()

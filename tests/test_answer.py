@@ -18,9 +18,19 @@ FIVE_ILLS = ("新官不理旧账", "招商不重安商", "寻租不讲服务", "
 
 
 def cit(n: int, chunk_id: str, quote: str) -> Citation:
-    return Citation(n=n, chunk_id=chunk_id, doc_id="d", title="焦作市招商引资工作方案", doc_number=JIAOZUO_NOTICE,
-                    kind="policy_notice", date="2020-03-06", section_path="一、成立7个招商小组", page=None,
-                    quote=quote, source="x.txt")
+    return Citation(
+        n=n,
+        chunk_id=chunk_id,
+        doc_id="d",
+        title="焦作市招商引资工作方案",
+        doc_number=JIAOZUO_NOTICE,
+        kind="policy_notice",
+        date="2020-03-06",
+        section_path="一、成立7个招商小组",
+        page=None,
+        quote=quote,
+        source="x.txt",
+    )
 
 
 def stored_text(qa: PolicyQA, chunk_id: str) -> str:
@@ -33,13 +43,20 @@ def stored_text(qa: PolicyQA, chunk_id: str) -> str:
 
 
 def test_verify_removes_forged_citations_and_renumbers():
-    chunks = {"c1": "（六）招商六组。\n牵头领导：孙起鹏。\n牵头单位：市工业和信息化局。",
-              "c2": "（七）招商七组。\n牵头领导：薛志杰。\n牵头单位：市科技局。"}
+    chunks = {
+        "c1": "（六）招商六组。\n牵头领导：孙起鹏。\n牵头单位：市工业和信息化局。",
+        "c2": "（七）招商七组。\n牵头领导：薛志杰。\n牵头单位：市科技局。",
+    }
     answer = Answer(
-        question="q", rewritten_question="q", answered=True,
+        question="q",
+        rewritten_question="q",
+        answered=True,
         text="六组由孙起鹏牵头[1]，牵头单位是市财政局[2]，另有[3]。七组由薛志杰牵头[4]。",
-        citations=[cit(1, "c1", "牵头领导：孙起鹏。"), cit(2, "c1", "牵头单位：市财政局。"),
-                   cit(4, "c2", "牵头领导：薛志杰。")],
+        citations=[
+            cit(1, "c1", "牵头领导：孙起鹏。"),
+            cit(2, "c1", "牵头单位：市财政局。"),
+            cit(4, "c2", "牵头领导：薛志杰。"),
+        ],
     )
     out = verify(answer, chunks)
     assert out.text == "六组由孙起鹏牵头[1]，牵头单位是市财政局，另有。七组由薛志杰牵头[2]。"
@@ -52,8 +69,13 @@ def test_verify_removes_forged_citations_and_renumbers():
 
 def test_verify_drops_quotes_of_the_wrong_chunk_and_repeated_markers():
     chunks = {"c1": "牵头领导：孙起鹏。", "c2": "牵头领导：薛志杰。"}
-    answer = Answer("q", "q", True, "甲[2][1][1]乙[2]。",
-                    [cit(1, "c1", "牵头领导：孙起鹏。"), cit(2, "c1", "牵头领导：薛志杰。")])
+    answer = Answer(
+        "q",
+        "q",
+        True,
+        "甲[2][1][1]乙[2]。",
+        [cit(1, "c1", "牵头领导：孙起鹏。"), cit(2, "c1", "牵头领导：薛志杰。")],
+    )
     out = verify(answer, chunks)
     assert out.text == "甲[1]乙。"
     assert [(c.n, c.quote) for c in out.citations] == [(1, "牵头领导：孙起鹏。")]
@@ -62,7 +84,10 @@ def test_verify_drops_quotes_of_the_wrong_chunk_and_repeated_markers():
 
 def test_sentences_keep_punctuation_and_closing_quotes():
     assert sentences("一是甲；二是乙。“丙。”丁") == ["一是甲；", "二是乙。", "“丙。”", "丁"]
-    assert sentences("牵头领导：孙起鹏。\n牵头单位：市工业和信息化局。") == ["牵头领导：孙起鹏。", "牵头单位：市工业和信息化局。"]
+    assert sentences("牵头领导：孙起鹏。\n牵头单位：市工业和信息化局。") == [
+        "牵头领导：孙起鹏。",
+        "牵头单位：市工业和信息化局。",
+    ]
     assert sentences("  \n") == []
 
 
@@ -75,7 +100,10 @@ def test_markers_in_order_of_first_use():
 
 
 def test_rewrite_swaps_the_group():
-    assert rewrite_followup("那招商七组呢？", ["焦作招商六组的牵头领导是谁？"]) == "焦作招商七组的牵头领导是谁？"
+    assert (
+        rewrite_followup("那招商七组呢？", ["焦作招商六组的牵头领导是谁？"])
+        == "焦作招商七组的牵头领导是谁？"
+    )
 
 
 def test_rewrite_swaps_the_ordinal():
@@ -93,7 +121,9 @@ def test_rewrite_chains_two_follow_ups():
 
 
 def test_rewrite_swaps_the_industry_of_a_ledger_question():
-    assert rewrite_followup("那新能源呢？", ["焦作有哪些生物医药项目？"]) == "焦作有哪些新能源项目？"
+    assert (
+        rewrite_followup("那新能源呢？", ["焦作有哪些生物医药项目？"]) == "焦作有哪些新能源项目？"
+    )
     out = rewrite_followup("新材料产业的呢？", ["焦作投资超过10亿元的装备制造项目有哪些？"])
     assert out == "焦作投资超过10亿元的新材料产业项目有哪些？"
 
@@ -101,7 +131,10 @@ def test_rewrite_swaps_the_industry_of_a_ledger_question():
 def test_standalone_question_is_unchanged():
     q = "郑州市对招商引资工作的考核包括哪些方面？"
     assert rewrite_followup(q, ["焦作招商六组的牵头领导是谁？"]) == q
-    assert rewrite_followup("招商引资的“五大弊病”有哪些？", ["那招商七组呢？"]) == "招商引资的“五大弊病”有哪些？"
+    assert (
+        rewrite_followup("招商引资的“五大弊病”有哪些？", ["那招商七组呢？"])
+        == "招商引资的“五大弊病”有哪些？"
+    )
 
 
 def test_rewrite_resolves_a_pronoun():
@@ -114,7 +147,11 @@ def test_rewrite_resolves_a_pronoun():
 RESPONSIBILITY = "招商六组的牵头领导是谁？"
 NUMBER = "焦作县（市）区主要负责同志全年外出招商要不少于多少时间？"
 LIST = "招商引资的“五大弊病”有哪些？"
-REFUSALS = ("洛阳市成立了几个招商小组，分别由谁牵头？", "深圳市对新引进企业的招商补贴标准是多少？", "深圳的招商补贴标准是多少？")
+REFUSALS = (
+    "洛阳市成立了几个招商小组，分别由谁牵头？",
+    "深圳市对新引进企业的招商补贴标准是多少？",
+    "深圳的招商补贴标准是多少？",
+)
 FOLLOW_UP = ("那招商七组呢？", ("焦作招商六组的牵头领导是谁？",))
 BOTH_LINES = "焦作负责高新技术、特种设备、教育等领域招商的小组由谁牵头、哪个单位牵头？"
 SECTIONS = "焦作“7+X”机制的保障机制包括哪几项？"
@@ -126,8 +163,21 @@ NO_FIGURE = "汝州驻地招商分局在日本设立了几个办事处？"
 
 @pytest.fixture(scope="module")
 def answers(corpus_qa: PolicyQA) -> dict[str, Answer]:
-    out = {q: corpus_qa.ask(q) for q in (RESPONSIBILITY, NUMBER, LIST, *REFUSALS, BOTH_LINES, SECTIONS, GROUPS,
-                                         ORDINAL, ITEM, NO_FIGURE)}
+    out = {
+        q: corpus_qa.ask(q)
+        for q in (
+            RESPONSIBILITY,
+            NUMBER,
+            LIST,
+            *REFUSALS,
+            BOTH_LINES,
+            SECTIONS,
+            GROUPS,
+            ORDINAL,
+            ITEM,
+            NO_FIGURE,
+        )
+    }
     out[FOLLOW_UP[0]] = corpus_qa.ask(FOLLOW_UP[0], history=list(FOLLOW_UP[1]))
     return out
 
@@ -231,7 +281,16 @@ def test_answer_to_dict(answers):
     assert d["question"] == RESPONSIBILITY and d["answered"] is True and "孙起鹏" in d["answer"]
     assert d["citations"]
     for c in d["citations"]:
-        assert {"n", "chunk_id", "title", "doc_number", "section_path", "page", "quote", "source"} <= set(c)
+        assert {
+            "n",
+            "chunk_id",
+            "title",
+            "doc_number",
+            "section_path",
+            "page",
+            "quote",
+            "source",
+        } <= set(c)
     assert d["citations"][0]["n"] == 1 and d["citations"][0]["source"].endswith(".txt")
     refusal = answers[REFUSALS[0]].to_dict()
     assert refusal["answered"] is False and refusal["citations"] == []
@@ -242,7 +301,8 @@ def test_answer_to_dict(answers):
 
 def test_unreachable_llm_falls_back_to_the_extractive_answer(corpus_qa: PolicyQA, e5):
     settings = corpus_qa.settings.model_copy(
-        update={"llm_base_url": "http://127.0.0.1:9/v1", "llm_model": "x", "llm_timeout": 2})
+        update={"llm_base_url": "http://127.0.0.1:9/v1", "llm_model": "x", "llm_timeout": 2}
+    )
     assert settings.llm_enabled
     qa = PolicyQA(settings, embeddings=e5)
     streamed: list[str] = []

@@ -24,13 +24,17 @@ ROOT = Path(__file__).resolve().parent.parent
 REPORTS = ROOT.parent / "shared" / "corpus" / "extra" / "government_work_reports.jsonl"
 
 # 000_…: the 焦作 article, verbatim
-PANGU = ("市委市政府主要负责同志高度重视招商引资工作，以上率下，亲自带队赴京津冀、长三角等重点区域开展招商考察12次，"
-         "洽谈项目37个，推动盘毂动力轴向磁通先进电驱系统智能制造基地、远大科技超高风电装备制造等重点项目签约落地，"
-         "推动各县（市、区）党政一把手外出126次，签约项目107个、签约总金额592.6亿元。")
+PANGU = (
+    "市委市政府主要负责同志高度重视招商引资工作，以上率下，亲自带队赴京津冀、长三角等重点区域开展招商考察12次，"
+    "洽谈项目37个，推动盘毂动力轴向磁通先进电驱系统智能制造基地、远大科技超高风电装备制造等重点项目签约落地，"
+    "推动各县（市、区）党政一把手外出126次，签约项目107个、签约总金额592.6亿元。"
+)
 # 003_…#3: the 五改 commentary, verbatim
-ILLS = ("1.招商引资五大弊病\n一是新官不理旧账。即前任谈的项目，后任不愿跟踪；\n二是招商不重安商。"
-        "在“招”的方面下功夫较多，对招进来以后的服务则重视不够。\n三是寻租不讲服务。\n四是竞争机制不强。\n"
-        "五是土地管理不严。有些地方招来的企业圈了地，长期不开发。")
+ILLS = (
+    "1.招商引资五大弊病\n一是新官不理旧账。即前任谈的项目，后任不愿跟踪；\n二是招商不重安商。"
+    "在“招”的方面下功夫较多，对招进来以后的服务则重视不够。\n三是寻租不讲服务。\n四是竞争机制不强。\n"
+    "五是土地管理不严。有些地方招来的企业圈了地，长期不开发。"
+)
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,7 @@ def test_units_are_verbatim_slices_without_signatures_or_heading_lines():
     text = "（六）招商六组。\n牵头领导：孙起鹏。\n牵头单位：市工业和信息化局。\n焦作市人民政府办公室\n2020年3月6日"
     units = passage_units(text, "一、成立7个招商小组 › （六）招商六组。")
     assert [u.text for u in units] == ["牵头领导：孙起鹏。", "牵头单位：市工业和信息化局。"]
-    assert all(text[u.start:u.end] == u.text for u in units)
+    assert all(text[u.start : u.end] == u.text for u in units)
     assert embedding_text(units[0]) == "（六）招商六组 牵头领导：孙起鹏。"
     assert is_fragment("焦作市人民政府办公室") and not is_fragment("牵头领导：孙起鹏。")
 
@@ -71,27 +75,30 @@ def test_a_long_sentence_becomes_clause_windows_that_still_slice_the_text():
     long = PANGU[:-1] + "，" + PANGU  # 315 characters without a full stop inside
     units = passage_units(long)
     assert len(units) >= 3 and all(len(u.text) <= 120 for u in units)
-    assert all(long[u.start:u.end] == u.text for u in units)
+    assert all(long[u.start : u.end] == u.text for u in units)
     assert "".join(u.text for u in units) == long
 
 
 # ---------------------------------------------------------------- answer types
 
 
-@pytest.mark.parametrize(("question", "kind"), [
-    ("县里一把手一年得花多长时间出去跑项目？", "duration"),
-    ("各招商组多久报一次工作情况？", "frequency"),
-    ("雄安国家技术转移中心是哪一年获批的？", "year"),
-    ("每个月几号前要报送？", "date"),
-    ("汝州出台的“双创”扶持政策有多少条？", "count"),
-    ("盘毂动力那个项目总投资是多少？", "amount"),
-    ("焦作招商四组由哪位市领导牵头负责？", "person"),
-    ("焦作全市招商工作是哪个部门牵头总抓？", "unit"),
-    ("瑞庆那个项目落在焦作哪个县区？", "place"),
-    ("招商引资的“五大弊病”有哪些？", "list"),
-    ("焦作的督查激励机制是怎么运作的？", "mechanism"),
-    ("报给哪里？（焦作各招商组每个月几号前要报工作情况）", "fact"),
-])
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("县里一把手一年得花多长时间出去跑项目？", "duration"),
+        ("各招商组多久报一次工作情况？", "frequency"),
+        ("雄安国家技术转移中心是哪一年获批的？", "year"),
+        ("每个月几号前要报送？", "date"),
+        ("汝州出台的“双创”扶持政策有多少条？", "count"),
+        ("盘毂动力那个项目总投资是多少？", "amount"),
+        ("焦作招商四组由哪位市领导牵头负责？", "person"),
+        ("焦作全市招商工作是哪个部门牵头总抓？", "unit"),
+        ("瑞庆那个项目落在焦作哪个县区？", "place"),
+        ("招商引资的“五大弊病”有哪些？", "list"),
+        ("焦作的督查激励机制是怎么运作的？", "mechanism"),
+        ("报给哪里？（焦作各招商组每个月几号前要报工作情况）", "fact"),
+    ],
+)
 def test_answer_types(question: str, kind: str):
     got = answer_type(question).name
     assert got == kind or (kind == "fact" and got != "date"), (question, got)
@@ -102,9 +109,13 @@ def test_a_figure_counts_only_next_to_what_the_question_is_about():
     assert not holds_near("amount", PANGU, "盘毂")  # … but not next to 盘毂动力
     assert holds_near("count", PANGU, "洽谈", "洽谈了多少个项目？")
     assert holds("duration", "仅用时150天") and not holds("duration", "2017年11月")
-    assert holds("person", "牵头领导：孙起鹏。") and not holds("person", "各县（市）区主要负责同志全年外出")
+    assert holds("person", "牵头领导：孙起鹏。") and not holds(
+        "person", "各县（市）区主要负责同志全年外出"
+    )
     assert unlisted("“五单”具体是哪五张清单？", ["严格执行“五单一网”制度，稳步推进政务服务。"])
-    assert not unlisted("郑州有哪四大优势？", ["突出郑州的区位优势、交通优势、市场优势、资源优势，"])
+    assert not unlisted(
+        "郑州有哪四大优势？", ["突出郑州的区位优势、交通优势、市场优势、资源优势，"]
+    )
 
 
 # ---------------------------------------------------------------- evidence: the unit model
@@ -117,12 +128,17 @@ def test_the_unit_model_ranks_the_sentence_that_holds_the_asked_figure_first():
 
     assert len(default_unit_model().weights) == len(UNIT_FEATURES)
     question = "县区党政一把手外出招商了多少次？"
-    purpose = Passage("为进一步推动县区党政一把手外出招商，现将有关做法刊发。", title="焦作经验", doc_id="000")
+    purpose = Passage(
+        "为进一步推动县区党政一把手外出招商，现将有关做法刊发。", title="焦作经验", doc_id="000"
+    )
     fact = Passage(PANGU, title="焦作经验", doc_id="000", chunk_id="000::b-0")
     hits = [purpose, fact]
-    units = [u for i, h in enumerate(hits) for u in passage_units(h.text, h.section_path, h.title, i)]
-    scored = score_units(question, units, hits, question_terms(question, lambda w: 2.0), None,
-                         answer_type(question))
+    units = [
+        u for i, h in enumerate(hits) for u in passage_units(h.text, h.section_path, h.title, i)
+    ]
+    scored = score_units(
+        question, units, hits, question_terms(question, lambda w: 2.0), None, answer_type(question)
+    )
     assert "外出126次" in scored[0].text
     assert scored[0].score == 1.0 and all(0 < s.score < 1.0 for s in scored[1:])
 
@@ -140,7 +156,9 @@ def test_a_section_cut_in_two_is_read_on_into_its_next_chunk():
     assert [h.chunk_id for h in hits] == [first.chunk_id, second.chunk_id]
     assert any(u.hit_index == 1 and u.text.startswith("五是土地管理不严") for u in units)
     draft = answer_offline("土地管理不严表现在哪里？", [first], library)
-    assert "圈了地" in draft.text and any(c.chunk_id == second.chunk_id for c in draft.citations), draft.text
+    assert "圈了地" in draft.text and any(c.chunk_id == second.chunk_id for c in draft.citations), (
+        draft.text
+    )
 
 
 # ---------------------------------------------------------------- lists
@@ -164,10 +182,14 @@ def test_a_five_item_list_continues_into_the_next_chunk():
 
 
 def test_a_list_inside_one_item_is_answered_from_that_item():
-    """"要素保障建立了哪几张清单" is about item two of the enumeration, not a call for its heads."""
-    text = ("三、优化营商服务。\n一是简化审批流程。推行一窗受理、并联审批。\n二是强化要素保障。建立用地、用能、"
-            "用工三张清单，实行专班对接。\n三是完善考核激励。将招商成效纳入年度考核。")
-    passage = Passage(text, "三、优化营商服务", title="某市招商工作要点", doc_id="x", chunk_id="x::a-0")
+    """ "要素保障建立了哪几张清单" is about item two of the enumeration, not a call for its heads."""
+    text = (
+        "三、优化营商服务。\n一是简化审批流程。推行一窗受理、并联审批。\n二是强化要素保障。建立用地、用能、"
+        "用工三张清单，实行专班对接。\n三是完善考核激励。将招商成效纳入年度考核。"
+    )
+    passage = Passage(
+        text, "三、优化营商服务", title="某市招商工作要点", doc_id="x", chunk_id="x::a-0"
+    )
     question = "要素保障方面建立了哪几张清单？"
     terms = question_terms(question, lambda w: 2.0)
     units = passage_units(passage.text, passage.section_path, passage.title)
@@ -175,7 +197,10 @@ def test_a_list_inside_one_item_is_answered_from_that_item():
 
     scored = [Scored(u, 1.0, 1.0, 0.0, 1.0) for u in units]
     items = enumeration(question, [passage], scored, terms, None)
-    assert [i.text for i in items] == ["二是强化要素保障。", "建立用地、用能、用工三张清单，实行专班对接。"]
+    assert [i.text for i in items] == [
+        "二是强化要素保障。",
+        "建立用地、用能、用工三张清单，实行专班对接。",
+    ]
     other = "优化营商服务要做哪几条？"
     whole = enumeration(other, [passage], scored, question_terms(other, lambda w: 2.0), None)
     assert [i.text[:2] for i in whole] == ["一是", "二是", "三是"]
@@ -185,7 +210,7 @@ def test_a_list_inside_one_item_is_answered_from_that_item():
 
 
 def test_a_paraphrase_with_no_shared_content_word_is_answered(corpus_qa: PolicyQA):
-    """"招来的企业没人管" shares no word with "对招进来以后的服务则重视不够": the e5 query→passage
+    """ "招来的企业没人管" shares no word with "对招进来以后的服务则重视不够": the e5 query→passage
     vectors find it."""
     question = "当地怎么防止招来的企业没人管？"
     a = corpus_qa.ask(question)
@@ -206,7 +231,9 @@ def test_an_amount_the_passage_lacks_is_answered_in_part(corpus_qa: PolicyQA):
     a = corpus_qa.ask("盘毂动力那个电驱系统智能制造基地总投资是多少？")
     assert not a.answered and a.mode == "partial", a.text
     assert "盘毂动力" in a.text and a.text.endswith("但资料未写明具体金额。")
-    assert a.citations and all(c.quote in corpus_qa.stored_texts([c.chunk_id])[c.chunk_id] for c in a.citations)
+    assert a.citations and all(
+        c.quote in corpus_qa.stored_texts([c.chunk_id])[c.chunk_id] for c in a.citations
+    )
 
 
 def test_a_mechanism_is_answered_with_its_parts(corpus_qa: PolicyQA):
@@ -245,7 +272,8 @@ VERDICT_QUESTIONS = (
 
 @pytest.mark.skipif(not REPORTS.exists(), reason="shared/ corpus not present")
 def test_the_same_question_gets_the_same_verdict_with_other_documents_indexed(
-        corpus_qa: PolicyQA, tmp_path: Path, e5):
+    corpus_qa: PolicyQA, tmp_path: Path, e5
+):
     """corpus/ alone, then corpus/ plus a government work report: the idf of every word moves,
     the verdicts (answer, answer in part, refuse) do not."""
     corpus = tmp_path / "corpus"

@@ -44,11 +44,16 @@ def test_healthz_reports_the_index(client: httpx.Client, corpus_qa: PolicyQA):
     body = r.json()
     assert body["status"] == "ok" and body["index_loaded"] is True
     assert body["documents"] == len(corpus_qa.documents()) >= 7
-    assert body["chunks"] == corpus_qa.index.count() > body["documents"] and body["embedder"] == "e5-small"
+    assert (
+        body["chunks"] == corpus_qa.index.count() > body["documents"]
+        and body["embedder"] == "e5-small"
+    )
     assert body["auth"] is False
 
 
-def test_healthz_does_not_read_every_chunk(client: httpx.Client, corpus_qa: PolicyQA, monkeypatch: pytest.MonkeyPatch):
+def test_healthz_does_not_read_every_chunk(
+    client: httpx.Client, corpus_qa: PolicyQA, monkeypatch: pytest.MonkeyPatch
+):
     """Probes come every few seconds: at 100k chunks reading all metadata would cost seconds each."""
     expected = client.get("/healthz").json()
 
@@ -69,7 +74,9 @@ def test_documents_list_metadata_and_chunk_counts(client: httpx.Client):
     assert one["doc_number"] == DOC_NUMBER
     paths = [s["section_path"] for s in one["sections"]]
     assert any("招商六组" in p for p in paths)
-    assert paths.index(next(p for p in paths if "招商六组" in p)) < paths.index(next(p for p in paths if "招商七组" in p))
+    assert paths.index(next(p for p in paths if "招商六组" in p)) < paths.index(
+        next(p for p in paths if "招商七组" in p)
+    )
     assert client.get("/api/documents/no-such-doc").status_code == 404
 
 
@@ -80,8 +87,15 @@ def test_search_ranks_group_six_first_and_applies_filters(client: httpx.Client):
     assert len(results) == 3 and [h["rank"] for h in results] == [1, 2, 3]
     assert "孙起鹏" in results[0]["text"] and results[0]["doc_number"] == DOC_NUMBER
     assert results[0]["bm25_rank"] is not None and results[0]["score"] > 0
-    r = client.post("/api/search", json={"query": "招商引资工作机制", "k": 5, "retriever": "bm25",
-                                          "filters": {"region": "郑州"}})
+    r = client.post(
+        "/api/search",
+        json={
+            "query": "招商引资工作机制",
+            "k": 5,
+            "retriever": "bm25",
+            "filters": {"region": "郑州"},
+        },
+    )
     assert r.status_code == 200 and r.json()["results"]
     assert all("郑州" in h["region"] for h in r.json()["results"])
 
@@ -91,13 +105,21 @@ def test_ask_answers_with_a_citation_of_the_notice(client: httpx.Client):
     assert r.status_code == 200
     answer = r.json()
     assert answer["answered"] is True and "孙起鹏" in answer["answer"] and "[1]" in answer["answer"]
-    assert any(c["doc_number"] == DOC_NUMBER and "孙起鹏" in c["quote"] for c in answer["citations"])
+    assert any(
+        c["doc_number"] == DOC_NUMBER and "孙起鹏" in c["quote"] for c in answer["citations"]
+    )
 
 
 def test_ask_follow_up_is_rewritten_and_refusal_names_closest(client: httpx.Client):
-    answer = client.post("/api/ask", json={"question": "那招商七组呢？", "history": ["招商六组的牵头领导是谁？"]}).json()
-    assert answer["rewritten_question"] == "招商七组的牵头领导是谁？" and "薛志杰" in answer["answer"]
-    refusal = client.post("/api/ask", json={"question": "深圳市对新引进企业的招商补贴标准是多少？"}).json()
+    answer = client.post(
+        "/api/ask", json={"question": "那招商七组呢？", "history": ["招商六组的牵头领导是谁？"]}
+    ).json()
+    assert (
+        answer["rewritten_question"] == "招商七组的牵头领导是谁？" and "薛志杰" in answer["answer"]
+    )
+    refusal = client.post(
+        "/api/ask", json={"question": "深圳市对新引进企业的招商补贴标准是多少？"}
+    ).json()
     assert refusal["answered"] is False and refusal["citations"] == [] and refusal["closest"]
     assert refusal["answer"].startswith("现有资料中未找到")
 
@@ -111,7 +133,10 @@ def test_ask_follow_up_is_rewritten_and_refusal_names_closest(client: httpx.Clie
         ('{"question": 42}', "question：应为文本"),
         ('{"question": "招商六组", "history": "不是列表"}', "history：应为列表"),
         ('{"question": "招商六组", "filters": {"colour": "red"}}', "filters.colour：不认识的字段"),
-        ('{"question": "招商六组", "filters": {"date_from": "去年"}}', "filters.date_from：格式不正确"),
+        (
+            '{"question": "招商六组", "filters": {"date_from": "去年"}}',
+            "filters.date_from：格式不正确",
+        ),
         ('{"question": "' + "长" * 2001 + '"}', "question：过长"),
     ],
 )
@@ -123,8 +148,12 @@ def test_malformed_ask_bodies_are_422_with_a_message(client: httpx.Client, body:
 
 @pytest.mark.parametrize(
     ("body", "needle"),
-    [({"query": "招商", "k": 0}, "k：数值过小"), ({"query": "招商", "k": 101}, "k：数值过大"),
-     ({"query": "招商", "retriever": "google"}, "retriever：取值无效"), ({"k": 3}, "query：缺少该字段")],
+    [
+        ({"query": "招商", "k": 0}, "k：数值过小"),
+        ({"query": "招商", "k": 101}, "k：数值过大"),
+        ({"query": "招商", "retriever": "google"}, "retriever：取值无效"),
+        ({"k": 3}, "query：缺少该字段"),
+    ],
 )
 def test_malformed_search_bodies_are_422(client: httpx.Client, body: dict, needle: str):
     r = client.post("/api/search", json=body)
@@ -143,7 +172,11 @@ def test_projects_filters_the_ledger(client: httpx.Client):
     assert got.status_code == 200, got.text
     body = got.json()
     assert body["count"] == 3 and body["total_amount_yi"] == 55.3
-    assert {p["name"] for p in body["projects"]} == {"金刚石散热基板项目", "硼中子俘获治疗项目", "中化集团风神轮胎电硫化机项目"}
+    assert {p["name"] for p in body["projects"]} == {
+        "金刚石散热基板项目",
+        "硼中子俘获治疗项目",
+        "中化集团风神轮胎电硫化机项目",
+    }
     assert all(p["quote"] and p["source_doc"] for p in body["projects"])
     big = client.post("/api/projects", json={"min_amount": 10}).json()
     assert {p["name"] for p in big["projects"]} == {"金刚石散热基板项目", "硼中子俘获治疗项目"}
@@ -159,25 +192,42 @@ def test_docs_are_served_without_a_cdn_and_the_ui_beside_them(client: httpx.Clie
     assert "cdn" not in docs.text.lower()
     assert client.get("/static-offline-docs/swagger-ui-bundle.js").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/healthz", "/api/documents", "/api/search", "/api/ask", "/api/documents/{doc_id}"} <= set(paths)
+    assert {
+        "/healthz",
+        "/api/documents",
+        "/api/search",
+        "/api/ask",
+        "/api/documents/{doc_id}",
+    } <= set(paths)
     page = client.get("/")
     assert page.status_code == 200 and "PolicyQA" in page.text
 
 
 def test_describe_errors_names_fields_in_chinese():
-    text, errors = describe_errors([{"loc": ("body", "question"), "type": "missing", "msg": "Field required"}])
-    assert text == "请求格式不正确：question：缺少该字段" and errors[0]["loc"] == ["body", "question"]
+    text, errors = describe_errors(
+        [{"loc": ("body", "question"), "type": "missing", "msg": "Field required"}]
+    )
+    assert text == "请求格式不正确：question：缺少该字段" and errors[0]["loc"] == [
+        "body",
+        "question",
+    ]
 
 
 # ---------------------------------------------------------------- sign-in and admin actions
 
 
 @pytest.fixture(scope="module")
-def auth_server(tmp_path_factory: pytest.TempPathFactory, e5: E5Embeddings) -> Iterator[tuple[str, Path]]:
+def auth_server(
+    tmp_path_factory: pytest.TempPathFactory, e5: E5Embeddings
+) -> Iterator[tuple[str, Path]]:
     """A server with sign-in on, over a fresh (empty) index: zhang is a user, admin an admin."""
     base = tmp_path_factory.mktemp("auth_api")
-    settings = Settings(index_dir=base / "index", users="zhang:pw-zhang,admin:pw:admin", admins="admin",
-                        corpus_dirs=[])
+    settings = Settings(
+        index_dir=base / "index",
+        users="zhang:pw-zhang,admin:pw:admin",
+        admins="admin",
+        corpus_dirs=[],
+    )
     with LiveServer(create_server(settings, PolicyQA(settings, embeddings=e5))) as url:
         yield url, base
 
@@ -199,7 +249,9 @@ def test_sign_in_is_required_for_the_api_but_not_for_healthz(auth_server: tuple[
         assert c.get("/healthz").status_code == 200 and c.get("/healthz").json()["auth"] is True
         # the UI needs its own sign-in: Gradio's config is refused until /login
         assert c.get("/config").status_code == 401
-        assert c.post("/login", data={"username": "zhang", "password": "pw-zhang"}).status_code == 200
+        assert (
+            c.post("/login", data={"username": "zhang", "password": "pw-zhang"}).status_code == 200
+        )
         assert c.get("/config").status_code == 200
 
 
@@ -211,11 +263,18 @@ def test_only_admins_upload_and_delete_and_names_are_sanitised(auth_server: tupl
         assert refused.status_code == 403 and "管理权限" in refused.json()["detail"]
         assert c.get("/api/documents", auth=USER).json()["documents"] == []
 
-        r = c.post("/api/documents", auth=ADMIN, files=[
-            *files, ("files", ("setup.exe", b"MZ\x00\x00", "application/octet-stream"))])
+        r = c.post(
+            "/api/documents",
+            auth=ADMIN,
+            files=[*files, ("files", ("setup.exe", b"MZ\x00\x00", "application/octet-stream"))],
+        )
         assert r.status_code == 200, r.text
         added, bad = r.json()["results"]
-        assert added["file"] == "青岚湖_专班.txt" and added["status"] == "added" and added["status_zh"] == "新增"
+        assert (
+            added["file"] == "青岚湖_专班.txt"
+            and added["status"] == "added"
+            and added["status_zh"] == "新增"
+        )
         assert bad["status"] == "failed" and "不支持的文件类型" in bad["reason"]
         uploads = base / "index" / "uploads"
         assert sorted(p.name for p in uploads.iterdir()) == ["青岚湖_专班.txt"]
@@ -223,7 +282,9 @@ def test_only_admins_upload_and_delete_and_names_are_sanitised(auth_server: tupl
 
         docs = c.get("/api/documents", auth=USER).json()["documents"]
         assert [d["doc_id"] for d in docs] == ["青岚湖_专班"] and docs[0]["chunks"] >= 1
-        answer = c.post("/api/ask", json={"question": "青岚湖数字经济招商专班的召集人是谁？"}, auth=USER).json()
+        answer = c.post(
+            "/api/ask", json={"question": "青岚湖数字经济招商专班的召集人是谁？"}, auth=USER
+        ).json()
         assert "欧阳明远" in answer["answer"]
 
         again = c.post("/api/documents", auth=ADMIN, files=files).json()["results"][0]
@@ -235,7 +296,9 @@ def test_only_admins_upload_and_delete_and_names_are_sanitised(auth_server: tupl
         assert gone.status_code == 200 and gone.json()["chunks_deleted"] >= 1
         assert c.get("/api/documents", auth=USER).json()["documents"] == []
         assert not (uploads / "青岚湖_专班.txt").exists()
-        hits = c.post("/api/search", json={"query": "欧阳明远", "retriever": "bm25"}, auth=USER).json()["results"]
+        hits = c.post(
+            "/api/search", json={"query": "欧阳明远", "retriever": "bm25"}, auth=USER
+        ).json()["results"]
         assert hits == []
 
 
@@ -243,12 +306,27 @@ def test_feedback_is_stored_with_the_answer(auth_server: tuple[str, Path]):
     url, base = auth_server
     from rag.serving.feedback import feedback_store
 
-    answer = {"question": "招商六组的牵头领导是谁？", "rewritten_question": "招商六组的牵头领导是谁？", "answered": True,
-              "answer": "孙起鹏[1]", "mode": "extractive", "citations": [{"n": 1, "doc_number": DOC_NUMBER}]}
+    answer = {
+        "question": "招商六组的牵头领导是谁？",
+        "rewritten_question": "招商六组的牵头领导是谁？",
+        "answered": True,
+        "answer": "孙起鹏[1]",
+        "mode": "extractive",
+        "citations": [{"n": 1, "doc_number": DOC_NUMBER}],
+    }
     with httpx.Client(base_url=url, timeout=60) as c:
-        r = c.post("/api/feedback", json={"answer": answer, "liked": False, "comment": "缺牵头单位"}, auth=USER)
+        r = c.post(
+            "/api/feedback",
+            json={"answer": answer, "liked": False, "comment": "缺牵头单位"},
+            auth=USER,
+        )
         assert r.status_code == 200
-        assert c.post("/api/feedback", json={"answer": answer, "liked": "maybe"}, auth=USER).status_code == 422
+        assert (
+            c.post(
+                "/api/feedback", json={"answer": answer, "liked": "maybe"}, auth=USER
+            ).status_code
+            == 422
+        )
     row = feedback_store(base / "index").recent(1)[0]
     assert row["id"] == r.json()["id"] and row["rating"] == -1 and row["comment"] == "缺牵头单位"
     assert row["user"] == "zhang" and row["citations"][0]["doc_number"] == DOC_NUMBER

@@ -35,7 +35,9 @@ def own(tmp_path_factory: pytest.TempPathFactory, e5) -> PolicyQA:
     docs.mkdir()
     (docs / "notice.txt").write_text(NOTICE, encoding="utf-8")
     (docs / "opinion.txt").write_text(OPINION, encoding="utf-8")
-    qa = PolicyQA(Settings(index_dir=base / "index", max_file_mb=MAX_MB, corpus_dirs=[docs]), embeddings=e5)
+    qa = PolicyQA(
+        Settings(index_dir=base / "index", max_file_mb=MAX_MB, corpus_dirs=[docs]), embeddings=e5
+    )
     assert qa.ingest([docs]).ok
     return qa
 
@@ -89,7 +91,7 @@ BAD_FILES: dict[str, tuple[str, object, str]] = {
     "zip_bomb_docx": ("bomb.docx", zip_bomb, "疑似压缩炸弹"),
     "zip_bomb_xlsx": ("bomb.xlsx", zip_bomb, "疑似压缩炸弹"),
     "too_big": ("big.txt", "招商".encode() * 30_000, "文件过大"),
-    "jsonl_all_broken": ("rows.jsonl", b"{broken\n[1,2]\n\"text\"\n", ""),
+    "jsonl_all_broken": ("rows.jsonl", b'{broken\n[1,2]\n"text"\n', ""),
 }
 
 
@@ -100,7 +102,9 @@ def _content(spec: object, tmp_path: Path) -> bytes:
 
 
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
-def test_bad_file_is_refused_by_ingest_with_a_reason(case: str, unchanged: PolicyQA, tmp_path: Path):
+def test_bad_file_is_refused_by_ingest_with_a_reason(
+    case: str, unchanged: PolicyQA, tmp_path: Path
+):
     name, spec, needle = BAD_FILES[case]
     path = tmp_path / name
     path.write_bytes(_content(spec, tmp_path))
@@ -122,9 +126,13 @@ def test_missing_path_and_folder_of_junk(unchanged: PolicyQA, tmp_path: Path):
     assert any("不支持的文件类型" in p for _, p in report.problems) and report.failed
 
 
-@pytest.mark.parametrize("encoding,bom", [("gbk", b""), ("gb18030", b""), ("utf-16-le", b"\xff\xfe"),
-                                          ("utf-16-be", b"\xfe\xff")])
-def test_chinese_text_in_legacy_encodings_is_decoded_not_garbled(tmp_path: Path, encoding: str, bom: bytes):
+@pytest.mark.parametrize(
+    "encoding,bom",
+    [("gbk", b""), ("gb18030", b""), ("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")],
+)
+def test_chinese_text_in_legacy_encodings_is_decoded_not_garbled(
+    tmp_path: Path, encoding: str, bom: bytes
+):
     path = tmp_path / "gbk.txt"
     path.write_bytes(bom + NOTICE.encode(encoding))
     text = "\n".join(ln.text for ln in load_file(path, 10**6).documents[0].lines)
@@ -150,18 +158,21 @@ def test_good_pdf_still_loads_beside_the_bad_ones(tmp_path: Path):
 # --------------------------------------------------------------------------- service (what CLI and API call)
 
 
-@pytest.mark.parametrize("query,kw,needle", [
-    ("", {}, "查询内容为空"),
-    ("   \n\t ", {}, "查询内容为空"),
-    ("\x00\x01\x1b\x7f\u200b", {}, "查询内容为空"),
-    ("招" * 2001, {}, "查询过长"),
-    ("招商", {"k": -1}, "k 必须在 1 到 100 之间"),
-    ("招商", {"k": 101}, "k 必须在 1 到 100 之间"),
-    ("招商", {"retriever": "magic"}, "未知的检索方式"),
-    ("招商", {"filters": {"colour": "red"}}, "未知的筛选条件"),
-    ("招商", {"filters": {"date_from": "yesterday"}}, "日期格式不正确"),
-    (12345, {}, "查询必须是文本"),
-])
+@pytest.mark.parametrize(
+    "query,kw,needle",
+    [
+        ("", {}, "查询内容为空"),
+        ("   \n\t ", {}, "查询内容为空"),
+        ("\x00\x01\x1b\x7f\u200b", {}, "查询内容为空"),
+        ("招" * 2001, {}, "查询过长"),
+        ("招商", {"k": -1}, "k 必须在 1 到 100 之间"),
+        ("招商", {"k": 101}, "k 必须在 1 到 100 之间"),
+        ("招商", {"retriever": "magic"}, "未知的检索方式"),
+        ("招商", {"filters": {"colour": "red"}}, "未知的筛选条件"),
+        ("招商", {"filters": {"date_from": "yesterday"}}, "日期格式不正确"),
+        (12345, {}, "查询必须是文本"),
+    ],
+)
 def test_bad_searches_are_query_errors(unchanged: PolicyQA, query: object, kw: dict, needle: str):
     with pytest.raises(QueryError, match=needle):
         unchanged.search(query, **kw)  # type: ignore[arg-type]
@@ -176,24 +187,34 @@ def test_control_characters_inside_a_query_are_stripped(unchanged: PolicyQA):
 
 
 def cli(args: list[str], qa: PolicyQA) -> subprocess.CompletedProcess:
-    env = dict(os.environ, POLICYQA_INDEX_DIR=str(qa.settings.index_dir), POLICYQA_MAX_FILE_MB=str(MAX_MB), COLUMNS="200")
+    env = dict(
+        os.environ,
+        POLICYQA_INDEX_DIR=str(qa.settings.index_dir),
+        POLICYQA_MAX_FILE_MB=str(MAX_MB),
+        COLUMNS="200",
+    )
     return subprocess.run([str(BIN), *args], env=env, capture_output=True, text=True, timeout=600)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("args,code,needle", [
-    (["search", ""], 2, "查询内容为空"),
-    (["search", "招" * 3000], 2, "查询过长"),
-    (["search", "招商", "-k", "-1"], 2, "k 必须在 1 到 100 之间"),
-    (["search", "招商", "-k", "abc"], 2, "Invalid value"),
-    (["search", "招商", "--from", "2020-13-45x"], 2, "日期格式不正确"),
-    (["search", "招商", "--retriever", "magic"], 2, "未知的检索方式"),
-    (["search", "--batch", "/nonexistent/q.jsonl"], 2, "无法读取"),
-    (["search"], 2, "请提供问题"),
-    (["ingest", "/nonexistent/folder/x.txt"], 1, "无法读取"),
-    (["frobnicate"], 2, "No such command"),
-])
-def test_bad_cli_input_is_a_clear_error(unchanged: PolicyQA, args: list[str], code: int, needle: str):
+@pytest.mark.parametrize(
+    "args,code,needle",
+    [
+        (["search", ""], 2, "查询内容为空"),
+        (["search", "招" * 3000], 2, "查询过长"),
+        (["search", "招商", "-k", "-1"], 2, "k 必须在 1 到 100 之间"),
+        (["search", "招商", "-k", "abc"], 2, "Invalid value"),
+        (["search", "招商", "--from", "2020-13-45x"], 2, "日期格式不正确"),
+        (["search", "招商", "--retriever", "magic"], 2, "未知的检索方式"),
+        (["search", "--batch", "/nonexistent/q.jsonl"], 2, "无法读取"),
+        (["search"], 2, "请提供问题"),
+        (["ingest", "/nonexistent/folder/x.txt"], 1, "无法读取"),
+        (["frobnicate"], 2, "No such command"),
+    ],
+)
+def test_bad_cli_input_is_a_clear_error(
+    unchanged: PolicyQA, args: list[str], code: int, needle: str
+):
     done = cli(args, unchanged)
     assert done.returncode == code, done.stdout + done.stderr
     assert needle in done.stdout + done.stderr
@@ -207,32 +228,49 @@ def test_bad_cli_input_is_a_clear_error(unchanged: PolicyQA, args: list[str], co
 def api(own: PolicyQA) -> Iterator[httpx.Client]:
     from app import create_server
 
-    with LiveServer(create_server(own.settings, own)) as url, httpx.Client(base_url=url, timeout=120) as c:
+    with (
+        LiveServer(create_server(own.settings, own)) as url,
+        httpx.Client(base_url=url, timeout=120) as c,
+    ):
         yield c
 
 
-@pytest.mark.parametrize("path,body,code,needle", [
-    ("/api/search", b"{not json", 422, "不是有效的 JSON"),
-    ("/api/search", b"[1, 2, 3]", 422, "应为 JSON 对象"),
-    ("/api/search", b'{"query": 42}', 422, "应为文本"),
-    ("/api/search", b'{"query": ""}', 422, "不能为空"),
-    ("/api/search", b'{"query": "\\u0000\\u0001"}', 400, "查询内容为空"),
-    ("/api/search", ('{"query": "' + "招" * 2001 + '"}').encode(), 422, "过长"),
-    ("/api/search", ('{"query": "' + "招" * 3_000_000 + '"}').encode(), 422, "过长"),  # a 9 MB body
-    ("/api/search", b'{"query": "q", "k": -1}', 422, "数值过小"),
-    ("/api/search", b'{"query": "q", "k": "five"}', 422, "应为整数"),
-    ("/api/search", b'{"query": "q", "retriever": "magic"}', 422, "取值无效"),
-    ("/api/search", b'{"query": "q", "filters": {"colour": "red"}}', 422, "不认识的字段"),
-    ("/api/search", b'{"query": "q", "filters": {"date_from": "yesterday"}}', 422, "格式不正确"),
-    ("/api/search", b'{"query": "q", "filters": "region"}', 422, "应为 JSON 对象"),
-    ("/api/ask", b'{"question": "q", "history": "not a list"}', 422, "应为列表"),
-    ("/api/ask", b'{"history": []}', 422, "缺少该字段"),
-    ("/api/ask", b'{"question": "q", "extra": 1}', 422, "不认识的字段"),
-    ("/api/projects", b'{"min_amount": -5}', 422, "数值过小"),
-    ("/api/feedback", b'{"answer": [], "liked": "maybe"}', 422, "请求格式不正确"),
-])
-def test_bad_api_bodies_are_clear_4xx(unchanged: PolicyQA, api: httpx.Client, path: str, body: bytes, code: int,
-                                      needle: str):
+@pytest.mark.parametrize(
+    "path,body,code,needle",
+    [
+        ("/api/search", b"{not json", 422, "不是有效的 JSON"),
+        ("/api/search", b"[1, 2, 3]", 422, "应为 JSON 对象"),
+        ("/api/search", b'{"query": 42}', 422, "应为文本"),
+        ("/api/search", b'{"query": ""}', 422, "不能为空"),
+        ("/api/search", b'{"query": "\\u0000\\u0001"}', 400, "查询内容为空"),
+        ("/api/search", ('{"query": "' + "招" * 2001 + '"}').encode(), 422, "过长"),
+        (
+            "/api/search",
+            ('{"query": "' + "招" * 3_000_000 + '"}').encode(),
+            422,
+            "过长",
+        ),  # a 9 MB body
+        ("/api/search", b'{"query": "q", "k": -1}', 422, "数值过小"),
+        ("/api/search", b'{"query": "q", "k": "five"}', 422, "应为整数"),
+        ("/api/search", b'{"query": "q", "retriever": "magic"}', 422, "取值无效"),
+        ("/api/search", b'{"query": "q", "filters": {"colour": "red"}}', 422, "不认识的字段"),
+        (
+            "/api/search",
+            b'{"query": "q", "filters": {"date_from": "yesterday"}}',
+            422,
+            "格式不正确",
+        ),
+        ("/api/search", b'{"query": "q", "filters": "region"}', 422, "应为 JSON 对象"),
+        ("/api/ask", b'{"question": "q", "history": "not a list"}', 422, "应为列表"),
+        ("/api/ask", b'{"history": []}', 422, "缺少该字段"),
+        ("/api/ask", b'{"question": "q", "extra": 1}', 422, "不认识的字段"),
+        ("/api/projects", b'{"min_amount": -5}', 422, "数值过小"),
+        ("/api/feedback", b'{"answer": [], "liked": "maybe"}', 422, "请求格式不正确"),
+    ],
+)
+def test_bad_api_bodies_are_clear_4xx(
+    unchanged: PolicyQA, api: httpx.Client, path: str, body: bytes, code: int, needle: str
+):
     r = api.post(path, content=body, headers={"content-type": "application/json"})
     assert r.status_code == code, r.text[:300]
     assert needle in r.json()["detail"]
@@ -245,12 +283,16 @@ def test_unknown_documents_are_404(unchanged: PolicyQA, api: httpx.Client):
     assert r.status_code == 404 and "文档不存在" in r.json()["detail"]
 
 
-def test_bad_uploads_fail_per_file_and_stay_in_the_uploads_folder(unchanged: PolicyQA, api: httpx.Client,
-                                                                  tmp_path: Path):
+def test_bad_uploads_fail_per_file_and_stay_in_the_uploads_folder(
+    unchanged: PolicyQA, api: httpx.Client, tmp_path: Path
+):
     root = Path(unchanged.settings.index_dir).parent
     files = [
         ("files", ("../../../evil.txt", b"", "text/plain")),  # traversal + empty
-        ("files", ("..\\..\\evil2.txt", bytes(range(256)) * 10, "text/plain")),  # traversal + binary
+        (
+            "files",
+            ("..\\..\\evil2.txt", bytes(range(256)) * 10, "text/plain"),
+        ),  # traversal + binary
         ("files", ("bomb.docx", zip_bomb(), "application/octet-stream")),
         ("files", ("secret.pdf", encrypted_pdf(tmp_path / "s.pdf"), "application/pdf")),
         ("files", ("tool.exe", b"MZ\0\0", "application/octet-stream")),
@@ -264,5 +306,7 @@ def test_bad_uploads_fail_per_file_and_stay_in_the_uploads_folder(unchanged: Pol
         assert all(x["status"] == "failed" and x["reason"] for x in results), results
     else:
         assert r.json()["detail"]
-    assert not list(root.rglob("evil*.txt")) or all("uploads" in str(p) for p in root.rglob("evil*.txt"))
+    assert not list(root.rglob("evil*.txt")) or all(
+        "uploads" in str(p) for p in root.rglob("evil*.txt")
+    )
     assert not (root.parent / "evil.txt").exists() and not (root / "evil.txt").exists()

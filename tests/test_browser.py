@@ -30,14 +30,18 @@ TIMEOUT_MS = 60_000
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
-        pytest.fail(f"没有找到 Chromium（{CHROMIUM}）：浏览器测试需要 Debian 的 chromium 包。"
-                    "请运行 `apt-get install -y chromium`（.ci/run 会自动安装），或用 POLICYQA_CHROMIUM 指定路径。",
-                    pytrace=False)
+        pytest.fail(
+            f"没有找到 Chromium（{CHROMIUM}）：浏览器测试需要 Debian 的 chromium 包。"
+            "请运行 `apt-get install -y chromium`（.ci/run 会自动安装），或用 POLICYQA_CHROMIUM 指定路径。",
+            pytrace=False,
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM),
-                               args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        b = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         yield b
         b.close()
 
@@ -47,8 +51,14 @@ def new_page(browser: Any, outside: list[str]) -> Any:
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 1000})
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
-    page.on("request", lambda r: outside.append(r.url)
-            if not r.url.startswith(("http://127.0.0.1", "data:", "blob:", "about:")) else None)
+    page.on(
+        "request",
+        lambda r: (
+            outside.append(r.url)
+            if not r.url.startswith(("http://127.0.0.1", "data:", "blob:", "about:"))
+            else None
+        ),
+    )
     return page
 
 
@@ -73,7 +83,9 @@ def test_staff_ask_check_sources_rate_and_search(browser: Any, corpus_qa: Policy
         page.wait_for_function(
             "() => { const m = document.querySelectorAll('#chat .message-content');"
             " const t = m.length ? m[m.length - 1].innerText : '';"
-            " return t && !t.includes('正在检索资料') && t.includes('根据'); }", polling="raf")
+            " return t && !t.includes('正在检索资料') && t.includes('根据'); }",
+            polling="raf",
+        )
         first_shown = page.locator("#chat .message-content").last.inner_text()
         assert "孙起鹏" in first_shown and "[1]" in first_shown, first_shown
         card = page.locator("#chat details.pq-card").first
@@ -92,7 +104,9 @@ def test_staff_ask_check_sources_rate_and_search(browser: Any, corpus_qa: Policy
         # a follow-up is rewritten, and says how it was understood
         page.locator("#question textarea").fill("那招商七组呢？")
         page.locator("#question textarea").press("Enter")
-        expect(page.locator("#chat .pq-rewritten").last).to_have_text("理解为：招商七组的牵头领导是谁？")
+        expect(page.locator("#chat .pq-rewritten").last).to_have_text(
+            "理解为：招商七组的牵头领导是谁？"
+        )
         expect(page.locator("#chat .message-content").last).to_contain_text("薛志杰")
 
         # 👎 with a comment lands in SQLite with the answer
@@ -107,7 +121,11 @@ def test_staff_ask_check_sources_rate_and_search(browser: Any, corpus_qa: Policy
         page.locator("#chat").get_by_role("button", name="赞").first.click()
         expect(page.locator("#feedback-status")).to_contain_text("👍")
         row = feedback_store(corpus_qa.settings.index_dir).recent(1)[0]
-        assert row["rating"] == 1 and row["question"] == "招商六组的牵头领导是谁？" and "孙起鹏" in row["answer"]
+        assert (
+            row["rating"] == 1
+            and row["question"] == "招商六组的牵头领导是谁？"
+            and "孙起鹏" in row["answer"]
+        )
         shot(page, "02-follow-up-and-feedback")
 
         # 检索测试: BM25 alone, ranked table with the retrievers' ranks
@@ -133,7 +151,9 @@ def test_staff_ask_check_sources_rate_and_search(browser: Any, corpus_qa: Policy
     assert outside == [], f"the page fetched from outside the machine: {outside}"
 
 
-def test_newcomer_tab_filters_the_map_and_sends_an_example_into_the_chat(browser: Any, corpus_qa: PolicyQA):
+def test_newcomer_tab_filters_the_map_and_sends_an_example_into_the_chat(
+    browser: Any, corpus_qa: PolicyQA
+):
     """新人入门: the map filtered by an actor, the glossary searched, an overview opened, and an
     example question built from the map clicked into a cited answer in 问答."""
     from playwright.sync_api import expect
@@ -180,9 +200,14 @@ def test_newcomer_tab_filters_the_map_and_sends_an_example_into_the_chat(browser
 def test_sign_in_and_admin_controls(browser: Any, tmp_path: Path, e5: E5Embeddings):
     from playwright.sync_api import expect
 
-    settings = Settings(index_dir=tmp_path / "index", users="li:pw-li,boss:pw-boss", admins="boss", corpus_dirs=[])
+    settings = Settings(
+        index_dir=tmp_path / "index", users="li:pw-li,boss:pw-boss", admins="boss", corpus_dirs=[]
+    )
     upload = tmp_path / "关于成立光谷招商专班的通知.txt"
-    upload.write_text("关于成立光谷招商专班的通知\n一、专班组成\n光谷招商专班召集人：司马青云。\n", encoding="utf-8")
+    upload.write_text(
+        "关于成立光谷招商专班的通知\n一、专班组成\n光谷招商专班召集人：司马青云。\n",
+        encoding="utf-8",
+    )
     outside: list[str] = []
     with LiveServer(create_server(settings, PolicyQA(settings, embeddings=e5))) as url:
         for user, password, admin in (("li", "pw-li", False), ("boss", "pw-boss", True)):
@@ -201,7 +226,9 @@ def test_sign_in_and_admin_controls(browser: Any, tmp_path: Path, e5: E5Embeddin
             else:
                 expect(button).to_be_enabled()
                 page.locator("#upload-files input[type=file]").set_input_files(str(upload))
-                expect(page.locator("#upload-files")).to_contain_text("关于成立光谷招商专班的通知.txt")
+                expect(page.locator("#upload-files")).to_contain_text(
+                    "关于成立光谷招商专班的通知.txt"
+                )
                 button.click()
                 expect(page.locator("#documents")).to_contain_text("关于成立光谷招商专班的通知")
                 shot(page, "06-admin-upload")

@@ -17,7 +17,9 @@ BIN = Path(sys.executable).parent / "policyqa"
 
 
 def run(args: list[str], env: dict[str, str], **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN), *args], env=env, capture_output=True, text=True, timeout=600, **kw)
+    return subprocess.run(
+        [str(BIN), *args], env=env, capture_output=True, text=True, timeout=600, **kw
+    )
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +41,9 @@ def test_every_subcommand_has_help(sub: str):
 def test_ingest_summary_and_second_run_embeds_nothing(cli_env: dict[str, str]):
     done = run(["ingest", str(Path(cli_env["POLICYQA_TEST_BASE"]) / "corpus")], cli_env)
     assert done.returncode == 0
-    assert "unchanged 未变 │    35" in done.stdout and "chunks written 0" in done.stdout  # 7 documents + 28 ledger rows
+    assert (
+        "unchanged 未变 │    35" in done.stdout and "chunks written 0" in done.stdout
+    )  # 7 documents + 28 ledger rows
 
 
 def test_search_json_done_when(cli_env: dict[str, str]):
@@ -48,14 +52,30 @@ def test_search_json_done_when(cli_env: dict[str, str]):
     first = json.loads(done.stdout)["results"][0]
     assert first["doc_number"] == "焦政办〔2020〕9号"
     assert "招商六组" in first["section_path"] and "孙起鹏" in first["text"]
-    assert set(first) >= {"rank", "score", "chunk_id", "doc_id", "title", "doc_number", "kind", "region", "date",
-                          "section_path", "page", "text", "source"}
+    assert set(first) >= {
+        "rank",
+        "score",
+        "chunk_id",
+        "doc_id",
+        "title",
+        "doc_number",
+        "kind",
+        "region",
+        "date",
+        "section_path",
+        "page",
+        "text",
+        "source",
+    }
 
 
 def test_search_batch(cli_env: dict[str, str], tmp_path: Path):
     batch = tmp_path / "q.jsonl"
-    batch.write_text('{"id": "a", "question": "招商六组的牵头领导是谁"}\nnot json\n'
-                     '{"id": "b", "question": "那招商七组呢？", "history": ["招商六组的牵头领导是谁"]}\n', encoding="utf-8")
+    batch.write_text(
+        '{"id": "a", "question": "招商六组的牵头领导是谁"}\nnot json\n'
+        '{"id": "b", "question": "那招商七组呢？", "history": ["招商六组的牵头领导是谁"]}\n',
+        encoding="utf-8",
+    )
     done = run(["search", "--batch", str(batch), "--json", "-k", "2"], cli_env)
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert [r["id"] for r in rows] == ["a", None, "b"]
@@ -86,8 +106,19 @@ def test_ask_json_cites_the_notice(cli_env: dict[str, str]):
     assert out["answered"] and "孙起鹏" in out["answer"]
     assert set(out) >= {"question", "rewritten_question", "answered", "answer", "citations"}
     cite = out["citations"][0]
-    assert set(cite) >= {"n", "chunk_id", "title", "doc_number", "section_path", "page", "quote", "source"}
-    assert any(c["doc_number"] == "焦政办〔2020〕9号" and "孙起鹏" in c["quote"] for c in out["citations"])
+    assert set(cite) >= {
+        "n",
+        "chunk_id",
+        "title",
+        "doc_number",
+        "section_path",
+        "page",
+        "quote",
+        "source",
+    }
+    assert any(
+        c["doc_number"] == "焦政办〔2020〕9号" and "孙起鹏" in c["quote"] for c in out["citations"]
+    )
 
 
 def test_ask_follow_up_shows_the_rewrite(cli_env: dict[str, str]):
@@ -115,8 +146,13 @@ def test_ask_batch_answers_each_line_with_its_id(cli_env: dict[str, str], tmp_pa
 
 
 def test_search_context_gives_the_neighbouring_chunks(cli_env: dict[str, str]):
-    done = run(["search", "瑞庆年产30万台第五代混合动力发动机项目", "-k", "3", "--context", "--json"], cli_env)
+    done = run(
+        ["search", "瑞庆年产30万台第五代混合动力发动机项目", "-k", "3", "--context", "--json"],
+        cli_env,
+    )
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout)["results"]
-    assert all({"context_before", "context_after", "duplicates", "rerank_score"} <= set(r) for r in results)
+    assert all(
+        {"context_before", "context_after", "duplicates", "rerank_score"} <= set(r) for r in results
+    )
     assert any(r["context_before"] or r["context_after"] for r in results)

@@ -55,16 +55,25 @@ def test_fifty_concurrent_asks_are_all_answered(service: PolicyQA):
         with ThreadPoolExecutor(max_workers=50) as pool:
             results = list(pool.map(lambda i: _ask(url, QUESTIONS[i % len(QUESTIONS)]), range(50)))
     assert [status for status, _, _ in results] == [200] * 50
-    six = [body for (_, _, body), i in zip(results, range(50), strict=True) if i % len(QUESTIONS) == 0]
+    six = [
+        body for (_, _, body), i in zip(results, range(50), strict=True) if i % len(QUESTIONS) == 0
+    ]
     assert all("孙起鹏" in body["answer"] for body in six)
-    assert all(not body["answered"] for (_, _, body), i in zip(results, range(50), strict=True)
-               if i % len(QUESTIONS) == 3)  # 洛阳 is not in the corpus: refused every time
+    assert all(
+        not body["answered"]
+        for (_, _, body), i in zip(results, range(50), strict=True)
+        if i % len(QUESTIONS) == 3
+    )  # 洛阳 is not in the corpus: refused every time
     ms = sorted(ms for _, ms, _ in results)
-    print(f"\n50 concurrent /api/ask: p50 {statistics.median(ms):.0f} ms, p95 {ms[int(0.95 * len(ms)) - 1]:.0f} ms")
+    print(
+        f"\n50 concurrent /api/ask: p50 {statistics.median(ms):.0f} ms, p95 {ms[int(0.95 * len(ms)) - 1]:.0f} ms"
+    )
 
 
 def test_questions_are_answered_while_an_ingest_runs(service: PolicyQA, tmp_path: Path):
-    reports = Path(__file__).resolve().parents[2] / "shared/corpus/extra/government_work_reports.jsonl"
+    reports = (
+        Path(__file__).resolve().parents[2] / "shared/corpus/extra/government_work_reports.jsonl"
+    )
     lines = [ln for ln in reports.read_text(encoding="utf-8").splitlines() if ln.strip()][:3]
     extra = tmp_path / "reports.jsonl"
     extra.write_text("\n".join(lines) + "\n", encoding="utf-8")

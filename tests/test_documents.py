@@ -68,7 +68,13 @@ XLSX_ROWS = [
 ]
 SCAN_ROWS = [  # printed, scanned: the second task wraps over two lines of its cell
     ["1", "梳理重点产业链招商清单", "市工业和信息化局", "各县（市）区", "2020年4月底前"],
-    ["2", "组织赴粤港澳大湾区开展电子信息产业专题招商推介活动", "市商务局", "市外事办", "2020年6月底前"],
+    [
+        "2",
+        "组织赴粤港澳大湾区开展电子信息产业专题招商推介活动",
+        "市商务局",
+        "市外事办",
+        "2020年6月底前",
+    ],
 ]
 OFD_ROWS = [
     ["1", "制定招商引资考核评价办法", "市委督查室", "市商务局", "2020年5月底前"],
@@ -96,7 +102,7 @@ def photo_paragraph() -> str:
 
 def corpus_text(path: Path, start: str) -> str:
     text = "".join(corpus_paragraphs(path))
-    return text[text.index(start):]
+    return text[text.index(start) :]
 
 
 def make_workbook(path: Path) -> Path:
@@ -128,7 +134,7 @@ def make_workbook(path: Path) -> Path:
 def ofd_pages() -> list[list[str]]:
     paras = corpus_paragraphs(ZHENGZHOU)
     start = next(i for i, p in enumerate(paras) if p.startswith("（一）重点引进一批梁柱型项目"))
-    return [wrap(paras[:5])[:22], wrap(paras[start:start + 3])[:22]]
+    return [wrap(paras[:5])[:22], wrap(paras[start : start + 3])[:22]]
 
 
 @pytest.fixture(scope="module")
@@ -137,21 +143,42 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     docs = base / "docs"
     docs.mkdir()
     make_image_pdf(docs / "扫描通知.pdf", [render_page(lines) for lines in notice_pages()])
-    make_mixed_pdf(docs / "混合.pdf", ["关于做好招商引资统计工作的通知", "各县（市）区：请于每季度末报送统计数据。"],
-                   ["附：统计报表报送联系人为市商务局投资促进科王科长。"])
+    make_mixed_pdf(
+        docs / "混合.pdf",
+        ["关于做好招商引资统计工作的通知", "各县（市）区：请于每季度末报送统计数据。"],
+        ["附：统计报表报送联系人为市商务局投资促进科王科长。"],
+    )
     make_photo(docs / "照片.png", photo_paragraph())
-    make_ofd(docs / "郑州意见.ofd", ofd_pages(), title="郑州市人民政府关于进一步加强招商引资工作的意见",
-             doc_number="郑政〔2018〕15号")
+    make_ofd(
+        docs / "郑州意见.ofd",
+        ofd_pages(),
+        title="郑州市人民政府关于进一步加强招商引资工作的意见",
+        doc_number="郑政〔2018〕15号",
+    )
     make_task_table_docx(docs / "分工表.docx", DOCX_ROWS)
     make_task_table_pdf(docs / "分工表PDF.pdf", PDF_ROWS)
     make_doc(docs / "旧通知.doc", make_task_table_docx(base / "for_doc.docx", DOC_ROWS))
     make_task_xlsx(docs / "任务表.xlsx", XLSX_ROWS)
-    make_image_pdf(docs / "分工表扫描.pdf", [render_table_page(TABLE_INTRO, TASK_HEADER, SCAN_ROWS)])
+    make_image_pdf(
+        docs / "分工表扫描.pdf", [render_table_page(TABLE_INTRO, TASK_HEADER, SCAN_ROWS)]
+    )
     make_ofd(docs / "分工表OFD.ofd", [TABLE_INTRO], tables={0: (TASK_HEADER, OFD_ROWS)})
-    make_ofd(docs / "扫描版.ofd", [], title="汝州市开放招商纪实",
-             scans=[text_scan(corpus_text(RUZHOU, "作为河南省")), text_scan(corpus_text(RUZHOU, "2017年全年"))])
-    make_tiff(docs / "多页扫描.tif", [text_scan(corpus_text(XUCHANG, "创新招商思维")),
-                                   text_scan(corpus_text(XUCHANG, "1.招商思维要"))])
+    make_ofd(
+        docs / "扫描版.ofd",
+        [],
+        title="汝州市开放招商纪实",
+        scans=[
+            text_scan(corpus_text(RUZHOU, "作为河南省")),
+            text_scan(corpus_text(RUZHOU, "2017年全年")),
+        ],
+    )
+    make_tiff(
+        docs / "多页扫描.tif",
+        [
+            text_scan(corpus_text(XUCHANG, "创新招商思维")),
+            text_scan(corpus_text(XUCHANG, "1.招商思维要")),
+        ],
+    )
     make_workbook(docs / "多表.xlsx")
     make_encrypted(docs / "加密.doc", docs / "分工表.docx")
     (docs / "网页通知.txt").write_text(WEB_NOTICE, encoding="utf-8")
@@ -178,7 +205,9 @@ def _encrypted_pdf(path: Path, tmp: Path) -> None:
 def ingested(folder: Path) -> tuple[subprocess.CompletedProcess, Path]:
     index = folder.parent / "index"
     env = dict(os.environ, POLICYQA_INDEX_DIR=str(index), COLUMNS="400")
-    done = subprocess.run([str(BIN), "ingest", str(folder)], env=env, capture_output=True, text=True, timeout=1200)
+    done = subprocess.run(
+        [str(BIN), "ingest", str(folder)], env=env, capture_output=True, text=True, timeout=1200
+    )
     return done, index
 
 
@@ -202,8 +231,22 @@ def test_cli_ingest_of_a_mixed_folder_reports_each_file(ingested, folder: Path):
     done, _ = ingested
     assert done.returncode == 1, done.stderr  # some files failed; the rest were indexed
     rows = outcome_lines(done.stdout)
-    for name in ("扫描通知.pdf", "混合.pdf", "照片.png", "郑州意见.ofd", "分工表.docx", "分工表PDF.pdf", "旧通知.doc",
-                 "任务表.xlsx", "网页通知.txt", "分工表扫描.pdf", "分工表OFD.ofd", "扫描版.ofd", "多页扫描.tif", "多表.xlsx"):
+    for name in (
+        "扫描通知.pdf",
+        "混合.pdf",
+        "照片.png",
+        "郑州意见.ofd",
+        "分工表.docx",
+        "分工表PDF.pdf",
+        "旧通知.doc",
+        "任务表.xlsx",
+        "网页通知.txt",
+        "分工表扫描.pdf",
+        "分工表OFD.ofd",
+        "扫描版.ofd",
+        "多页扫描.tif",
+        "多表.xlsx",
+    ):
         assert "新增" in rows[name], (name, rows.get(name))
     assert "已加密" in rows["加密.doc"] and "失败" in rows["加密.doc"]
     assert "OFD 文件已损坏" in rows["损坏.ofd"] and "失败" in rows["损坏.ofd"]
@@ -223,22 +266,30 @@ def test_scanned_two_page_notice_is_answered_from_page_2(qa: PolicyQA):
     cited = _ask(qa, "招商六组的牵头领导是谁？")
     assert Path(cited.source).name == "扫描通知.pdf" and cited.page == 2
     assert "孙起鹏" in cited.quote
-    got = qa.index.collection.get(where={"chunk_id": cited.chunk_id}, include=["metadatas"])["metadatas"][0]
+    got = qa.index.collection.get(where={"chunk_id": cited.chunk_id}, include=["metadatas"])[
+        "metadatas"
+    ][0]
     assert got["ocr"] is True and 0.9 <= got["ocr_confidence"] <= 1
     meta = next(d for d in qa.documents() if d["source"] == cited.source)
     # the red header's layout fills the metadata although the file name says nothing
     assert meta["doc_number"] == "焦政办〔2020〕9号" and meta["issuer"] == "焦作市人民政府办公室"
-    assert meta["region"] == "焦作市" and meta["title"].startswith("焦作市人民政府办公室关于建立焦作市")
+    assert meta["region"] == "焦作市" and meta["title"].startswith(
+        "焦作市人民政府办公室关于建立焦作市"
+    )
 
 
 def test_mixed_pdf_ocrs_only_the_page_without_text(qa: PolicyQA, folder: Path):
     pages: list[int] = []
-    ocr = OcrSettings(qa.settings.ocr_cache_dir, on_page=lambda src, page, total: pages.append(page))
+    ocr = OcrSettings(
+        qa.settings.ocr_cache_dir, on_page=lambda src, page, total: pages.append(page)
+    )
     doc = load_file(folder / "混合.pdf", MB, ocr).documents[0]
     assert pages == [2] and set(doc.ocr_pages) == {2}
     assert {ln.page for ln in doc.lines if "王科长" in ln.text} == {2}
     cited = _ask(qa, "统计报表报送联系人是谁？")
-    got = qa.index.collection.get(where={"chunk_id": cited.chunk_id}, include=["metadatas"])["metadatas"][0]
+    got = qa.index.collection.get(where={"chunk_id": cited.chunk_id}, include=["metadatas"])[
+        "metadatas"
+    ][0]
     assert Path(cited.source).name == "混合.pdf" and got["page"] <= 2 <= got["page_end"]
     assert got["ocr"] is True  # the chunk holds an OCR'd page
 
@@ -251,20 +302,64 @@ def test_photo_of_a_paragraph(qa: PolicyQA):
 def test_ofd_text_pages_and_own_metadata(qa: PolicyQA):
     cited = _ask(qa, "梁柱型项目要怎么引进？")
     assert Path(cited.source).name == "郑州意见.ofd" and cited.page == 2
-    assert cited.doc_number == "郑政〔2018〕15号" and cited.title == "郑州市人民政府关于进一步加强招商引资工作的意见"
+    assert (
+        cited.doc_number == "郑政〔2018〕15号"
+        and cited.title == "郑州市人民政府关于进一步加强招商引资工作的意见"
+    )
 
 
 @pytest.mark.parametrize(
     ("question", "source", "lead", "deadline", "page"),
     [
-        ("谁负责编制产业链招商图谱，什么时候完成？", "分工表.docx", "市发展改革委", "2020年6月底前", None),
-        ("谁负责建设跨境电商综合试验区公共服务平台，什么时候完成？", "分工表PDF.pdf", "市口岸办", "2020年10月底前", 2),
-        ("谁负责出台总部企业认定和奖励办法，什么时候完成？", "旧通知.doc", "市司法局", "2020年8月底前", None),
-        ("谁负责开通重大项目审批绿色通道，什么时候完成？", "任务表.xlsx", "市行政审批局", "2020年11月底前", None),
-        ("谁负责组织赴粤港澳大湾区开展电子信息产业专题招商推介活动，什么时候完成？", "分工表扫描.pdf", "市商务局",
-         "2020年6月底前", 1),
-        ("谁负责建立外商投资企业服务专员制度，什么时候完成？", "分工表OFD.ofd", "市投资促进中心", "2020年9月底前", 1),
-        ("谁负责建立招商项目落地协调例会制度，什么时候完成？", "多表.xlsx", "市政府办公室", "2020年12月底前", None),
+        (
+            "谁负责编制产业链招商图谱，什么时候完成？",
+            "分工表.docx",
+            "市发展改革委",
+            "2020年6月底前",
+            None,
+        ),
+        (
+            "谁负责建设跨境电商综合试验区公共服务平台，什么时候完成？",
+            "分工表PDF.pdf",
+            "市口岸办",
+            "2020年10月底前",
+            2,
+        ),
+        (
+            "谁负责出台总部企业认定和奖励办法，什么时候完成？",
+            "旧通知.doc",
+            "市司法局",
+            "2020年8月底前",
+            None,
+        ),
+        (
+            "谁负责开通重大项目审批绿色通道，什么时候完成？",
+            "任务表.xlsx",
+            "市行政审批局",
+            "2020年11月底前",
+            None,
+        ),
+        (
+            "谁负责组织赴粤港澳大湾区开展电子信息产业专题招商推介活动，什么时候完成？",
+            "分工表扫描.pdf",
+            "市商务局",
+            "2020年6月底前",
+            1,
+        ),
+        (
+            "谁负责建立外商投资企业服务专员制度，什么时候完成？",
+            "分工表OFD.ofd",
+            "市投资促进中心",
+            "2020年9月底前",
+            1,
+        ),
+        (
+            "谁负责建立招商项目落地协调例会制度，什么时候完成？",
+            "多表.xlsx",
+            "市政府办公室",
+            "2020年12月底前",
+            None,
+        ),
     ],
 )
 def test_task_table_row_is_found_and_cited(qa: PolicyQA, question, source, lead, deadline, page):
@@ -300,15 +395,18 @@ def test_reingest_does_not_ocr_again(qa: PolicyQA, folder: Path, monkeypatch: py
     monkeypatch.setattr(OcrEngine, "page", no_ocr)
     report = qa.ingest([folder])
     ocrd = {"扫描通知.pdf", "混合.pdf", "照片.png"}
-    assert {Path(f.path).name: f.status for f in report.files if Path(f.path).name in ocrd} == dict.fromkeys(
-        ocrd, "unchanged")
+    assert {
+        Path(f.path).name: f.status for f in report.files if Path(f.path).name in ocrd
+    } == dict.fromkeys(ocrd, "unchanged")
 
 
 def test_page_with_too_low_confidence_is_reported_not_indexed(qa: PolicyQA, folder: Path):
     strict = OcrSettings(qa.settings.ocr_cache_dir, min_confidence=0.9999)
     with pytest.raises(LoadError, match="置信度过低"):
         load_file(folder / "照片.png", MB, strict)
-    result = load_file(folder / "扫描通知.pdf", MB, OcrSettings(qa.settings.ocr_cache_dir, min_confidence=0.99))
+    result = load_file(
+        folder / "扫描通知.pdf", MB, OcrSettings(qa.settings.ocr_cache_dir, min_confidence=0.99)
+    )
     low = [p for p in result.problems if "置信度过低" in p]
     kept = {ln.page for ln in result.documents[0].lines}
     assert low and all(f"第{p}页" not in " ".join(low) for p in kept)
@@ -334,10 +432,14 @@ def test_missing_converter_is_a_clear_message(folder: Path, monkeypatch: pytest.
 def test_upload_panel_reports_each_new_failure(qa: PolicyQA, folder: Path):
 
     pages: list[int] = []
-    results = qa.add_uploads([("照片副本.png", (folder / "照片.png").read_bytes()),
-                                       ("坏的.ofd", (folder / "损坏.ofd").read_bytes()),
-                                       ("坏的.png", (folder / "损坏.png").read_bytes())],
-                                  page_progress=lambda src, page, total: pages.append(page))
+    results = qa.add_uploads(
+        [
+            ("照片副本.png", (folder / "照片.png").read_bytes()),
+            ("坏的.ofd", (folder / "损坏.ofd").read_bytes()),
+            ("坏的.png", (folder / "损坏.png").read_bytes()),
+        ],
+        page_progress=lambda src, page, total: pages.append(page),
+    )
     assert [r.status for r in results] == ["added", "failed", "failed"]
     assert "OFD 文件已损坏" in results[1].reason and "图片无法读取" in results[2].reason
     assert pages == [1]
@@ -346,8 +448,16 @@ def test_upload_panel_reports_each_new_failure(qa: PolicyQA, folder: Path):
 def test_source_card_marks_ocr_passages():
     from app import OCR_NOTE, source_cards
 
-    cite = {"n": 1, "chunk_id": "scan::a-0", "title": "通知", "quote": "牵头领导：孙起鹏。", "page": 2}
-    assert OCR_NOTE in source_cards([cite], {"scan::a-0": "牵头领导：孙起鹏。"}, {"scan::a-0": 0.97})
+    cite = {
+        "n": 1,
+        "chunk_id": "scan::a-0",
+        "title": "通知",
+        "quote": "牵头领导：孙起鹏。",
+        "page": 2,
+    }
+    assert OCR_NOTE in source_cards(
+        [cite], {"scan::a-0": "牵头领导：孙起鹏。"}, {"scan::a-0": 0.97}
+    )
     assert OCR_NOTE not in source_cards([cite], {"scan::a-0": "牵头领导：孙起鹏。"}, {})
 
 
@@ -364,25 +474,50 @@ def test_two_column_page_is_read_column_by_column():
     def box(text: str, x0: float, y0: float, x1: float) -> OcrBox:
         return OcrBox(text, 0.99, x0, y0, x1, y0 + 30)
 
-    boxes = [box("关于两栏排版的说明", 100, 50, 1500),
-             box("左一", 100, 150, 760), box("右一", 880, 150, 1540),
-             box("左二", 100, 200, 760), box("右二", 880, 200, 1540),
-             box("左三", 100, 250, 760), box("右三", 880, 250, 1540),
-             box("附：页脚横跨两栏", 100, 400, 1500)]
-    assert reading_order(boxes, 1654) == ["关于两栏排版的说明", "左一", "左二", "左三", "右一", "右二", "右三",
-                                          "附：页脚横跨两栏"]
-    one_column = [box("第一行", 100, 50, 1500), box("第二", 100, 100, 400), box("行", 420, 100, 600)]
+    boxes = [
+        box("关于两栏排版的说明", 100, 50, 1500),
+        box("左一", 100, 150, 760),
+        box("右一", 880, 150, 1540),
+        box("左二", 100, 200, 760),
+        box("右二", 880, 200, 1540),
+        box("左三", 100, 250, 760),
+        box("右三", 880, 250, 1540),
+        box("附：页脚横跨两栏", 100, 400, 1500),
+    ]
+    assert reading_order(boxes, 1654) == [
+        "关于两栏排版的说明",
+        "左一",
+        "左二",
+        "左三",
+        "右一",
+        "右二",
+        "右三",
+        "附：页脚横跨两栏",
+    ]
+    one_column = [
+        box("第一行", 100, 50, 1500),
+        box("第二", 100, 100, 400),
+        box("行", 420, 100, 600),
+    ]
     assert reading_order(one_column, 1654) == ["第一行", "第二行"]
 
 
 def test_two_column_scan_in_reading_order(qa: PolicyQA, tmp_path: Path):
-    page = render_page(["两栏排版测试"], columns=[["左栏第一句话。", "左栏第二句话。", "左栏第三句话。"],
-                                                   ["右栏第一句话。", "右栏第二句话。", "右栏第三句话。"]])
+    page = render_page(
+        ["两栏排版测试"],
+        columns=[
+            ["左栏第一句话。", "左栏第二句话。", "左栏第三句话。"],
+            ["右栏第一句话。", "右栏第二句话。", "右栏第三句话。"],
+        ],
+    )
     page = page.crop((0, 0, page.width, 700))
     path = tmp_path / "两栏.png"
     page.save(path)
     texts = [ln.text for ln in load_file(path, MB, OcrSettings()).documents[0].lines]
-    order = [next(i for i, t in enumerate(texts) if k in t) for k in ("左栏第一", "左栏第三", "右栏第一", "右栏第三")]
+    order = [
+        next(i for i, t in enumerate(texts) if k in t)
+        for k in ("左栏第一", "左栏第三", "右栏第一", "右栏第三")
+    ]
     assert order == sorted(order), texts
 
 
@@ -391,24 +526,39 @@ def test_two_column_scan_in_reading_order(qa: PolicyQA, tmp_path: Path):
 
 
 def test_scanned_task_table_rows_keep_their_column_names(qa: PolicyQA, folder: Path):
-    doc = load_file(folder / "分工表扫描.pdf", MB, OcrSettings(qa.settings.ocr_cache_dir)).documents[0]
+    doc = load_file(
+        folder / "分工表扫描.pdf", MB, OcrSettings(qa.settings.ocr_cache_dir)
+    ).documents[0]
     rows = [ln for ln in doc.lines if ln.table]
-    assert [ln.table for ln in rows] == ["附件 重点任务分工表 › 第1行", "附件 重点任务分工表 › 第2行"]
+    assert [ln.table for ln in rows] == [
+        "附件 重点任务分工表 › 第1行",
+        "附件 重点任务分工表 › 第2行",
+    ]
     # the task wrapped over two lines of its cell is one cell again; each value under its column
-    assert rows[1].text == ("序号：2；重点任务：组织赴粤港澳大湾区开展电子信息产业专题招商推介活动；牵头单位：市商务局；"
-                            "责任单位：市外事办；完成时限：2020年6月底前。")
+    assert rows[1].text == (
+        "序号：2；重点任务：组织赴粤港澳大湾区开展电子信息产业专题招商推介活动；牵头单位：市商务局；"
+        "责任单位：市外事办；完成时限：2020年6月底前。"
+    )
     assert rows[0].page == 1 and doc.ocr_pages.keys() == {1}
-    assert not any("牵头单位" in ln.text for ln in doc.lines if not ln.table)  # the header is not text too
+    assert not any(
+        "牵头单位" in ln.text for ln in doc.lines if not ln.table
+    )  # the header is not text too
 
 
 def test_ofd_task_table_rows(folder: Path):
     doc = load_file(folder / "分工表OFD.ofd", MB).documents[0]
     rows = [(ln.table, ln.text) for ln in doc.lines if ln.table]
     assert rows == [
-        ("附件 重点任务分工表 › 第1行", "序号：1；重点任务：制定招商引资考核评价办法；牵头单位：市委督查室；责任单位：市商务局；"
-                                      "完成时限：2020年5月底前。"),
-        ("附件 重点任务分工表 › 第2行", "序号：2；重点任务：建立外商投资企业服务专员制度；牵头单位：市投资促进中心；"
-                                      "责任单位：市市场监管局；完成时限：2020年9月底前。"),
+        (
+            "附件 重点任务分工表 › 第1行",
+            "序号：1；重点任务：制定招商引资考核评价办法；牵头单位：市委督查室；责任单位：市商务局；"
+            "完成时限：2020年5月底前。",
+        ),
+        (
+            "附件 重点任务分工表 › 第2行",
+            "序号：2；重点任务：建立外商投资企业服务专员制度；牵头单位：市投资促进中心；"
+            "责任单位：市市场监管局；完成时限：2020年9月底前。",
+        ),
     ]
     assert [ln.text for ln in doc.lines if not ln.table] == TABLE_INTRO
 
@@ -420,52 +570,92 @@ def test_placed_table_columns_rows_and_end():
     boxes = [
         box("重点任务分工表", 500, 0, 720),
         # header centred over its columns, cells left-aligned: 重点任务 starts right of where its cells start
-        box("序号", 110, 100, 170), box("重点任务", 420, 100, 540), box("牵头单位", 800, 100, 920),
+        box("序号", 110, 100, 170),
+        box("重点任务", 420, 100, 540),
+        box("牵头单位", 800, 100, 920),
         box("完成时限", 1080, 100, 1200),
-        box("1", 130, 160, 145), box("建立重点招商项目台账，", 230, 160, 690), box("市商务局", 760, 160, 880),
+        box("1", 130, 160, 145),
+        box("建立重点招商项目台账，", 230, 160, 690),
+        box("市商务局", 760, 160, 880),
         box("2020年4月", 1010, 160, 1250),
-        box("实行周调度", 230, 200, 380), box("底前", 1010, 200, 1070),
-        box("2", 130, 260, 145), box("编制", 230, 260, 290), box("市发展改革委", 760, 260, 940),
-        box("各单位要按照分工抓好落实，确保各项任务按期完成，不断开创招商引资工作新局面。", 100, 340, 1300),
-        box("序号", 110, 500, 170), box("重点任务", 420, 500, 540),  # a header with no row under it
+        box("实行周调度", 230, 200, 380),
+        box("底前", 1010, 200, 1070),
+        box("2", 130, 260, 145),
+        box("编制", 230, 260, 290),
+        box("市发展改革委", 760, 260, 940),
+        box(
+            "各单位要按照分工抓好落实，确保各项任务按期完成，不断开创招商引资工作新局面。",
+            100,
+            340,
+            1300,
+        ),
+        box("序号", 110, 500, 170),
+        box("重点任务", 420, 500, 540),  # a header with no row under it
     ]
     tables = placed_tables(line_groups(boxes))
     assert len(tables) == 1 and tables[0].top == 100 and tables[0].bottom == 290
-    assert tables[0].rows == [["序号", "重点任务", "牵头单位", "完成时限"],
-                              ["1", "建立重点招商项目台账，\n实行周调度", "市商务局", "2020年4月\n底前"],
-                              ["2", "编制", "市发展改革委", ""]]
+    assert tables[0].rows == [
+        ["序号", "重点任务", "牵头单位", "完成时限"],
+        ["1", "建立重点招商项目台账，\n实行周调度", "市商务局", "2020年4月\n底前"],
+        ["2", "编制", "市发展改革委", ""],
+    ]
     # no task-table header: no table, whatever the layout
-    assert placed_tables(line_groups([box("姓名", 100, 0, 160), box("职务", 400, 0, 460),
-                                      box("张三", 100, 50, 160), box("科长", 400, 50, 460)])) == []
+    assert (
+        placed_tables(
+            line_groups(
+                [
+                    box("姓名", 100, 0, 160),
+                    box("职务", 400, 0, 460),
+                    box("张三", 100, 50, 160),
+                    box("科长", 400, 50, 460),
+                ]
+            )
+        )
+        == []
+    )
 
 
 def test_scanned_ofd_is_ocrd_page_by_page(qa: PolicyQA, folder: Path):
     doc = load_file(folder / "扫描版.ofd", MB, OcrSettings(qa.settings.ocr_cache_dir)).documents[0]
     assert doc.ocr_pages.keys() == {1, 2} and min(doc.ocr_pages.values()) > 0.9
     page_text = {p: "".join(ln.text for ln in doc.lines if ln.page == p) for p in (1, 2)}
-    assert "300余家" in page_text[2] and "300余家" not in page_text[1] and "汝瓷之都" in page_text[1]
+    assert (
+        "300余家" in page_text[2] and "300余家" not in page_text[1] and "汝瓷之都" in page_text[1]
+    )
     cited = _ask(qa, "汝州的驻地招商分局2017年走访了多少家企业？")
-    got = qa.index.collection.get(where={"chunk_id": cited.chunk_id}, include=["metadatas"])["metadatas"][0]
+    got = qa.index.collection.get(where={"chunk_id": cited.chunk_id}, include=["metadatas"])[
+        "metadatas"
+    ][0]
     assert Path(cited.source).name == "扫描版.ofd" and "300余家" in cited.quote
-    assert got["page"] <= 2 <= got["page_end"] and got["ocr"] is True  # the passage runs on from page 1
+    assert (
+        got["page"] <= 2 <= got["page_end"] and got["ocr"] is True
+    )  # the passage runs on from page 1
     assert cited.title == "汝州市开放招商纪实"  # the OFD's own DocInfo title
 
 
 def test_multipage_tiff_frames_are_pages(qa: PolicyQA, folder: Path):
-    doc = load_file(folder / "多页扫描.tif", MB, OcrSettings(qa.settings.ocr_cache_dir)).documents[0]
+    doc = load_file(folder / "多页扫描.tif", MB, OcrSettings(qa.settings.ocr_cache_dir)).documents[
+        0
+    ]
     assert doc.ocr_pages.keys() == {1, 2}
     assert any("创新招商思维" in ln.text for ln in doc.lines if ln.page == 1)
     assert not any("创新招商思维" in ln.text for ln in doc.lines if ln.page == 2)
     cited = _ask(qa, "招商思维要重塑，领导干部要强化哪些思维？")
-    assert Path(cited.source).name == "多页扫描.tif" and cited.page == 2 and "数据思维" in cited.quote
+    assert (
+        Path(cited.source).name == "多页扫描.tif" and cited.page == 2 and "数据思维" in cited.quote
+    )
 
 
 @pytest.mark.parametrize("suffix", [".doc", ".wps", ".odt"])
-def test_password_protected_word_file_is_refused_with_a_clear_message(folder: Path, tmp_path: Path, suffix: str):
+def test_password_protected_word_file_is_refused_with_a_clear_message(
+    folder: Path, tmp_path: Path, suffix: str
+):
     path = make_encrypted(tmp_path / f"加密{suffix}", folder / "分工表.docx")
     with pytest.raises(LoadError, match=f"{suffix} 文件已加密（设置了打开密码），无法读取"):
         load_file(path, MB)
-    plain = make_doc(tmp_path / f"未加密{suffix}", folder / "分工表.docx")  # the same document without password
+    plain = make_doc(
+        tmp_path / f"未加密{suffix}", folder / "分工表.docx"
+    )  # the same document without password
     assert any("市发展改革委" in ln.text for ln in load_file(plain, MB).documents[0].lines)
 
 
@@ -474,8 +664,10 @@ def test_every_sheet_of_a_workbook_is_read(folder: Path):
     tasks = [d for d in result.documents if d.hints.get("kind") != "project_record"]
     ledger = [d for d in result.documents if d.hints.get("kind") == "project_record"]
     assert len(tasks) == 1 and tasks[0].hints["title"] == "重点任务分工表（第二批）"
-    assert [ln.table for ln in tasks[0].lines] == ["第二批 › 重点任务分工表 › 第3行",
-                                                   "第二批 › 重点任务分工表 › 第4行"]
+    assert [ln.table for ln in tasks[0].lines] == [
+        "第二批 › 重点任务分工表 › 第3行",
+        "第二批 › 重点任务分工表 › 第4行",
+    ]
     assert [d.key for d in ledger] == ["签约项目#row2", "签约项目#row3"]
     assert {d.extra["sheet"] for d in ledger} == {"签约项目"} and ledger[0].extra["amount_yi"] == 12
     assert result.problems[0].startswith("工作表“填表说明”：表格缺少必需的列“项目名称”")
@@ -487,20 +679,39 @@ def test_workbook_sheets_in_the_library(qa: PolicyQA):
     from rag import library
 
     docs = {d["doc_id"]: d for d in library.documents(qa)}
-    assert docs["多表#签约项目"]["rows"] == 2 and docs["多表#签约项目"]["title"] == "多表.xlsx › 签约项目"
+    assert (
+        docs["多表#签约项目"]["rows"] == 2
+        and docs["多表#签约项目"]["title"] == "多表.xlsx › 签约项目"
+    )
     assert docs["多表#第二批"]["title"] == "重点任务分工表（第二批）"
     meta, sections = library.document_sections(qa, "多表#签约项目")
-    assert meta["title"] == "多表.xlsx › 签约项目" and [s for s, _ in sections] == ["第2行", "第3行"]
-    assert sections[0][1][0].startswith("高端轴承智能制造项目（洛阳市涧西区）") and meta["x_sheet"] == "签约项目"
+    assert meta["title"] == "多表.xlsx › 签约项目" and [s for s, _ in sections] == [
+        "第2行",
+        "第3行",
+    ]
+    assert (
+        sections[0][1][0].startswith("高端轴承智能制造项目（洛阳市涧西区）")
+        and meta["x_sheet"] == "签约项目"
+    )
 
 
-def test_task_table_running_on_to_the_next_page_keeps_header_caption_and_row_numbers(tmp_path: Path):
-    path = make_ofd(tmp_path / "跨页.ofd", [TABLE_INTRO, []],
-                    tables={0: (TASK_HEADER, OFD_ROWS[:1]), 1: (None, OFD_ROWS[1:] + SHEET2_ROWS[:1])})
+def test_task_table_running_on_to_the_next_page_keeps_header_caption_and_row_numbers(
+    tmp_path: Path,
+):
+    path = make_ofd(
+        tmp_path / "跨页.ofd",
+        [TABLE_INTRO, []],
+        tables={0: (TASK_HEADER, OFD_ROWS[:1]), 1: (None, OFD_ROWS[1:] + SHEET2_ROWS[:1])},
+    )
     rows = [ln for ln in load_file(path, MB).documents[0].lines if ln.table]
-    assert [(ln.page, ln.table) for ln in rows] == [(1, "附件 重点任务分工表 › 第1行"), (2, "附件 重点任务分工表 › 第2行"),
-                                                    (2, "附件 重点任务分工表 › 第3行")]
-    assert rows[1].text.startswith("序号：2；重点任务：建立外商投资企业服务专员制度；牵头单位：市投资促进中心")
+    assert [(ln.page, ln.table) for ln in rows] == [
+        (1, "附件 重点任务分工表 › 第1行"),
+        (2, "附件 重点任务分工表 › 第2行"),
+        (2, "附件 重点任务分工表 › 第3行"),
+    ]
+    assert rows[1].text.startswith(
+        "序号：2；重点任务：建立外商投资企业服务专员制度；牵头单位：市投资促进中心"
+    )
 
     def box(text: str, x0: float, y0: float, x1: float) -> OcrBox:
         return OcrBox(text, 0.99, x0, y0, x1, y0 + 30)
@@ -508,17 +719,38 @@ def test_task_table_running_on_to_the_next_page_keeps_header_caption_and_row_num
     def as_text(boxes: list[OcrBox]) -> list[Line]:
         return [Line(t) for t in reading_order(boxes, 1400)]
 
-    header = [box("序号", 110, 100, 170), box("重点任务", 420, 100, 540), box("牵头单位", 800, 100, 920)]
-    page1 = [box("重点任务分工表", 500, 40, 720), *header,
-             box("1", 130, 160, 145), box("建立招商台账", 230, 160, 500), box("市商务局", 760, 160, 880),
-             box("—1—", 640, 1900, 700)]
+    header = [
+        box("序号", 110, 100, 170),
+        box("重点任务", 420, 100, 540),
+        box("牵头单位", 800, 100, 920),
+    ]
+    page1 = [
+        box("重点任务分工表", 500, 40, 720),
+        *header,
+        box("1", 130, 160, 145),
+        box("建立招商台账", 230, 160, 500),
+        box("市商务局", 760, 160, 880),
+        box("—1—", 640, 1900, 700),
+    ]
     lines1, carry = placed_lines(page1, 1, as_text)
-    assert carry is not None and [ln.table for ln in lines1 if ln.table] == ["重点任务分工表 › 第1行"]
-    page2 = [box("2", 130, 100, 145), box("编制产业图谱", 230, 100, 500), box("市发展改革委", 760, 100, 940),
-             box("各单位要按照分工抓好落实，确保各项任务按期完成，不断开创招商引资工作新局面。", 100, 300, 1300)]
+    assert carry is not None and [ln.table for ln in lines1 if ln.table] == [
+        "重点任务分工表 › 第1行"
+    ]
+    page2 = [
+        box("2", 130, 100, 145),
+        box("编制产业图谱", 230, 100, 500),
+        box("市发展改革委", 760, 100, 940),
+        box(
+            "各单位要按照分工抓好落实，确保各项任务按期完成，不断开创招商引资工作新局面。",
+            100,
+            300,
+            1300,
+        ),
+    ]
     lines2, carry2 = placed_lines(page2, 2, as_text, carry)
     assert [(ln.table, ln.text) for ln in lines2 if ln.table] == [
-        ("重点任务分工表 › 第2行", "序号：2；重点任务：编制产业图谱；牵头单位：市发展改革委。")]
+        ("重点任务分工表 › 第2行", "序号：2；重点任务：编制产业图谱；牵头单位：市发展改革委。")
+    ]
     assert carry2 is None and lines2[-1].text.startswith("各单位要按照分工")
     # without the carried table the same page is text only
     assert not any(ln.table for ln in placed_lines(page2, 2, as_text)[0])

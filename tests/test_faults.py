@@ -65,8 +65,12 @@ def test_ingest_killed_midway_ends_consistent_after_the_next_ingest(tmp_path: Pa
     index_dir = tmp_path / "index"
     env = dict(os.environ, POLICYQA_INDEX_DIR=str(index_dir))
 
-    proc = subprocess.Popen([str(BIN), "ingest", str(docs)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(BIN), "ingest", str(docs)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 300
     while chroma_rows(index_dir) < 20 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
@@ -100,10 +104,14 @@ def test_check_finds_and_repair_fixes_what_a_crash_leaves(tmp_path: Path, e5):
     index = qa.index
     assert index.check().ok
     ids, docs, metas = index.all_chunks()
-    notice = [(i, d, m) for i, d, m in zip(ids, docs, metas, strict=True) if m["doc_id"] == "notice"]
+    notice = [
+        (i, d, m) for i, d, m in zip(ids, docs, metas, strict=True) if m["doc_id"] == "notice"
+    ]
     i0, d0, m0 = notice[0]
     vec = index.collection.get(ids=[i0], include=["embeddings"])["embeddings"]
-    index.collection.add(ids=["leftover"], documents=[d0], metadatas=[m0], embeddings=vec)  # duplicate chunk
+    index.collection.add(
+        ids=["leftover"], documents=[d0], metadatas=[m0], embeddings=vec
+    )  # duplicate chunk
     opinion = [i for i, m in zip(ids, metas, strict=True) if m["doc_id"] == "opinion"]
     index.records.delete_keys(opinion[:1])  # orphan vector (written, record not)
     index.records.update(["ghost"], group_ids=["gone"])  # record without a vector
@@ -114,7 +122,9 @@ def test_check_finds_and_repair_fixes_what_a_crash_leaves(tmp_path: Path, e5):
 
     env = dict(os.environ, POLICYQA_INDEX_DIR=str(settings.index_dir))
     found = run(["check"], env)
-    assert found.returncode == 1 and "duplicate_chunk" in found.stdout and "--repair" in found.stdout
+    assert (
+        found.returncode == 1 and "duplicate_chunk" in found.stdout and "--repair" in found.stdout
+    )
     fixed = run(["check", "--repair"], env)
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert "consistent" in fixed.stdout
@@ -133,7 +143,9 @@ def test_check_deletes_a_half_written_document_so_ingest_rebuilds_it(tmp_path: P
     mine = [i for i, m in zip(ids, metas, strict=True) if m["doc_id"] == "notice"]
     index.collection.update(ids=mine[:1], metadatas=[{"doc_hash": "older"}])  # two versions mixed
     report = index.check()
-    assert "mixed_versions" in {f.kind for f in report.findings} and report.delete_docs == ["notice"]
+    assert "mixed_versions" in {f.kind for f in report.findings} and report.delete_docs == [
+        "notice"
+    ]
     assert index.repair(report).ok
     assert "notice" not in {m["doc_id"] for m in index.all_chunks(include_documents=False)[2]}
     again = qa.ingest([tmp_path / "docs"])
@@ -144,15 +156,21 @@ def test_crash_marker_makes_the_next_ingest_repair_first(tmp_path: Path, e5):
     settings, qa = small_index(tmp_path, e5)
     index = qa.index
     ids, docs, metas = index.all_chunks()
-    index.collection.add(ids=["leftover"], documents=[docs[0]], metadatas=[metas[0]],
-                         embeddings=index.collection.get(ids=[ids[0]], include=["embeddings"])["embeddings"])
+    index.collection.add(
+        ids=["leftover"],
+        documents=[docs[0]],
+        metadatas=[metas[0]],
+        embeddings=index.collection.get(ids=[ids[0]], include=["embeddings"])["embeddings"],
+    )
     index.ingest_marker.write_text("999999999\n", encoding="utf-8")  # a dead ingest
     report = qa.ingest([tmp_path / "docs"])
     assert report.ok and not index.ingest_marker.exists()
     assert index.check().ok and index.count() == len(ids)
 
 
-@pytest.mark.parametrize("damage", ["garble_json", "truncate_json", "empty_model", "delete_model", "wrong_stamp"])
+@pytest.mark.parametrize(
+    "damage", ["garble_json", "truncate_json", "empty_model", "delete_model", "wrong_stamp"]
+)
 def test_damaged_bm25_is_detected_and_rebuilt_on_open(tmp_path: Path, e5, damage: str, caplog):
     settings, _ = small_index(tmp_path, e5)
     folder = settings.index_dir / "bm25"
@@ -179,7 +197,9 @@ def test_damaged_bm25_is_detected_and_rebuilt_on_open(tmp_path: Path, e5, damage
     assert PolicyIndex(settings, e5).check().ok  # rebuilt on disk too
 
 
-@pytest.mark.parametrize("content", [b"", b"{not json", b"\x00\x01\x02", b"[1, 2]", b'{"format_version": 1}'])
+@pytest.mark.parametrize(
+    "content", [b"", b"{not json", b"\x00\x01\x02", b"[1, 2]", b'{"format_version": 1}']
+)
 def test_damaged_manifest_is_a_clear_chinese_error(tmp_path: Path, e5, content: bytes):
     settings, _ = small_index(tmp_path, e5)
     manifest = settings.index_dir / "manifest.json"
@@ -189,7 +209,10 @@ def test_damaged_manifest_is_a_clear_chinese_error(tmp_path: Path, e5, content: 
     manifest.unlink()  # what the message tells the user to do
     qa = PolicyQA(settings, embeddings=e5)
     assert "孙起鹏" in qa.search("孙起鹏", k=1)[0].text
-    assert qa.index.check().ok and json.loads(manifest.read_text(encoding="utf-8"))["embedder"] == "e5-small"
+    assert (
+        qa.index.check().ok
+        and json.loads(manifest.read_text(encoding="utf-8"))["embedder"] == "e5-small"
+    )
 
 
 @pytest.mark.slow

@@ -41,20 +41,32 @@ def test_no_server_errors(api_schema: Any, mode: str) -> None:
         labels.append(operation.label)
 
         @given(case=operation.as_strategy(schemathesis.GenerationMode(mode)))
-        @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(
+            max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None
+        )
         def fuzz(case: Any) -> None:
-            if case.headers:  # sign-in is off: drop the generated (mostly malformed) Basic credentials
-                case.headers = {k: v for k, v in case.headers.items() if k.lower() != "authorization"}
+            if (
+                case.headers
+            ):  # sign-in is off: drop the generated (mostly malformed) Basic credentials
+                case.headers = {
+                    k: v for k, v in case.headers.items() if k.lower() != "authorization"
+                }
             response = case.call()
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-            assert response.status_code < 500, f"{case.method} {case.path} {case.body!r}: {response.text[:300]}"
+            assert response.status_code < 500, (
+                f"{case.method} {case.path} {case.body!r}: {response.text[:300]}"
+            )
 
         try:
             fuzz()
-        except Unsatisfiable:  # negative mode: nothing to break in a route without input (GET /healthz)
+        except (
+            Unsatisfiable
+        ):  # negative mode: nothing to break in a route without input (GET /healthz)
             assert mode == "negative", operation.label
     print(labels, statuses)
     assert sum(statuses.values()) >= 5 * len(labels)
     assert statuses.get(200 if mode == "positive" else 422)
     assert "POST /api/search" in labels and "POST /api/ask" in labels
-    assert not any(label.startswith(("DELETE", "POST /api/documents", "POST /api/reindex")) for label in labels)
+    assert not any(
+        label.startswith(("DELETE", "POST /api/documents", "POST /api/reindex")) for label in labels
+    )

@@ -29,7 +29,9 @@ def chunk_ids(qa: PolicyQA) -> list[str]:
     return sorted(m["chunk_id"] for m in qa.index.all_chunks(include_documents=False)[2])
 
 
-def test_incremental_reingest_edit_and_prune(tmp_path: Path, settings: Settings, counting: CountingEmbeddings):
+def test_incremental_reingest_edit_and_prune(
+    tmp_path: Path, settings: Settings, counting: CountingEmbeddings
+):
     docs = tmp_path / "docs"
     write(docs, "notice.txt", NOTICE)
     write(docs, "opinion.txt", OPINION)
@@ -79,8 +81,10 @@ def test_bad_files_are_reported_and_nothing_indexed_is_lost(tmp_path: Path, sett
     settings.max_file_mb = 1.0
     report = PolicyQA(settings, embeddings=e5).ingest([docs, tmp_path / "missing.txt"], prune=True)
     reasons = dict(report.failed)
-    assert set(reasons) == {str(docs / n) for n in ("empty.txt", "garbage.txt", "broken.pdf", "scan.pdf", "big.txt",
-                                                      "notice.txt")} | {str(tmp_path / "missing.txt")}
+    assert set(reasons) == {
+        str(docs / n)
+        for n in ("empty.txt", "garbage.txt", "broken.pdf", "scan.pdf", "big.txt", "notice.txt")
+    } | {str(tmp_path / "missing.txt")}
     assert "OCR" in reasons[str(docs / "scan.pdf")] and "文件过大" in reasons[str(docs / "big.txt")]
     assert any("不支持的文件类型" in p for _, p in report.problems)
     assert report.added == ["good"] and report.removed == []
@@ -95,7 +99,11 @@ def test_opening_with_another_embedder_is_a_clear_error(tmp_path: Path, settings
     with pytest.raises(IndexMismatchError, match="e5-small.*st:/models/bge-small-zh"):
         PolicyQA(other).index  # noqa: B018
     manifest = json.loads((settings.index_dir / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["embedder"] == "e5-small" and manifest["dim"] == 384 and manifest["chunker_version"]
+    assert (
+        manifest["embedder"] == "e5-small"
+        and manifest["dim"] == 384
+        and manifest["chunker_version"]
+    )
 
 
 def test_corrupt_bm25_is_rebuilt_from_chroma(tmp_path: Path, settings: Settings, e5):
@@ -123,13 +131,19 @@ def test_seed_corpus_chunks_are_clean(corpus_qa: PolicyQA):
 
 def test_filters_apply_in_both_retrievers(corpus_qa: PolicyQA):
     for retriever in ("dense", "bm25", "hybrid"):
-        hits = corpus_qa.search("招商引资工作机制", k=5, filters={"region": "郑州"}, retriever=retriever)
+        hits = corpus_qa.search(
+            "招商引资工作机制", k=5, filters={"region": "郑州"}, retriever=retriever
+        )
         assert hits and all("郑州" in h.region for h in hits), retriever
-        hits = corpus_qa.search("招商", k=3, filters={"kind": ["news"], "date_to": "2018"}, retriever=retriever)
+        hits = corpus_qa.search(
+            "招商", k=3, filters={"kind": ["news"], "date_to": "2018"}, retriever=retriever
+        )
         assert hits and all(h.kind == "news" for h in hits), retriever
 
 
-def test_index_copy_reopens_without_reembedding(corpus_qa: PolicyQA, tmp_path: Path, counting: CountingEmbeddings):
+def test_index_copy_reopens_without_reembedding(
+    corpus_qa: PolicyQA, tmp_path: Path, counting: CountingEmbeddings
+):
     copy = tmp_path / "copy"
     shutil.copytree(corpus_qa.settings.index_dir, copy)
     qa = PolicyQA(Settings(index_dir=copy), embeddings=counting)

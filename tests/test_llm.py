@@ -25,12 +25,36 @@ REWARD = (
     "单个项目奖励最高不超过1000万元。奖励资金由市、县两级财政按1:1比例分担。"
 )
 HITS = [
-    Hit(rank=1, score=0.82, chunk_id="jz-2020-9#12", doc_id="jz-2020-9", title="焦作市招商引资工作方案",
-        doc_number="焦政办〔2020〕9号", kind="通知", region="焦作市", date="2020-03-05",
-        section_path="四、组织机构 > （二）专业招商组", page=3, text=GROUP_SIX, source="corpus/焦政办2020-9.pdf"),
-    Hit(rank=2, score=0.61, chunk_id="jz-2021-15#4", doc_id="jz-2021-15", title="焦作市支持制造业高质量发展若干措施",
-        doc_number="焦政〔2021〕15号", kind="措施", region="焦作市", date="2021-06-18",
-        section_path="二、支持政策", page=2, text=REWARD, source="corpus/焦政2021-15.docx"),
+    Hit(
+        rank=1,
+        score=0.82,
+        chunk_id="jz-2020-9#12",
+        doc_id="jz-2020-9",
+        title="焦作市招商引资工作方案",
+        doc_number="焦政办〔2020〕9号",
+        kind="通知",
+        region="焦作市",
+        date="2020-03-05",
+        section_path="四、组织机构 > （二）专业招商组",
+        page=3,
+        text=GROUP_SIX,
+        source="corpus/焦政办2020-9.pdf",
+    ),
+    Hit(
+        rank=2,
+        score=0.61,
+        chunk_id="jz-2021-15#4",
+        doc_id="jz-2021-15",
+        title="焦作市支持制造业高质量发展若干措施",
+        doc_number="焦政〔2021〕15号",
+        kind="措施",
+        region="焦作市",
+        date="2021-06-18",
+        section_path="二、支持政策",
+        page=2,
+        text=REWARD,
+        source="corpus/焦政2021-15.docx",
+    ),
 ]
 
 
@@ -45,7 +69,9 @@ def llm_settings(server: FakeOpenAI) -> Settings:
     return Settings(llm_base_url=server.base_url, llm_model="qwen2.5-7b-instruct", llm_timeout=1.0)
 
 
-def test_streamed_reply_is_cited_with_verbatim_quotes(server: FakeOpenAI, llm_settings: Settings) -> None:
+def test_streamed_reply_is_cited_with_verbatim_quotes(
+    server: FakeOpenAI, llm_settings: Settings
+) -> None:
     reply = "招商六组由孙起鹏牵头[1]。牵头单位是市工业和信息化局[1]。"
     server.reply(reply, chunks=5)
     tokens: list[str] = []
@@ -54,13 +80,17 @@ def test_streamed_reply_is_cited_with_verbatim_quotes(server: FakeOpenAI, llm_se
     assert len(tokens) > 1 and "".join(tokens) == reply
     assert answer.mode == "llm" and answer.answered
     assert answer.text == reply
-    assert [(c.n, c.chunk_id, c.doc_number) for c in answer.citations] == [(1, "jz-2020-9#12", "焦政办〔2020〕9号")]
+    assert [(c.n, c.chunk_id, c.doc_number) for c in answer.citations] == [
+        (1, "jz-2020-9#12", "焦政办〔2020〕9号")
+    ]
     quote = answer.citations[0].quote
     assert quote in GROUP_SIX and "孙起鹏" in quote and "市工业和信息化局" in quote
     assert answer.flagged_numbers == [] and answer.notes == []
 
 
-def test_request_carries_system_prompt_and_numbered_sources(server: FakeOpenAI, llm_settings: Settings) -> None:
+def test_request_carries_system_prompt_and_numbered_sources(
+    server: FakeOpenAI, llm_settings: Settings
+) -> None:
     server.reply("招商六组由孙起鹏牵头[1]。")
     LLMAnswerer(llm_settings).answer("招商六组由谁牵头？", HITS)
 
@@ -70,25 +100,43 @@ def test_request_carries_system_prompt_and_numbered_sources(server: FakeOpenAI, 
     system, user = request["messages"]
     assert system["role"] == "system" and "现有资料中未找到相关规定" in system["content"]
     assert user["role"] == "user"
-    assert "[1]《焦作市招商引资工作方案》（焦政办〔2020〕9号） 四、组织机构 > （二）专业招商组\n" + GROUP_SIX in user["content"]
+    assert (
+        "[1]《焦作市招商引资工作方案》（焦政办〔2020〕9号） 四、组织机构 > （二）专业招商组\n"
+        + GROUP_SIX
+        in user["content"]
+    )
     assert "[2]《焦作市支持制造业高质量发展若干措施》（焦政〔2021〕15号）" in user["content"]
     assert user["content"].endswith("问题：招商六组由谁牵头？")
 
 
-def test_markers_are_renumbered_and_invalid_ones_dropped(server: FakeOpenAI, llm_settings: Settings) -> None:
-    server.reply("总投资30亿元以上的先进制造业项目按实际投资额的4%奖励[2][9]。招商六组由孙起鹏牵头。[1]")
+def test_markers_are_renumbered_and_invalid_ones_dropped(
+    server: FakeOpenAI, llm_settings: Settings
+) -> None:
+    server.reply(
+        "总投资30亿元以上的先进制造业项目按实际投资额的4%奖励[2][9]。招商六组由孙起鹏牵头。[1]"
+    )
     answer = LLMAnswerer(llm_settings).answer("制造业项目有什么奖励？", HITS)
 
-    assert answer.text == "总投资30亿元以上的先进制造业项目按实际投资额的4%奖励[1]。招商六组由孙起鹏牵头。[2]"
+    assert (
+        answer.text
+        == "总投资30亿元以上的先进制造业项目按实际投资额的4%奖励[1]。招商六组由孙起鹏牵头。[2]"
+    )
     assert [c.chunk_id for c in answer.citations] == ["jz-2021-15#4", "jz-2020-9#12"]
-    assert answer.citations[0].quote == "对新引进的总投资30亿元以上的先进制造业项目，按照项目实际投资额的4%给予奖励，单个项目奖励最高不超过1000万元。"
+    assert (
+        answer.citations[0].quote
+        == "对新引进的总投资30亿元以上的先进制造业项目，按照项目实际投资额的4%给予奖励，单个项目奖励最高不超过1000万元。"
+    )
     assert "孙起鹏" in answer.citations[1].quote
     assert all(c.quote in h.text for c, h in zip(answer.citations, reversed(HITS), strict=True))
     assert answer.flagged_numbers == []
 
 
-def test_numbers_not_in_the_cited_sources_are_flagged(server: FakeOpenAI, llm_settings: Settings) -> None:
-    server.reply("招商六组重点引进投资50亿元以上的装备制造项目[1]。单个项目奖励最高不超过1000万元[2]。")
+def test_numbers_not_in_the_cited_sources_are_flagged(
+    server: FakeOpenAI, llm_settings: Settings
+) -> None:
+    server.reply(
+        "招商六组重点引进投资50亿元以上的装备制造项目[1]。单个项目奖励最高不超过1000万元[2]。"
+    )
     answer = LLMAnswerer(llm_settings).answer("招商六组引进什么项目？", HITS)
 
     assert answer.flagged_numbers == ["50亿元"]
@@ -97,14 +145,25 @@ def test_numbers_not_in_the_cited_sources_are_flagged(server: FakeOpenAI, llm_se
 
 def test_number_expressions() -> None:
     assert number_expressions("2020年3月起投资5.66万亿元，占4%，即1/4，共17个[1]。第3点") == [
-        "2020年3月", "5.66万亿元", "4%", "1/4", "17个"]
+        "2020年3月",
+        "5.66万亿元",
+        "4%",
+        "1/4",
+        "17个",
+    ]
     assert number_expressions("１. 奖励 ３０ 亿元") == ["30亿元"]
 
 
 def test_best_quote_spans_adjacent_supporting_sentences() -> None:
     claims = ["招商六组由孙起鹏牵头[1]。", "牵头单位是市工业和信息化局[1]。"]
-    assert best_quote(claims, GROUP_SIX) == "招商六组：牵头市领导：孙起鹏；牵头单位：市工业和信息化局。"
-    assert best_quote(["奖励资金由市县财政分担[2]。"], REWARD) == "奖励资金由市、县两级财政按1:1比例分担。"
+    assert (
+        best_quote(claims, GROUP_SIX)
+        == "招商六组：牵头市领导：孙起鹏；牵头单位：市工业和信息化局。"
+    )
+    assert (
+        best_quote(["奖励资金由市县财政分担[2]。"], REWARD)
+        == "奖励资金由市、县两级财政按1:1比例分担。"
+    )
 
 
 def test_refusal_is_not_answered(server: FakeOpenAI, llm_settings: Settings) -> None:
@@ -158,16 +217,26 @@ def test_rewrite_sends_history_and_returns_the_question(
     server: FakeOpenAI, llm_settings: Settings, streaming: bool
 ) -> None:
     server.reply("焦作招商七组的牵头领导是谁？\n", chunks=3)
-    chat = ChatOpenAI(base_url=server.base_url, model="qwen2.5-7b-instruct", api_key=SecretStr("EMPTY"),
-                      streaming=streaming, max_retries=0)
-    rewritten = LLMAnswerer(llm_settings, chat=chat).rewrite("那招商七组呢？", ["焦作招商六组的牵头领导是谁？"])
+    chat = ChatOpenAI(
+        base_url=server.base_url,
+        model="qwen2.5-7b-instruct",
+        api_key=SecretStr("EMPTY"),
+        streaming=streaming,
+        max_retries=0,
+    )
+    rewritten = LLMAnswerer(llm_settings, chat=chat).rewrite(
+        "那招商七组呢？", ["焦作招商六组的牵头领导是谁？"]
+    )
 
     assert rewritten == "焦作招商七组的牵头领导是谁？"
     request = server.requests[-1]
     assert request.get("stream", False) is streaming
     system, user = request["messages"]
     assert "只输出改写后的一个问题" in system["content"]
-    assert "用户：焦作招商六组的牵头领导是谁？" in user["content"] and "追问：那招商七组呢？" in user["content"]
+    assert (
+        "用户：焦作招商六组的牵头领导是谁？" in user["content"]
+        and "追问：那招商七组呢？" in user["content"]
+    )
 
 
 def test_rewrite_error_raises_llm_error(server: FakeOpenAI, llm_settings: Settings) -> None:
@@ -195,13 +264,16 @@ def test_llm_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def _service(corpus_qa, server: FakeOpenAI, timeout: float = 5.0):
     from rag.service import PolicyQA
 
-    settings = corpus_qa.settings.model_copy(update={
-        "llm_base_url": server.base_url, "llm_model": "fake-qwen", "llm_timeout": timeout})
+    settings = corpus_qa.settings.model_copy(
+        update={"llm_base_url": server.base_url, "llm_model": "fake-qwen", "llm_timeout": timeout}
+    )
     return PolicyQA(settings, corpus_qa._embeddings)
 
 
 def test_ask_streams_the_llm_answer_with_verified_citations(corpus_qa, server: FakeOpenAI) -> None:
-    server.reply("招商六组的牵头领导是孙起鹏[1]，牵头单位是市工业和信息化局[1]。另见[9]。", chunks=4)
+    server.reply(
+        "招商六组的牵头领导是孙起鹏[1]，牵头单位是市工业和信息化局[1]。另见[9]。", chunks=4
+    )
     tokens: list[str] = []
     answer = _service(corpus_qa, server).ask("招商六组的牵头领导是谁？", on_token=tokens.append)
     assert answer.mode == "llm" and answer.answered
@@ -213,7 +285,9 @@ def test_ask_streams_the_llm_answer_with_verified_citations(corpus_qa, server: F
 
 
 @pytest.mark.parametrize("failure", ["http500", "timeout"])
-def test_ask_falls_back_to_extractive_with_a_note(corpus_qa, server: FakeOpenAI, failure: str) -> None:
+def test_ask_falls_back_to_extractive_with_a_note(
+    corpus_qa, server: FakeOpenAI, failure: str
+) -> None:
     if failure == "http500":
         server.fail(500)
     else:

@@ -34,7 +34,11 @@ def test_pdf_two_pages_keeps_page_numbers(tmp_path: Path):
 
 def test_gbk_text_is_detected_and_decoded(tmp_path: Path):
     f = tmp_path / "gbk.txt"
-    f.write_bytes("焦作市人民政府办公室文件\n\n焦政办〔2020〕9号\n\n各县（市）区主要负责同志全年外出实质招商要不少于1/4时间。".encode("gbk"))
+    f.write_bytes(
+        "焦作市人民政府办公室文件\n\n焦政办〔2020〕9号\n\n各县（市）区主要负责同志全年外出实质招商要不少于1/4时间。".encode(
+            "gbk"
+        )
+    )
     (doc,), _ = read_documents(f, {}, MB)
     assert "不少于1/4时间" in doc.text and doc.meta.doc_number == "焦政办〔2020〕9号"
 
@@ -55,10 +59,17 @@ def test_docx(tmp_path: Path):
 
 def test_html(tmp_path: Path):
     f = tmp_path / "page.html"
-    f.write_text("<html><head><title>招商政策</title><script>var x=1;</script></head><body><h1>一、总则</h1>"
-                 "<p>各县区要<b>积极</b>开展招商。</p></body></html>", encoding="utf-8")
+    f.write_text(
+        "<html><head><title>招商政策</title><script>var x=1;</script></head><body><h1>一、总则</h1>"
+        "<p>各县区要<b>积极</b>开展招商。</p></body></html>",
+        encoding="utf-8",
+    )
     (doc,), _ = read_documents(f, {}, MB)
-    assert doc.meta.title == "招商政策" and "各县区要积极开展招商。" in doc.text and "var x" not in doc.text
+    assert (
+        doc.meta.title == "招商政策"
+        and "各县区要积极开展招商。" in doc.text
+        and "var x" not in doc.text
+    )
 
 
 def test_jsonl_one_document_per_line_and_bad_line_reported(tmp_path: Path):
@@ -71,8 +82,11 @@ def test_jsonl_one_document_per_line_and_bad_line_reported(tmp_path: Path):
 def test_beir_corpus_ids_become_the_doc_ids(tmp_path: Path):
     """BEIR corpus.jsonl names records by ``_id``; qrels point at those ids, not at titles."""
     f = tmp_path / "corpus.jsonl"
-    f.write_text('{"_id": "d7", "title": "招商政策", "text": "各县区要积极开展招商。"}\n'
-                 '{"_id": "d8", "title": "招商政策", "text": "同名的另一篇文章。"}\n', encoding="utf-8")
+    f.write_text(
+        '{"_id": "d7", "title": "招商政策", "text": "各县区要积极开展招商。"}\n'
+        '{"_id": "d8", "title": "招商政策", "text": "同名的另一篇文章。"}\n',
+        encoding="utf-8",
+    )
     docs, problems = read_documents(f, {}, MB)
     assert [d.doc_id for d in docs] == ["corpus#d7", "corpus#d8"] and not problems
 
@@ -88,7 +102,9 @@ def test_xlsx_records_one_per_row_with_row_errors(tmp_path: Path):
 
 def test_csv_records(tmp_path: Path):
     f = tmp_path / "ledger.csv"
-    f.write_text("项目名称,地区,投资额（亿元）\n瑞庆第五代混合动力发动机项目,焦作市,\n", encoding="utf-8")
+    f.write_text(
+        "项目名称,地区,投资额（亿元）\n瑞庆第五代混合动力发动机项目,焦作市,\n", encoding="utf-8"
+    )
     (doc,), problems = read_documents(f, {}, MB)
     assert doc.meta.region == "焦作市" and "amount_yi" not in doc.extra and not problems
 
@@ -102,7 +118,7 @@ def test_csv_records(tmp_path: Path):
         ("corrupt.pdf", b"%PDF-1.4\n1 0 obj<<>>\nthis is not a pdf" * 10, "PDF 文件已损坏"),
         ("fake.docx", b"not a zip at all" * 10, "DOCX 文件已损坏"),
         ("bad.xlsx", b"PK\x03\x04 broken", "XLSX"),
-        ("nothing.jsonl", b"{\"a\": 1}\n", "没有可用的记录"),
+        ("nothing.jsonl", b'{"a": 1}\n', "没有可用的记录"),
         ("noheader.csv", "地区,产业\n焦作,新材料\n".encode(), "缺少必需的列"),
     ],
 )

@@ -74,18 +74,37 @@ def write_folder(folder: Path) -> Path:
 
 
 def meta(section_path: str, n: int = 0) -> dict:
-    return {"chunk_id": f"luohe::{n}", "doc_id": "luohe_notice", "title": "洛河市…通知", "doc_number": "洛政办〔2021〕5号",
-            "kind": "policy_notice", "date": "2021-04-02", "region": "河南省洛河市", "section_path": section_path,
-            "page": None, "source": "洛河通知.txt"}
+    return {
+        "chunk_id": f"luohe::{n}",
+        "doc_id": "luohe_notice",
+        "title": "洛河市…通知",
+        "doc_number": "洛政办〔2021〕5号",
+        "kind": "policy_notice",
+        "date": "2021-04-02",
+        "region": "河南省洛河市",
+        "section_path": section_path,
+        "page": None,
+        "source": "洛河通知.txt",
+    }
 
 
-GROUP_BLOCK = ("（一）专班组成。\n牵头领导：欧阳明远。\n牵头单位：洛河市商务局。\n"
-               "责任单位：市发展改革委、自然资源局、商务局及相关市直单位，各县（区）。\n工作职责：负责重点项目的统筹调度和跟踪服务。")
+GROUP_BLOCK = (
+    "（一）专班组成。\n牵头领导：欧阳明远。\n牵头单位：洛河市商务局。\n"
+    "责任单位：市发展改革委、自然资源局、商务局及相关市直单位，各县（区）。\n工作职责：负责重点项目的统筹调度和跟踪服务。"
+)
 SYSTEMS = [
-    ("（一）周例会制度。市商务局要每周召开一次项目推进例会，研究解决项目推进中的问题。", "二、建立3项配套制度 › （一）周例会制度"),
-    ("（二）信息报送制度。各县（区）明确1名联络员，每季度末前向市商务局报送项目进展情况。", "二、建立3项配套制度 › （二）信息报送制度"),
-    ("（三）要素保障制度。用地保障由市自然资源局牵头，市财政局配合。项目推进办公室（以下简称“项目办”）设在市商务局。",
-     "二、建立3项配套制度 › （三）要素保障制度"),
+    (
+        "（一）周例会制度。市商务局要每周召开一次项目推进例会，研究解决项目推进中的问题。",
+        "二、建立3项配套制度 › （一）周例会制度",
+    ),
+    (
+        "（二）信息报送制度。各县（区）明确1名联络员，每季度末前向市商务局报送项目进展情况。",
+        "二、建立3项配套制度 › （二）信息报送制度",
+    ),
+    (
+        "（三）要素保障制度。用地保障由市自然资源局牵头，市财政局配合。项目推进办公室（以下简称“项目办”）设在市商务局。",
+        "二、建立3项配套制度 › （三）要素保障制度",
+    ),
 ]
 
 
@@ -93,13 +112,23 @@ SYSTEMS = [
 
 
 def test_label_lines_give_leader_lead_and_responsible_units_with_one_actor_per_unit():
-    rows = responsibilities.extract([(GROUP_BLOCK, meta("一、组建1个项目推进专班 › （一）专班组成"))])
+    rows = responsibilities.extract(
+        [(GROUP_BLOCK, meta("一、组建1个项目推进专班 › （一）专班组成"))]
+    )
     by_role = {}
     for r in rows:
         by_role.setdefault(r.role, []).append(r)
-    assert [r.actor for r in by_role["牵头领导"]] == ["欧阳明远"] and by_role["牵头领导"][0].actor_kind == "leader"
+    assert [r.actor for r in by_role["牵头领导"]] == ["欧阳明远"] and by_role["牵头领导"][
+        0
+    ].actor_kind == "leader"
     assert [r.actor for r in by_role["牵头单位"]] == ["市商务局"]
-    assert [r.actor for r in by_role["责任单位"]] == ["市发展改革委", "市自然资源局", "市商务局", "相关市直单位", "各县（区）"]
+    assert [r.actor for r in by_role["责任单位"]] == [
+        "市发展改革委",
+        "市自然资源局",
+        "市商务局",
+        "相关市直单位",
+        "各县（区）",
+    ]
     # 洛河市商务局 (lead) and 商务局 (in the list that began with 市…) are one actor of 洛河市
     keys = {r.actor_key for r in rows if r.actor == "市商务局"}
     assert keys == {"洛河市|商务局"}
@@ -108,47 +137,86 @@ def test_label_lines_give_leader_lead_and_responsible_units_with_one_actor_per_u
 
 
 def test_sentences_give_duties_reporting_with_deadlines_and_lead_cooperate():
-    rows = responsibilities.extract([(body, meta(path, i)) for i, (body, path) in enumerate(SYSTEMS)])
+    rows = responsibilities.extract(
+        [(body, meta(path, i)) for i, (body, path) in enumerate(SYSTEMS)]
+    )
     got = {(r.actor, r.role, r.deadline) for r in rows}
     assert ("市商务局", "负责", "每周") in got
-    assert ("各县（区）", "报送", "每季度末前") in got and ("市商务局", "接收报送", "每季度末前") in got
+    assert ("各县（区）", "报送", "每季度末前") in got and (
+        "市商务局",
+        "接收报送",
+        "每季度末前",
+    ) in got
     assert ("市自然资源局", "牵头", "") in got and ("市财政局", "配合", "") in got
     for r in rows:  # every quote is the chunk's own words
         assert r.passage.quote in SYSTEMS[int(r.passage.chunk_id.split("::")[1])][0]
 
 
 def test_actor_normalisation_within_a_region():
-    assert responsibilities.normalise_actor("焦作市商务局", "河南省焦作市")[:2] == ("市商务局", "焦作市|商务局")
-    assert responsibilities.normalise_actor("商务局", "河南省焦作市", city_level=True)[:2] == ("市商务局", "焦作市|商务局")
-    assert responsibilities.normalise_actor("市商务局", "河南省郑州市")[1] == "郑州市|商务局"  # another region
+    assert responsibilities.normalise_actor("焦作市商务局", "河南省焦作市")[:2] == (
+        "市商务局",
+        "焦作市|商务局",
+    )
+    assert responsibilities.normalise_actor("商务局", "河南省焦作市", city_level=True)[:2] == (
+        "市商务局",
+        "焦作市|商务局",
+    )
+    assert (
+        responsibilities.normalise_actor("市商务局", "河南省郑州市")[1] == "郑州市|商务局"
+    )  # another region
     assert responsibilities.normalise_actor("市委", "河南省焦作市")[0] == "市委"
-    assert responsibilities.normalise_actor("市民政局", "河南省焦作市")[:2] == ("市民政局", "焦作市|民政局")
+    assert responsibilities.normalise_actor("市民政局", "河南省焦作市")[:2] == (
+        "市民政局",
+        "焦作市|民政局",
+    )
     market = responsibilities.normalise_actor("市市场监管局", "河南省焦作市")
     assert market[:2] == ("市市场监管局", "焦作市|市场监管局")
-    assert responsibilities.normalise_actor("市场监管局", "河南省焦作市", city_level=True)[:2] == market[:2]
-    assert responsibilities.actor_core("焦作市商务局") == responsibilities.actor_core("商务局") == "商务局"
+    assert (
+        responsibilities.normalise_actor("市场监管局", "河南省焦作市", city_level=True)[:2]
+        == market[:2]
+    )
+    assert (
+        responsibilities.actor_core("焦作市商务局")
+        == responsibilities.actor_core("商务局")
+        == "商务局"
+    )
 
 
 def test_glossary_reads_shorthand_parts_abbreviations_and_definitions():
-    chunks = [("为加快重点项目落地见效，决定建立重点项目“1+3”推进机制。", meta("", 0)),
-              ("一、组建1个项目推进专班\n" + GROUP_BLOCK, meta("一、组建1个项目推进专班 › （一）专班组成", 1)),
-              *[(body, meta(path, i + 2)) for i, (body, path) in enumerate(SYSTEMS)],
-              ("所谓“拎包入住”，是指企业签约后即可入驻标准厂房、当月投产。", meta("二、建立3项配套制度 › （三）要素保障制度", 9))]
+    chunks = [
+        ("为加快重点项目落地见效，决定建立重点项目“1+3”推进机制。", meta("", 0)),
+        (
+            "一、组建1个项目推进专班\n" + GROUP_BLOCK,
+            meta("一、组建1个项目推进专班 › （一）专班组成", 1),
+        ),
+        *[(body, meta(path, i + 2)) for i, (body, path) in enumerate(SYSTEMS)],
+        (
+            "所谓“拎包入住”，是指企业签约后即可入驻标准厂房、当月投产。",
+            meta("二、建立3项配套制度 › （三）要素保障制度", 9),
+        ),
+    ]
     entries = {e.term: e for e in glossary.extract(chunks)}
     assert entries["1+3"].how == "组成" and len(entries["1+3"].parts) == 2
-    assert "一、组建1个项目推进专班" in entries["1+3"].definition and "二、建立3项配套制度" in entries["1+3"].definition
+    assert (
+        "一、组建1个项目推进专班" in entries["1+3"].definition
+        and "二、建立3项配套制度" in entries["1+3"].definition
+    )
     assert entries["项目办"].how == "简称" and "项目推进办公室" in entries["项目办"].definition
     assert entries["拎包入住"].how == "定义" and "标准厂房" in entries["拎包入住"].definition
     assert "1个" not in entries  # a count is not a term
 
 
 def test_questions_of_other_shapes_are_not_taken():
-    rows = responsibilities.extract([(GROUP_BLOCK, meta("一、组建1个项目推进专班 › （一）专班组成"))])
+    rows = responsibilities.extract(
+        [(GROUP_BLOCK, meta("一、组建1个项目推进专班 › （一）专班组成"))]
+    )
     from rag.onboarding.store import OnboardingMap
 
     omap = OnboardingMap(responsibilities=tuple(rows))
     assert map_answer("市商务局负责哪些事？", omap) is not None
-    assert map_answer("市民政局负责哪些事？", omap) is None  # no row: the documents' answerer decides
+    assert (
+        map_answer("市民政局负责哪些事？", omap) is None
+    )  # no row: the documents' answerer decides
     assert map_answer("专班组成的牵头领导是谁？", omap) is None  # one fact: not an aggregation
     assert map_answer("洛河重点项目投资多少？", omap) is None
 
@@ -170,7 +238,11 @@ def test_ingest_extracts_the_map_and_ask_aggregates_it(luohe: PolicyQA):
     roles = {r.role for r in luohe.responsibilities(actor="洛河市商务局")}
     assert {"牵头单位", "责任单位", "负责", "接收报送"} <= roles
     table = {(r.actor, r.role, r.deadline) for r in luohe.responsibilities(doc_id="luohe_tasks")}
-    assert ("市行政审批局", "牵头单位", "2021年6月底前") in table and ("市商务局", "责任单位", "2021年6月底前") in table
+    assert ("市行政审批局", "牵头单位", "2021年6月底前") in table and (
+        "市商务局",
+        "责任单位",
+        "2021年6月底前",
+    ) in table
 
     a = luohe.ask("洛河市商务局负责哪些事？")
     assert a.answered and a.mode == "map" and len(a.citations) >= 4
@@ -210,7 +282,9 @@ def test_deleted_and_pruned_documents_leave_the_map(luohe: PolicyQA, tmp_path: P
 def _notice_groups() -> dict[str, dict[str, set[str]]]:
     """group → role → names, read straight from the notice file (not through the extractor)."""
     text = (CORPUS / f"{NOTICE}.txt").read_text(encoding="utf-8")
-    text = re.sub(r"\n\s*\n(?=[^\n（#牵责工])", "", text)  # a page break inside a list ("粮食和物\n\n资储备局")
+    text = re.sub(
+        r"\n\s*\n(?=[^\n（#牵责工])", "", text
+    )  # a page break inside a list ("粮食和物\n\n资储备局")
     groups: dict[str, dict[str, set[str]]] = {}
     current = ""
     for line in text.splitlines():
@@ -222,7 +296,11 @@ def _notice_groups() -> dict[str, dict[str, set[str]]]:
             continue
         m = re.match(r"^(牵头领导|牵头单位|责任单位)：(.+?)。?$", line)
         if current and m:
-            names = {re.sub(r"^市", "", n.strip()) for n in re.split(r"[、，]|及", m.group(2)) if n.strip()}
+            names = {
+                re.sub(r"^市", "", n.strip())
+                for n in re.split(r"[、，]|及", m.group(2))
+                if n.strip()
+            }
             groups[current][m.group(1)] = names
     return groups
 
@@ -240,7 +318,11 @@ def test_map_holds_every_leader_lead_and_responsible_unit_of_the_seven_groups(co
 def test_map_holds_reporting_and_follow_up_duties_with_their_frequencies(corpus_qa: PolicyQA):
     rows = corpus_qa.responsibilities(doc_id=NOTICE, deadline=True)
     got = {(r.actor, r.role, r.deadline) for r in rows}
-    assert ("市商务局", "接收报送", "每月25日前") in got and ("市对外开放领导小组办公室", "接收报送", "每月25日前") in got
+    assert ("市商务局", "接收报送", "每月25日前") in got and (
+        "市对外开放领导小组办公室",
+        "接收报送",
+        "每月25日前",
+    ) in got
     assert ("各招商小组牵头单位", "报送", "每月25日前") in got
     assert ("市委", "听取汇报", "每双月") in got and ("各招商小组", "汇报", "每双月") in got
     assert any(r.deadline == "年底" for r in rows)  # the year-end appraisal
@@ -267,7 +349,9 @@ def test_city_commerce_bureau_has_all_its_roles_each_cited(corpus_qa: PolicyQA):
 
 def test_group_units_and_deadline_questions(corpus_qa: PolicyQA):
     a = corpus_qa.ask("招商四组有哪些责任单位？")
-    assert a.mode == "map" and "市住房和城乡建设局" not in a.text  # the lead unit is not a responsible unit
+    assert (
+        a.mode == "map" and "市住房和城乡建设局" not in a.text
+    )  # the lead unit is not a responsible unit
     assert all(u in a.text for u in ("市交通运输局", "市公路局", "市园林局", "市财政局"))
     assert a.citations[0].quote.startswith("责任单位：")
     d = corpus_qa.ask("哪些事有报送时限？")
@@ -277,16 +361,25 @@ def test_group_units_and_deadline_questions(corpus_qa: PolicyQA):
 def test_glossary_entries_of_the_corpus(corpus_qa: PolicyQA):
     seven = [e for e in corpus_qa.glossary("7+X") if e.term == "7+X"]
     assert seven and seven[0].how == "组成" and seven[0].passage.doc_id == NOTICE
-    assert [p.section_path.split(" › ")[0] for p in seven[0].parts] == ["一、成立7个招商小组", "二、实施“X”主体联动招商"]
-    assert any(e.term == "以商招商" and e.passage.doc_id == NOTICE for e in corpus_qa.glossary("以商招商"))
+    assert [p.section_path.split(" › ")[0] for p in seven[0].parts] == [
+        "一、成立7个招商小组",
+        "二、实施“X”主体联动招商",
+    ]
+    assert any(
+        e.term == "以商招商" and e.passage.doc_id == NOTICE for e in corpus_qa.glossary("以商招商")
+    )
     five = next(e for e in corpus_qa.glossary("五改") if e.term == "五改")
-    assert five.how == "列举" and len(five.parts) == 4  # 一要改… is in the sentence "这“五改”是：一要改…"
+    assert (
+        five.how == "列举" and len(five.parts) == 4
+    )  # 一要改… is in the sentence "这“五改”是：一要改…"
     assert all(f"{n}要改" in five.definition for n in "一二三四五")
     assert any("商务局" in g for g in corpus_qa.synonym_groups("商务局"))
 
 
 @pytest.mark.parametrize("term", ["顶格招商", "链式招商", "以商招商"])
-def test_what_is_a_term_answers_from_the_glossary_or_says_it_is_undefined(corpus_qa: PolicyQA, term: str):
+def test_what_is_a_term_answers_from_the_glossary_or_says_it_is_undefined(
+    corpus_qa: PolicyQA, term: str
+):
     a = corpus_qa.ask(f"什么是{term}？")
     assert a.mode == "glossary" and a.citations and all(term in c.quote for c in a.citations)
     defined = [e for e in corpus_qa.glossary(term) if e.term == term and e.defined]
@@ -297,13 +390,17 @@ def test_what_is_a_term_answers_from_the_glossary_or_says_it_is_undefined(corpus
 def test_other_questions_fall_through_unchanged(corpus_qa: PolicyQA):
     assert corpus_qa.ask("招商六组的牵头领导是谁？").mode == "extractive"
     assert corpus_qa.ask("焦作招商二组负责哪些行业？").mode == "extractive"
-    assert corpus_qa.ask("市民政局负责哪些事？").mode != "map" or corpus_qa.responsibilities(actor="市民政局")
+    assert corpus_qa.ask("市民政局负责哪些事？").mode != "map" or corpus_qa.responsibilities(
+        actor="市民政局"
+    )
 
 
 def test_examples_are_built_from_the_map_and_each_is_answered(corpus_qa: PolicyQA):
     questions = corpus_qa.onboarding_examples(limit=16)
     assert "市商务局负责哪些事？" in questions
-    assert sum(q.startswith("招商") and q.endswith("有哪些责任单位？") for q in questions) == 7  # one per group
+    assert (
+        sum(q.startswith("招商") and q.endswith("有哪些责任单位？") for q in questions) == 7
+    )  # one per group
     for q in questions[:3]:
         assert corpus_qa.ask(q).mode in ("map", "glossary")
 
@@ -324,7 +421,10 @@ def test_overview_lists_headings_with_first_sentences(corpus_qa: PolicyQA):
 
 @pytest.fixture(scope="module")
 def client(corpus_qa: PolicyQA) -> Iterator[httpx.Client]:
-    with LiveServer(create_server(corpus_qa.settings, corpus_qa)) as base, httpx.Client(base_url=base, timeout=60) as c:
+    with (
+        LiveServer(create_server(corpus_qa.settings, corpus_qa)) as base,
+        httpx.Client(base_url=base, timeout=60) as c,
+    ):
         yield c
 
 
@@ -332,7 +432,10 @@ def test_rest_routes(client: httpx.Client):
     r = client.get("/api/responsibilities", params={"actor": "焦作市商务局", "role": "单位"})
     assert r.status_code == 200
     rows = r.json()["responsibilities"]
-    assert r.json()["count"] == len(rows) >= 7 and {x["role"] for x in rows} == {"牵头单位", "责任单位"}
+    assert r.json()["count"] == len(rows) >= 7 and {x["role"] for x in rows} == {
+        "牵头单位",
+        "责任单位",
+    }
     assert all(x["region"] == "焦作市" and x["quote"] and x["chunk_id"] for x in rows)
     zz = client.get("/api/responsibilities", params={"region": "郑州"}).json()["responsibilities"]
     assert zz and all(x["region"] == "郑州市" for x in zz)
@@ -351,14 +454,22 @@ def test_rest_routes(client: httpx.Client):
 
 def _cli(args: list[str], index_dir: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "POLICYQA_INDEX_DIR": str(index_dir), "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "rag.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_cli_map_json_glossary_and_xlsx_export(corpus_qa: PolicyQA, tmp_path: Path):
     xlsx = tmp_path / "职责清单.xlsx"
-    done = _cli(["map", "--actor", "市商务局", "--region", "焦作", "--json", "--xlsx", str(xlsx)],
-                corpus_qa.settings.index_dir)
+    done = _cli(
+        ["map", "--actor", "市商务局", "--region", "焦作", "--json", "--xlsx", str(xlsx)],
+        corpus_qa.settings.index_dir,
+    )
     assert done.returncode == 0, done.stderr
     got = json.loads(done.stdout)
     assert got["count"] == len(got["responsibilities"]) >= 10

@@ -52,8 +52,14 @@ def test_seed_002_sections(seed_docs):
 
 def test_seed_004_sections_three_levels(seed_docs):
     p = paths(seed_docs["004_13bb312893c2451b"])
-    assert "三、项目化推进，促进招商引资提质增效 › （二）狠抓项目推进 › 二是从过程上狠抓项目推进，重点是主要领导重视参与" in p
-    assert "一、提高认识，把招商引资作为经济工作的重中之重 › （一）大力抢抓建设国家中心城市历史机遇" in p
+    assert (
+        "三、项目化推进，促进招商引资提质增效 › （二）狠抓项目推进 › 二是从过程上狠抓项目推进，重点是主要领导重视参与"
+        in p
+    )
+    assert (
+        "一、提高认识，把招商引资作为经济工作的重中之重 › （一）大力抢抓建设国家中心城市历史机遇"
+        in p
+    )
 
 
 def test_seed_001_numbered_items_under_chinese_numerals(seed_docs):
@@ -64,7 +70,11 @@ def test_seed_001_numbered_items_under_chinese_numerals(seed_docs):
 
 def test_seed_000_sections(seed_docs):
     p = paths(seed_docs["000_9d2077c1412aaefe"])
-    assert {"一、强化顶层设计，明确招引新方向", "二、强化方式转变，拓展招商新空间", "三、强化要素保障，构筑发展新优势"} <= p
+    assert {
+        "一、强化顶层设计，明确招引新方向",
+        "二、强化方式转变，拓展招商新空间",
+        "三、强化要素保障，构筑发展新优势",
+    } <= p
 
 
 def test_seed_003_subtitles_and_list_kept_together(seed_docs):
@@ -104,7 +114,11 @@ def test_metadata_extracted_without_catalog():
     assert m2.kind == "policy_notice"
     m4 = docs["004_13bb312893c2451b"].meta
     assert (m4.doc_number, m4.title, m4.issuer, m4.date) == (
-        "郑政〔2018〕15号", "郑州市人民政府关于进一步加强招商引资工作的意见", "郑州市人民政府", "2018-02-13")
+        "郑政〔2018〕15号",
+        "郑州市人民政府关于进一步加强招商引资工作的意见",
+        "郑州市人民政府",
+        "2018-02-13",
+    )
     m1 = docs["001_455e2c328f5fbc5c"].meta
     assert m1.date == "2023-04-15" and m1.title == "创新招商思维 创出引资新路"
     assert m1.region == "许昌市"
@@ -125,4 +139,7 @@ def test_heading_forms():
     assert heading_rank("## 招商政策") == 0.2
     assert heading_rank("2018年2月13日") is None
     assert heading_rank("1.5亿元的项目") is None
-    assert heading_text("（一）各县（市）区。各县（市）区及其产业集聚区作为主战场") == "（一）各县（市）区"
+    assert (
+        heading_text("（一）各县（市）区。各县（市）区及其产业集聚区作为主战场")
+        == "（一）各县（市）区"
+    )

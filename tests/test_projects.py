@@ -32,30 +32,51 @@ MB = 50_000_000
 
 def test_csv_ledger_with_city_county_and_wan_yuan(tmp_path: Path):
     f = tmp_path / "ledger.csv"
-    f.write_text("项目名称,市,县区,行业,总投资（万元）,进展,日期,企业\n"
-                 "金刚石散热基板项目,焦作市,山阳区,新材料,300000,签约,2024,某公司\n"
-                 "硼中子俘获治疗项目,焦作市,山阳区,,5000万元,,,\n", encoding="utf-8")
+    f.write_text(
+        "项目名称,市,县区,行业,总投资（万元）,进展,日期,企业\n"
+        "金刚石散热基板项目,焦作市,山阳区,新材料,300000,签约,2024,某公司\n"
+        "硼中子俘获治疗项目,焦作市,山阳区,,5000万元,,,\n",
+        encoding="utf-8",
+    )
     docs, problems = read_documents(f, {}, MB)
     assert not problems and [d.doc_id for d in docs] == ["ledger#row2", "ledger#row3"]
     first, second = docs
     assert first.meta.kind == "project_record" and first.meta.region == "焦作市山阳区"
-    assert first.extra == {"project_name": "金刚石散热基板项目", "row": 2, "city": "焦作市", "county": "山阳区",
-                           "region": "焦作市山阳区", "industry": "新材料", "amount_yi": 30.0, "stage": "签约",
-                           "date": "2024", "units": "某公司"}
-    assert first.text == "金刚石散热基板项目（焦作市山阳区），属新材料产业，投资额30亿元，阶段：签约（2024年），相关单位：某公司。"
+    assert first.extra == {
+        "project_name": "金刚石散热基板项目",
+        "row": 2,
+        "city": "焦作市",
+        "county": "山阳区",
+        "region": "焦作市山阳区",
+        "industry": "新材料",
+        "amount_yi": 30.0,
+        "stage": "签约",
+        "date": "2024",
+        "units": "某公司",
+    }
+    assert (
+        first.text
+        == "金刚石散热基板项目（焦作市山阳区），属新材料产业，投资额30亿元，阶段：签约（2024年），相关单位：某公司。"
+    )
     assert second.extra["amount_yi"] == 0.5  # a unit in the cell wins over the header's
 
 
 def test_bad_rows_are_reported_and_good_rows_load(tmp_path: Path):
     f = tmp_path / "ledger.csv"
-    f.write_text("项目,所在地,投资额,阶段,原文\n"
-                 "甲项目,焦作市,10,签约,甲项目投资10亿元。\n"
-                 ",焦作市,3,签约,\n"
-                 "乙项目,焦作市,2.5亿元,开工,\n"
-                 "丙项目,焦作市,约十亿,洽谈,\n", encoding="utf-8")
+    f.write_text(
+        "项目,所在地,投资额,阶段,原文\n"
+        "甲项目,焦作市,10,签约,甲项目投资10亿元。\n"
+        ",焦作市,3,签约,\n"
+        "乙项目,焦作市,2.5亿元,开工,\n"
+        "丙项目,焦作市,约十亿,洽谈,\n",
+        encoding="utf-8",
+    )
     docs, problems = read_documents(f, {}, MB)
     assert [d.meta.title for d in docs] == ["甲项目", "乙项目", "丙项目"]
-    assert problems == ["第3行：缺少项目名称，已跳过", "第5行：投资额“约十亿”不是数字，已按空值导入"]
+    assert problems == [
+        "第3行：缺少项目名称，已跳过",
+        "第5行：投资额“约十亿”不是数字，已按空值导入",
+    ]
     assert [d.extra.get("amount_yi") for d in docs] == [10.0, 2.5, None]
     assert docs[0].text.endswith("\n原文：甲项目投资10亿元。")
 
@@ -74,7 +95,17 @@ def test_xlsx_ledger(tmp_path: Path):
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append(["项目名称", "地区", "产业", "投资额（亿元）", "阶段", "来源文件", "签约时间"])
-    ws.append(["中化集团风神轮胎电硫化机项目", "河南省焦作市山阳区", "装备制造", 5.3, "签约", "000_x", datetime(2024, 3, 1)])
+    ws.append(
+        [
+            "中化集团风神轮胎电硫化机项目",
+            "河南省焦作市山阳区",
+            "装备制造",
+            5.3,
+            "签约",
+            "000_x",
+            datetime(2024, 3, 1),
+        ]
+    )
     ws.append(["雄安新区中关村科技园", "河北省雄安新区", None, None, "在建", None, 2018])
     ws.append([None, "焦作市", None, "abc", None, None, None])
     wb.save(tmp_path / "ledger.xlsx")
@@ -83,13 +114,25 @@ def test_xlsx_ledger(tmp_path: Path):
     assert docs[0].extra["amount_yi"] == 5.3 and docs[0].extra["county"] == "山阳区"
     assert docs[0].extra["province"] == "河南省" and docs[0].extra["source_doc"] == "000_x"
     assert docs[0].extra["date"] == "2024-03-01" and docs[0].meta.date == "2024-03-01"
-    assert docs[1].extra["city"] == "雄安新区" and "amount_yi" not in docs[1].extra and docs[1].extra["date"] == "2018"
+    assert (
+        docs[1].extra["city"] == "雄安新区"
+        and "amount_yi" not in docs[1].extra
+        and docs[1].extra["date"] == "2018"
+    )
 
 
-@pytest.mark.parametrize(("text", "per_yi", "want"), [
-    ("30", 1, 30.0), ("5.3亿元", 1, 5.3), ("5000万元", 1, 0.5), ("1,200", 10000, 0.12), ("约十亿", 1, None),
-    ("-3", 1, None), ("nan", 1, None),
-])
+@pytest.mark.parametrize(
+    ("text", "per_yi", "want"),
+    [
+        ("30", 1, 30.0),
+        ("5.3亿元", 1, 5.3),
+        ("5000万元", 1, 0.5),
+        ("1,200", 10000, 0.12),
+        ("约十亿", 1, None),
+        ("-3", 1, None),
+        ("nan", 1, None),
+    ],
+)
 def test_parse_amount(text: str, per_yi: int, want: float | None):
     assert parse_amount(text, per_yi) == want
 
@@ -156,7 +199,10 @@ PHRASINGS = [
     ("总投资低于1亿元的项目", {"max_amount": 1.0, "max_strict": True}),
     ("五千万元到二十亿元之间的项目", {"min_amount": 0.5, "max_amount": 20.0}),
     ("投资1亿元至5亿元的项目", {"min_amount": 1.0, "max_amount": 5.0}),
-    ("焦作市山阳区投资30亿元的项目是什么？", {"regions": ("焦作市", "山阳区"), "min_amount": 30.0, "max_amount": 30.0}),
+    (
+        "焦作市山阳区投资30亿元的项目是什么？",
+        {"regions": ("焦作市", "山阳区"), "min_amount": 30.0, "max_amount": 30.0},
+    ),
     ("2017年汝州引进了哪些项目？", {"regions": ("汝州",), "year": "2017"}),
     ("正在洽谈的项目有哪些", {"stage": "洽谈", "stage_exact": True}),
     ("已经开工的项目有哪些？", {"stage": "开工"}),
@@ -165,7 +211,10 @@ PHRASINGS = [
     ("签约落地的项目有哪些", {"stage": "落地"}),
     ("医疗科技产业有哪些项目", {"industry": "医疗科技"}),
     ("机器人领域的项目有哪些", {"industry": "机器人"}),
-    ("超过5000万元的新能源项目有哪些", {"industry": "新能源", "min_amount": 0.5, "min_strict": True}),
+    (
+        "超过5000万元的新能源项目有哪些",
+        {"industry": "新能源", "min_amount": 0.5, "min_strict": True},
+    ),
     ("雄安新区有哪些在建项目？", {"regions": ("雄安新区",), "stage": "在建", "stage_exact": True}),
     ("瑞庆项目从洽谈到开工用了多久？", {"duration": True, "rest": ("瑞庆",)}),
 ]
@@ -176,11 +225,22 @@ def test_parse_conditions(question: str, want: dict):
     assert parse_conditions(question) == ProjectQuery(**want)
 
 
-ROUTED = ["山阳区引进了哪些项目？", "投资超过10亿元的项目有哪些？", "新材料方面签约了哪些项目？", "5000万元以上的项目",
-          "有哪些项目？", "汝州在建的项目有哪些？"]
-NOT_ROUTED = ["瑞庆项目从洽谈到开工用了多久？", "招商六组的牵头领导是谁？", "汝州驻地招商成功引进了哪些项目？",
-              "郑州对国内外500强直接投资或投资5亿元以上的项目，要及时上报哪个部门，纳入什么管理？",
-              "焦作推动落地的重点项目中，有哪些企业和项目在加快推进？", "焦作聚焦新材料产业链招引了哪些项目？"]
+ROUTED = [
+    "山阳区引进了哪些项目？",
+    "投资超过10亿元的项目有哪些？",
+    "新材料方面签约了哪些项目？",
+    "5000万元以上的项目",
+    "有哪些项目？",
+    "汝州在建的项目有哪些？",
+]
+NOT_ROUTED = [
+    "瑞庆项目从洽谈到开工用了多久？",
+    "招商六组的牵头领导是谁？",
+    "汝州驻地招商成功引进了哪些项目？",
+    "郑州对国内外500强直接投资或投资5亿元以上的项目，要及时上报哪个部门，纳入什么管理？",
+    "焦作推动落地的重点项目中，有哪些企业和项目在加快推进？",
+    "焦作聚焦新材料产业链招引了哪些项目？",
+]
 
 
 def test_is_project_question():
@@ -191,16 +251,22 @@ def test_is_project_question():
 def test_policy_eval_set_is_left_to_the_documents():
     """Of the policy questions, only two are pure ledger filters (one answerable, one unanswerable)."""
     lines = (ROOT / "evals" / "sets" / "policy_qa.jsonl").read_text(encoding="utf-8").splitlines()
-    routed = {item["id"] for item in map(json.loads, lines) if is_project_question(item["question"])}
+    routed = {
+        item["id"] for item in map(json.loads, lines) if is_project_question(item["question"])
+    }
     assert routed == {"q062", "q151"}
 
 
 def test_filters_from_a_mapping():
     q = ProjectQuery.from_mapping({"region": "焦作 山阳区", "min_amount": "10", "stage": "在建"})
     assert q.regions == ("焦作", "山阳区") and q.min_amount == 10.0 and q.stage_exact
-    for bad, message in [({"stage": "完工"}, "未知的项目阶段"), ({"min_amount": "十亿"}, "不是数字"),
-                         ({"min_amount": 5, "max_amount": 1}, "大于上限"), ({"city": "焦作"}, "未知的项目筛选条件"),
-                         ({"max_amount": -1}, "不是有效的金额")]:
+    for bad, message in [
+        ({"stage": "完工"}, "未知的项目阶段"),
+        ({"min_amount": "十亿"}, "不是数字"),
+        ({"min_amount": 5, "max_amount": 1}, "大于上限"),
+        ({"city": "焦作"}, "未知的项目筛选条件"),
+        ({"max_amount": -1}, "不是有效的金额"),
+    ]:
         with pytest.raises(QueryError, match=message):
             ProjectQuery.from_mapping(bad)
 
@@ -218,7 +284,11 @@ def _names(ledger: Ledger, question: str) -> list[str]:
 
 
 EXPECTED = {
-    "山阳区引进了哪些项目？": ["金刚石散热基板项目", "硼中子俘获治疗项目", "中化集团风神轮胎电硫化机项目"],
+    "山阳区引进了哪些项目？": [
+        "金刚石散热基板项目",
+        "硼中子俘获治疗项目",
+        "中化集团风神轮胎电硫化机项目",
+    ],
     "投资超过10亿元的项目有哪些？": ["金刚石散热基板项目", "硼中子俘获治疗项目"],
     "新材料方面签约了哪些项目？": ["金刚石散热基板项目", "博爱县能源动力装备及新材料科技研究中心"],
     "瑞庆项目从洽谈到开工用了多久？": ["瑞庆年产30万台第五代混合动力发动机项目"],
@@ -226,7 +296,9 @@ EXPECTED = {
 
 
 @pytest.mark.parametrize("question", list(EXPECTED))
-def test_ledger_answers_list_exactly_the_matching_records(ledger: Ledger, corpus_qa: PolicyQA, question: str):
+def test_ledger_answers_list_exactly_the_matching_records(
+    ledger: Ledger, corpus_qa: PolicyQA, question: str
+):
     assert _names(ledger, question) == EXPECTED[question]
     answer = ledger.answer(question)
     assert answer.answered and answer.mode == "ledger"
@@ -255,11 +327,18 @@ def test_no_match_is_a_refusal_naming_the_conditions(ledger: Ledger):
     assert not other.answered and "没有与“六组、牵头领导、谁”对应的项目记录" in other.text
 
 
-@pytest.mark.parametrize(("question", "name", "figure"), [
-    ("硼中子项目投资多少？", "硼中子俘获治疗项目", "投资20亿元"),
-    ("瑞庆第五代混合动力发动机项目的年产能是多少？", "瑞庆年产30万台第五代混合动力发动机项目", "30万台"),
-    ("北京摩腾风电项目是什么阶段？", "新能源北京摩腾陵头镇风电项目", "阶段：引进（2017年）"),
-])
+@pytest.mark.parametrize(
+    ("question", "name", "figure"),
+    [
+        ("硼中子项目投资多少？", "硼中子俘获治疗项目", "投资20亿元"),
+        (
+            "瑞庆第五代混合动力发动机项目的年产能是多少？",
+            "瑞庆年产30万台第五代混合动力发动机项目",
+            "30万台",
+        ),
+        ("北京摩腾风电项目是什么阶段？", "新能源北京摩腾陵头镇风电项目", "阶段：引进（2017年）"),
+    ],
+)
 def test_a_project_named_in_part(ledger: Ledger, question: str, name: str, figure: str):
     answer = ledger.answer(question)
     assert [c.title for c in answer.citations] == [name] and figure in answer.text
@@ -281,12 +360,17 @@ def test_cli_projects_json(corpus_qa: PolicyQA, monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(cli, "_service", lambda: corpus_qa)
     runner = CliRunner()
-    done = runner.invoke(cli.app, ["projects", "--region", "山阳区", "--min-amount", "10", "--json"])
+    done = runner.invoke(
+        cli.app, ["projects", "--region", "山阳区", "--min-amount", "10", "--json"]
+    )
     assert done.exit_code == 0, done.output
     body = json.loads(done.stdout)
     assert body["count"] == 2 and body["total_amount_yi"] == 50.0
     assert [p["name"] for p in body["projects"]] == ["金刚石散热基板项目", "硼中子俘获治疗项目"]
-    assert body["projects"][0]["source_doc"] == "000_9d2077c1412aaefe" and body["projects"][0]["county"] == "山阳区"
+    assert (
+        body["projects"][0]["source_doc"] == "000_9d2077c1412aaefe"
+        and body["projects"][0]["county"] == "山阳区"
+    )
     table = runner.invoke(cli.app, ["projects", "--industry", "新材料", "--stage", "签约"])
     assert table.exit_code == 0 and "：2 个项目" in table.stdout and "合计 30 亿元" in table.stdout
     bad = runner.invoke(cli.app, ["projects", "--stage", "完工"])

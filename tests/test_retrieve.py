@@ -18,8 +18,14 @@ from rag.retrieval.retrieve import RRF_K, BM25Retriever, Filters, collapse_near_
 from rag.service import PolicyQA
 
 JIAOZUO_NOTICE = "焦政办〔2020〕9号"
-QUERIES = ["招商六组的牵头领导是谁", "招商引资五大弊病", "科技招商 基金招商", "郑州重点区域定向引资",
-           "各县（市）区主要负责同志全年外出实质招商", "河北 京津 成果转化"]
+QUERIES = [
+    "招商六组的牵头领导是谁",
+    "招商引资五大弊病",
+    "科技招商 基金招商",
+    "郑州重点区域定向引资",
+    "各县（市）区主要负责同志全年外出实质招商",
+    "河北 京津 成果转化",
+]
 
 
 def stored_text(qa: PolicyQA, chunk_id: str) -> str:
@@ -67,7 +73,9 @@ def test_near_duplicates_collapse_into_the_first():
     text = "各县（市）区主要负责同志全年外出实质招商要不少于1/4时间，每年带队外出招商不少于4次，确保招商实效。"
     docs = [
         LCDocument(id="first", page_content=text, metadata={"chunk_id": "first"}),
-        LCDocument(id="other", page_content="牵头领导：孙起鹏。牵头单位：市工业和信息化局。", metadata={}),
+        LCDocument(
+            id="other", page_content="牵头领导：孙起鹏。牵头单位：市工业和信息化局。", metadata={}
+        ),
         LCDocument(id="second", page_content=text.replace("4次", "5次"), metadata={}),
     ]
     kept = collapse_near_duplicates(docs)
@@ -77,8 +85,17 @@ def test_near_duplicates_collapse_into_the_first():
 
 
 def test_distinct_texts_all_stay():
-    docs = [LCDocument(id=str(i), page_content=t, metadata={}) for i, t in enumerate(
-        ["牵头领导：孙起鹏。", "牵头领导：薛志杰。牵头单位：市科技局。", "一是新官不理旧账。", "二是招商不重安商。"])]
+    docs = [
+        LCDocument(id=str(i), page_content=t, metadata={})
+        for i, t in enumerate(
+            [
+                "牵头领导：孙起鹏。",
+                "牵头领导：薛志杰。牵头单位：市科技局。",
+                "一是新官不理旧账。",
+                "二是招商不重安商。",
+            ]
+        )
+    ]
     kept = collapse_near_duplicates(docs)
     assert [d.id for d in kept] == ["0", "1", "2", "3"]
     assert all("duplicates" not in d.metadata for d in kept)
@@ -101,12 +118,20 @@ def test_bm25_retriever_documents_match_chroma_by_id(corpus_qa: PolicyQA):
     for q in QUERIES[:3]:
         docs = BM25Retriever(index=corpus_qa.index, k=10).invoke(q)
         assert len(docs) >= 5
-        got = corpus_qa.index.collection.get(ids=[d.id for d in docs], include=["documents", "metadatas"])
-        stored = {i: (t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+        got = corpus_qa.index.collection.get(
+            ids=[d.id for d in docs], include=["documents", "metadatas"]
+        )
+        stored = {
+            i: (t, m)
+            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        }
         for d in docs:
             text, meta = stored[d.id]
             assert d.page_content == text
-            assert d.metadata["chunk_id"] == meta["chunk_id"] and d.metadata["section_path"] == meta["section_path"]
+            assert (
+                d.metadata["chunk_id"] == meta["chunk_id"]
+                and d.metadata["section_path"] == meta["section_path"]
+            )
 
 
 def test_bm25_group_six_text_is_under_group_six(corpus_qa: PolicyQA):
@@ -126,7 +151,10 @@ FILTERS = [
     (Filters(kind=("news",)), lambda h: h.kind == "news"),
     (Filters(kind=("experience_article",)), lambda h: h.kind == "experience_article"),
     (Filters(doc_number=JIAOZUO_NOTICE), lambda h: h.doc_number == JIAOZUO_NOTICE),
-    (Filters(date_from="2020", date_to="2020-12"), lambda h: "2020-01-01" <= h.date <= "2020-12-31"),
+    (
+        Filters(date_from="2020", date_to="2020-12"),
+        lambda h: "2020-01-01" <= h.date <= "2020-12-31",
+    ),
     (Filters(date_from="2023-01-01"), lambda h: h.date >= "2023-01-01"),
     (Filters(region="河北"), lambda h: "河北" in h.region),
 ]
@@ -137,39 +165,65 @@ def test_vectorised_mask_selects_exactly_the_rows_matches_selects(corpus_qa: Pol
     from rag.store.bm25 import MetaColumns
 
     metas = corpus_qa.index.bm25.metadatas + [
-        {"kind": "policy_notice"}, {"region": "河南省许昌市", "date_int": 20231231}, {"date_int": 0}, {},
+        {"kind": "policy_notice"},
+        {"region": "河南省许昌市", "date_int": 20231231},
+        {"date_int": 0},
+        {},
     ]
     columns = MetaColumns(metas)
     some_doc = metas[0]["doc_id"]
     cases = [f for f, _ in FILTERS] + [
-        Filters(), Filters(kind=("policy_notice", "news")), Filters(exclude_kinds=("project_record",)),
-        Filters(kind=("project_record",), exclude_kinds=("project_record",)), Filters(issuer="人民政府"),
-        Filters(doc_ids=(some_doc, "missing")), Filters(date_to="2020"), Filters(date_from="2021-03"),
-        Filters(region="河南", date_from="2020-01-01", date_to="2023-06"), Filters(region="不存在的地区"),
+        Filters(),
+        Filters(kind=("policy_notice", "news")),
+        Filters(exclude_kinds=("project_record",)),
+        Filters(kind=("project_record",), exclude_kinds=("project_record",)),
+        Filters(issuer="人民政府"),
+        Filters(doc_ids=(some_doc, "missing")),
+        Filters(date_to="2020"),
+        Filters(date_from="2021-03"),
+        Filters(region="河南", date_from="2020-01-01", date_to="2023-06"),
+        Filters(region="不存在的地区"),
     ]
     for flt in cases:
         expected = [flt.matches(m) for m in metas]
         assert flt.mask(columns).tolist() == expected, flt
-    assert any(Filters(region="许昌").mask(columns)) and not any(Filters(region="不存在的地区").mask(columns))
+    assert any(Filters(region="许昌").mask(columns)) and not any(
+        Filters(region="不存在的地区").mask(columns)
+    )
 
 
-DENSE_FILTERS = [Filters(exclude_kinds=("project_record",)), Filters(kind=("project_record",)),
-                 Filters(region="焦作"), Filters(region="焦作", exclude_kinds=("project_record",)),
-                 Filters(kind=("policy_notice", "experience_article", "news")), Filters(date_from="2020")]
+DENSE_FILTERS = [
+    Filters(exclude_kinds=("project_record",)),
+    Filters(kind=("project_record",)),
+    Filters(region="焦作"),
+    Filters(region="焦作", exclude_kinds=("project_record",)),
+    Filters(kind=("policy_notice", "experience_article", "news")),
+    Filters(date_from="2020"),
+]
 
 
 @pytest.mark.parametrize("post_exclude_max", [0, 50])
-def test_dense_filtering_finds_the_exact_nearest_chunks_that_pass(corpus_qa: PolicyQA, monkeypatch: pytest.MonkeyPatch,
-                                                                  post_exclude_max: int):
+def test_dense_filtering_finds_the_exact_nearest_chunks_that_pass(
+    corpus_qa: PolicyQA, monkeypatch: pytest.MonkeyPatch, post_exclude_max: int
+):
     """Each way the dense side applies a filter (drop after the query, widening the query,
     searching inside the selected ids) gives the true nearest chunks among those passing it."""
     from rag.retrieval import retrieve
+
     monkeypatch.setattr(retrieve, "_POST_EXCLUDE_MAX", post_exclude_max)
     paths: list[str] = []
     query_once = retrieve.DenseRetriever._query
 
     def spy(self, vector, n, total, keep=None, ids=None, where=None):  # type: ignore[no-untyped-def]
-        paths.append("ids" if ids is not None else "keep" if keep is not None else "where" if where else "all")
+        paths.append(
+            "ids"
+            if ids is not None
+            else "keep"
+            if keep is not None
+            else "where"
+            if where
+            else "all"
+        )
         return query_once(self, vector, n, total, keep=keep, ids=ids, where=where)
 
     monkeypatch.setattr(retrieve.DenseRetriever, "_query", spy)
@@ -178,7 +232,11 @@ def test_dense_filtering_finds_the_exact_nearest_chunks_that_pass(corpus_qa: Pol
     for q in ("招商六组的牵头领导是谁", "汝州返乡创业项目"):
         sims = vectors @ np.asarray(corpus_qa.index.embeddings.embed_query(q))
         for flt in DENSE_FILTERS:
-            passing = [(-s, cid) for s, cid, m in zip(sims, got["ids"], got["metadatas"], strict=True) if flt.matches(m)]
+            passing = [
+                (-s, cid)
+                for s, cid, m in zip(sims, got["ids"], got["metadatas"], strict=True)
+                if flt.matches(m)
+            ]
             expected = [cid for _, cid in sorted(passing)[:8]]
             ranked = retrieve.DenseRetriever(index=corpus_qa.index, filters=flt).ranked(q, 8)
             assert [cid for cid, _ in ranked] == expected, (flt, q)
@@ -190,13 +248,18 @@ def test_dense_search_inside_ids_survives_a_chunk_deleted_meanwhile(corpus_qa: P
     """An id the BM25 side still lists but Chroma no longer holds (another process deleted
     it a moment ago) makes Chroma refuse the ``ids=`` search: it falls back to a ``where``."""
     from rag.retrieval import retrieve
+
     flt = Filters(region="焦作")
     chosen = retrieve._selection(corpus_qa.index.bm25, flt)
     assert len(chosen) < len(corpus_qa.index.bm25) / 2  # searched inside its ids
-    before = retrieve.DenseRetriever(index=corpus_qa.index, filters=flt).ranked("招商六组的牵头领导是谁", 5)
+    before = retrieve.DenseRetriever(index=corpus_qa.index, filters=flt).ranked(
+        "招商六组的牵头领导是谁", 5
+    )
     chosen.ids = [*chosen.ids, "gone#0"]
     try:
-        after = retrieve.DenseRetriever(index=corpus_qa.index, filters=flt).ranked("招商六组的牵头领导是谁", 5)
+        after = retrieve.DenseRetriever(index=corpus_qa.index, filters=flt).ranked(
+            "招商六组的牵头领导是谁", 5
+        )
     finally:
         del chosen.ids
     assert [cid for cid, _ in after] == [cid for cid, _ in before] and len(after) == 5
@@ -218,11 +281,16 @@ def test_every_hit_satisfies_the_filter(corpus_qa: PolicyQA, retriever: str):
 def test_filter_on_one_document_still_returns_k_hits(corpus_qa: PolicyQA, retriever: str):
     """Not a post-filtered top-k: the other documents win this query unfiltered."""
     q = "招商六组的牵头领导是谁"  # the Jiaozuo notice wins it unfiltered
-    for filters, doc in (({"region": "许昌"}, "001_455e2c328f5fbc5c"),
-                         ({"date_from": "2023", "date_to": "2023-12-31"}, "001_455e2c328f5fbc5c"),
-                         ({"doc_number": "郑政〔2018〕15号"}, "004_13bb312893c2451b")):
+    for filters, doc in (
+        ({"region": "许昌"}, "001_455e2c328f5fbc5c"),
+        ({"date_from": "2023", "date_to": "2023-12-31"}, "001_455e2c328f5fbc5c"),
+        ({"doc_number": "郑政〔2018〕15号"}, "004_13bb312893c2451b"),
+    ):
         hits = corpus_qa.search(q, k=5, filters=filters, retriever=retriever)
-        assert len(hits) == 5 and {h.doc_id for h in hits} == {doc}, (filters, [h.doc_id for h in hits])
+        assert len(hits) == 5 and {h.doc_id for h in hits} == {doc}, (
+            filters,
+            [h.doc_id for h in hits],
+        )
     q = "郑州重点区域定向引资 环渤海 长三角"  # the Zhengzhou opinion wins it unfiltered
     hits = corpus_qa.search(q, k=5, filters={"doc_number": JIAOZUO_NOTICE}, retriever=retriever)
     assert len(hits) == 5 and all(h.doc_number == JIAOZUO_NOTICE for h in hits)
@@ -258,9 +326,17 @@ def test_hybrid_hits_carry_ranks_and_fused_score(corpus_qa: PolicyQA):
                 assert h.dense_score is not None
             if h.bm25_rank is not None:
                 assert h.bm25_score is not None and h.bm25_score > 0
-            expected = sum(w / (st.rrf_k + r) for w, r in ((st.dense_weight, h.dense_rank),
-                                                           (st.bm25_weight, h.bm25_rank)) if r is not None)
-            assert h.score == pytest.approx(expected, abs=1e-5), (q, h.rank, h.dense_rank, h.bm25_rank)
+            expected = sum(
+                w / (st.rrf_k + r)
+                for w, r in ((st.dense_weight, h.dense_rank), (st.bm25_weight, h.bm25_rank))
+                if r is not None
+            )
+            assert h.score == pytest.approx(expected, abs=1e-5), (
+                q,
+                h.rank,
+                h.dense_rank,
+                h.bm25_rank,
+            )
             both += h.dense_rank is not None and h.bm25_rank is not None
     assert both >= 8
     top = corpus_qa.search("招商六组的牵头领导是谁", k=3)[0]
@@ -271,10 +347,22 @@ def test_hybrid_hits_carry_ranks_and_fused_score(corpus_qa: PolicyQA):
 
 
 def _hit_for(meta: dict, text: str) -> Hit:
-    return Hit(rank=1, score=0.0, chunk_id=meta["chunk_id"], doc_id=meta["doc_id"], title=meta.get("title", ""),
-               doc_number=meta.get("doc_number", ""), kind=meta.get("kind", ""), region=meta.get("region", ""),
-               date=meta.get("date", ""), section_path=meta.get("section_path", ""), page=None, text=text,
-               source=meta.get("source", ""), ordinal=meta["ordinal"])
+    return Hit(
+        rank=1,
+        score=0.0,
+        chunk_id=meta["chunk_id"],
+        doc_id=meta["doc_id"],
+        title=meta.get("title", ""),
+        doc_number=meta.get("doc_number", ""),
+        kind=meta.get("kind", ""),
+        region=meta.get("region", ""),
+        date=meta.get("date", ""),
+        section_path=meta.get("section_path", ""),
+        page=None,
+        text=text,
+        source=meta.get("source", ""),
+        ordinal=meta["ordinal"],
+    )
 
 
 def test_context_is_the_neighbouring_chunks_of_the_same_section(corpus_qa: PolicyQA):
@@ -307,7 +395,9 @@ def test_context_of_a_search_hit(corpus_qa: PolicyQA):
     assert "招商五组" in before and "王付举" in before
     assert "招商七组" in after and "薛志杰" in after
     got = corpus_qa.index.collection.get(
-        where={"$and": [{"doc_id": six.doc_id}, {"ordinal": six.ordinal + 1}]}, include=["documents"])
+        where={"$and": [{"doc_id": six.doc_id}, {"ordinal": six.ordinal + 1}]},
+        include=["documents"],
+    )
     assert after == got["documents"][0]
 
 
@@ -330,8 +420,9 @@ def cross_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_cross_encoder_reranks_the_fused_candidates(corpus_qa: PolicyQA, e5, cross_encoder_dir: Path,
-                                                     monkeypatch: pytest.MonkeyPatch):
+def test_cross_encoder_reranks_the_fused_candidates(
+    corpus_qa: PolicyQA, e5, cross_encoder_dir: Path, monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     from sentence_transformers import CrossEncoder
 
@@ -351,13 +442,17 @@ def test_cross_encoder_reranks_the_fused_candidates(corpus_qa: PolicyQA, e5, cro
         # the five kept are the best-scored of all the fused candidates, not the fused top 5
         candidates = corpus_qa.search(q, k=settings.rerank_candidates)
         cand_scores = ce.predict([(q, h.text) for h in candidates], show_progress_bar=False)
-        best = [h.chunk_id for h, _ in sorted(zip(candidates, cand_scores, strict=True), key=lambda x: -x[1])[:5]]
+        best = [
+            h.chunk_id
+            for h, _ in sorted(zip(candidates, cand_scores, strict=True), key=lambda x: -x[1])[:5]
+        ]
         assert [h.chunk_id for h in hits] == best
 
 
 @pytest.mark.parametrize("where", ["missing", "empty"])
-def test_bad_reranker_path_is_a_chinese_config_error(corpus_qa: PolicyQA, e5, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch, where: str):
+def test_bad_reranker_path_is_a_chinese_config_error(
+    corpus_qa: PolicyQA, e5, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     path = tmp_path / "no-such-reranker"
     if where == "empty":

@@ -24,7 +24,9 @@ from tests.servers import LiveServer, free_port
 CHROMA = Path(sys.executable).parent / "chroma"
 QUESTION = "招商六组的牵头领导是谁？"
 NOTICE = "焦作市人民政府办公室文件\n\n焦政办〔2020〕9号\n\n（六）招商六组。\n\n牵头领导：孙起鹏。\n\n牵头单位：市工业和信息化局。"
-EXTRA = "测试市人民政府文件\n\n测政〔2024〕1号\n\n一、总则\n\n鲲鹏翱翔示范园区对入驻企业给予租金减免。"
+EXTRA = (
+    "测试市人民政府文件\n\n测政〔2024〕1号\n\n一、总则\n\n鲲鹏翱翔示范园区对入驻企业给予租金减免。"
+)
 
 pytestmark = pytest.mark.skipif(not CHROMA.exists(), reason="the chroma CLI is not installed")
 
@@ -41,13 +43,25 @@ class ChromaServer:
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [str(CHROMA), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
-                stdout=out, stderr=subprocess.STDOUT,
+                [
+                    str(CHROMA),
+                    "run",
+                    "--path",
+                    str(self.path),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"chroma run exited ({self.proc.returncode}): {self.log.read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"chroma run exited ({self.proc.returncode}): {self.log.read_text()[-2000:]}"
+                )
             try:
                 if httpx.get(f"{self.url}/api/v2/heartbeat", timeout=2).status_code == 200:
                     return
@@ -55,7 +69,9 @@ class ChromaServer:
                 pass
             time.sleep(0.3)
         self.stop()
-        raise RuntimeError(f"chroma run did not answer its heartbeat: {self.log.read_text()[-2000:]}")
+        raise RuntimeError(
+            f"chroma run did not answer its heartbeat: {self.log.read_text()[-2000:]}"
+        )
 
     def stop(self) -> None:
         if self.proc is None:
@@ -86,7 +102,9 @@ def chunk_ids(qa: PolicyQA) -> list[str]:
     return sorted(qa.index.all_chunks(include_documents=False)[0])
 
 
-def test_two_processes_share_one_server_through_a_restart(tmp_path: Path, chroma: ChromaServer, e5: E5Embeddings):
+def test_two_processes_share_one_server_through_a_restart(
+    tmp_path: Path, chroma: ChromaServer, e5: E5Embeddings
+):
     from app import create_server
 
     corpus = tmp_path / "corpus"
@@ -102,11 +120,19 @@ def test_two_processes_share_one_server_through_a_restart(tmp_path: Path, chroma
     other = PolicyQA(settings(tmp_path / "b", chroma.url, "shared"), embeddings=e5)
     assert chunk_ids(other) == chunk_ids(qa)
     assert "孙起鹏" in other.ask(QUESTION).text
-    for flt in ({"region": "许昌"}, {"kind": ["policy_notice", "news"]}):  # filtered dense search over HTTP
+    for flt in (
+        {"region": "许昌"},
+        {"kind": ["policy_notice", "news"]},
+    ):  # filtered dense search over HTTP
         hits = other.search(QUESTION, filters=flt, retriever="dense")
         assert hits and hits == qa.search(QUESTION, filters=flt, retriever="dense"), flt
-    assert all("许昌" in h.region for h in other.search(QUESTION, filters={"region": "许昌"}, retriever="dense"))
-    again = other.ingest([corpus])  # its own (empty) record manager: the doc hashes in Chroma decide
+    assert all(
+        "许昌" in h.region
+        for h in other.search(QUESTION, filters={"region": "许昌"}, retriever="dense")
+    )
+    again = other.ingest(
+        [corpus]
+    )  # its own (empty) record manager: the doc hashes in Chroma decide
     assert sorted(again.unchanged) == sorted(report.added) and again.chunks_written == 0
     assert chunk_ids(other) == chunk_ids(qa)
 
@@ -114,13 +140,18 @@ def test_two_processes_share_one_server_through_a_restart(tmp_path: Path, chroma
     chroma.start()
     assert "孙起鹏" in qa.ask(QUESTION).text
 
-    with LiveServer(create_server(qa.settings, qa)) as url, httpx.Client(base_url=url, timeout=120) as client:
+    with (
+        LiveServer(create_server(qa.settings, qa)) as url,
+        httpx.Client(base_url=url, timeout=120) as client,
+    ):
         assert client.get("/healthz").json()["status"] == "ok"
         chroma.stop()
         try:
             health = client.get("/healthz")
             assert health.status_code == 503
-            assert health.json()["status"] == "error" and "无法连接 Chroma" in health.json()["detail"]
+            assert (
+                health.json()["status"] == "error" and "无法连接 Chroma" in health.json()["detail"]
+            )
             r = client.post("/api/ask", json={"question": QUESTION})
             assert r.status_code == 503 and "无法连接 Chroma" in r.json()["detail"], r.text
             r = client.post("/api/search", json={"query": QUESTION})
@@ -134,8 +165,9 @@ def test_two_processes_share_one_server_through_a_restart(tmp_path: Path, chroma
         assert r.status_code == 200 and "孙起鹏" in r.json()["answer"]
 
 
-def test_opening_with_the_server_down_fails_clearly_then_recovers(tmp_path: Path, chroma: ChromaServer,
-                                                                   e5: E5Embeddings):
+def test_opening_with_the_server_down_fails_clearly_then_recovers(
+    tmp_path: Path, chroma: ChromaServer, e5: E5Embeddings
+):
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "notice.txt").write_text(NOTICE, encoding="utf-8")
@@ -150,7 +182,9 @@ def test_opening_with_the_server_down_fails_clearly_then_recovers(tmp_path: Path
     assert "孙起鹏" in qa.ask(QUESTION).text
 
 
-def test_bm25_follows_changes_made_by_another_process(tmp_path: Path, chroma: ChromaServer, e5: E5Embeddings):
+def test_bm25_follows_changes_made_by_another_process(
+    tmp_path: Path, chroma: ChromaServer, e5: E5Embeddings
+):
     mine, theirs = tmp_path / "mine", tmp_path / "theirs"
     for folder in (mine, theirs):
         folder.mkdir()
@@ -172,14 +206,17 @@ def test_bm25_follows_changes_made_by_another_process(tmp_path: Path, chroma: Ch
     (theirs / "notice.txt").write_text(NOTICE.replace("孙起鹏", "李四海"), encoding="utf-8")
     changed = writer.ingest([theirs])
     assert changed.updated == ["notice"] and changed.ok
-    notice = [t for t, m in zip(*reader.index.all_chunks()[1:], strict=True) if m["doc_id"] == "notice"]
+    notice = [
+        t for t, m in zip(*reader.index.all_chunks()[1:], strict=True) if m["doc_id"] == "notice"
+    ]
     assert notice and not any("孙起鹏" in t for t in notice) and any("李四海" in t for t in notice)
     assert len([i for i in chunk_ids(reader) if i not in before]) >= 1
     assert "李四海" in reader.ask(QUESTION).text
 
 
-def test_two_processes_writing_two_versions_at_once_lose_neither(tmp_path: Path, chroma: ChromaServer,
-                                                                 e5: E5Embeddings, monkeypatch: pytest.MonkeyPatch):
+def test_two_processes_writing_two_versions_at_once_lose_neither(
+    tmp_path: Path, chroma: ChromaServer, e5: E5Embeddings, monkeypatch: pytest.MonkeyPatch
+):
     """Two admins upload different versions of one document through two app processes at the
     same moment: both writes land before either cleans up. Neither may delete the other's
     chunks (the document would vanish); `check` reports the document, and the next
@@ -192,7 +229,10 @@ def test_two_processes_writing_two_versions_at_once_lose_neither(tmp_path: Path,
     for folder, leader in zip(folders, ("孙起鹏", "李四海", "王五岳"), strict=True):
         folder.mkdir()
         (folder / "notice.txt").write_text(NOTICE.replace("孙起鹏", leader), encoding="utf-8")
-    qa = [PolicyQA(settings(tmp_path / name, chroma.url, "race"), embeddings=e5) for name in ("a", "b")]
+    qa = [
+        PolicyQA(settings(tmp_path / name, chroma.url, "race"), embeddings=e5)
+        for name in ("a", "b")
+    ]
     assert qa[0].ingest([folders[0]]).added == ["notice"]
 
     # each writer looks at the document's chunks twice: before writing and before cleaning up;
@@ -220,14 +260,22 @@ def test_two_processes_writing_two_versions_at_once_lose_neither(tmp_path: Path,
     monkeypatch.undo()
     assert all(r is not None and r.ok and r.updated == ["notice"] for r in reports), reports
 
-    texts = [t for t, m in zip(*qa[0].index.all_chunks()[1:], strict=True) if m["doc_id"] == "notice"]
-    assert any("李四海" in t for t in texts) and any("王五岳" in t for t in texts)  # neither version lost
+    texts = [
+        t for t, m in zip(*qa[0].index.all_chunks()[1:], strict=True) if m["doc_id"] == "notice"
+    ]
+    assert any("李四海" in t for t in texts) and any(
+        "王五岳" in t for t in texts
+    )  # neither version lost
     assert not any("孙起鹏" in t for t in texts)  # the old version is gone
     findings = qa[0].index.check().findings  # two versions of the same sections: reported
-    assert any(f.kind in ("duplicate_chunk", "mixed_versions") and f.subject == "notice" for f in findings)
+    assert any(
+        f.kind in ("duplicate_chunk", "mixed_versions") and f.subject == "notice" for f in findings
+    )
 
     again = qa[0].ingest([folders[2]])  # the file says 王五岳: rewritten, not "unchanged"
     assert again.updated == ["notice"] and again.ok
-    texts = [t for t, m in zip(*qa[0].index.all_chunks()[1:], strict=True) if m["doc_id"] == "notice"]
+    texts = [
+        t for t, m in zip(*qa[0].index.all_chunks()[1:], strict=True) if m["doc_id"] == "notice"
+    ]
     assert texts and all("李四海" not in t for t in texts) and any("王五岳" in t for t in texts)
     assert qa[0].index.check().ok

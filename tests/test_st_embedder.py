@@ -19,8 +19,11 @@ def test_local_sentence_transformer_indexes_and_searches(tmp_path, minilm_path: 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "policy.md").write_text("# Investment policy\n\nThe sixth group is led by Sun Qipeng.\n\n"
-                                    "# Funding\n\nThe finance bureau funds city-level promotion events.", encoding="utf-8")
+    (docs / "policy.md").write_text(
+        "# Investment policy\n\nThe sixth group is led by Sun Qipeng.\n\n"
+        "# Funding\n\nThe finance bureau funds city-level promotion events.",
+        encoding="utf-8",
+    )
     settings = Settings(index_dir=tmp_path / "index", embedder=f"st:{minilm_path}")
     qa = PolicyQA(settings)
     assert qa.ingest([docs]).ok

@@ -22,10 +22,21 @@ def prop(name, value):
 
 def main(src, dst, filter_name, password, profile):
     pipe = f"policyqa_password_{os.getpid()}"
-    office = subprocess.Popen(["soffice", "--headless", "--norestore", "--nologo", "--nodefault",
-                               f"-env:UserInstallation=file://{profile}", f"--accept=pipe,name={pipe};urp;"])
+    office = subprocess.Popen(
+        [
+            "soffice",
+            "--headless",
+            "--norestore",
+            "--nologo",
+            "--nodefault",
+            f"-env:UserInstallation=file://{profile}",
+            f"--accept=pipe,name={pipe};urp;",
+        ]
+    )
     ctx = uno.getComponentContext()
-    resolver = ctx.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", ctx)
+    resolver = ctx.ServiceManager.createInstanceWithContext(
+        "com.sun.star.bridge.UnoUrlResolver", ctx
+    )
     for _ in range(240):
         try:
             remote = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
@@ -36,8 +47,12 @@ def main(src, dst, filter_name, password, profile):
         office.kill()
         raise SystemExit("LibreOffice did not start")
     desktop = remote.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", remote)
-    doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(src), "_blank", 0, (prop("Hidden", True),))
-    doc.storeToURL(uno.systemPathToFileUrl(dst), (prop("FilterName", filter_name), prop("Password", password)))
+    doc = desktop.loadComponentFromURL(
+        uno.systemPathToFileUrl(src), "_blank", 0, (prop("Hidden", True),)
+    )
+    doc.storeToURL(
+        uno.systemPathToFileUrl(dst), (prop("FilterName", filter_name), prop("Password", password))
+    )
     doc.close(True)
     try:
         desktop.terminate()

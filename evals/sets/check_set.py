@@ -18,6 +18,7 @@ It also reports duplicate ids, malformed records, type counts and per-document
 counts, and checks them against the rules of the brief.  Exit code 1 on any
 error.
 """
+
 import collections
 import csv
 import json
@@ -26,21 +27,35 @@ import sys
 import unicodedata
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))          # /work/main
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))  # /work/main
 CORPUS = os.path.join(ROOT, "corpus")
-GWR = os.environ.get(
-    "GWR_PATH", "/work/shared/corpus/extra/government_work_reports.jsonl")
+GWR = os.environ.get("GWR_PATH", "/work/shared/corpus/extra/government_work_reports.jsonl")
 GWR_PREFIX = "government_work_reports#"
 SET_PATH = os.path.join(HERE, "policy_qa.jsonl")
 
 ANCHOR_2 = "河北省将落地转化"
-ANCHOR_3 = "瞄准新兴产业汝州致力创造招商奇迹"   # compared whitespace-free
+ANCHOR_3 = "瞄准新兴产业汝州致力创造招商奇迹"  # compared whitespace-free
 
-TYPES = ["responsibility", "mechanism", "case", "list", "paraphrase",
-         "followup", "unanswerable", "report_year"]
-TARGETS = {"responsibility": 30, "mechanism": 25, "case": 25, "list": 15,
-           "paraphrase": 25, "followup": 15, "unanswerable": 20,
-           "report_year": 20}
+TYPES = [
+    "responsibility",
+    "mechanism",
+    "case",
+    "list",
+    "paraphrase",
+    "followup",
+    "unanswerable",
+    "report_year",
+]
+TARGETS = {
+    "responsibility": 30,
+    "mechanism": 25,
+    "case": 25,
+    "list": 15,
+    "paraphrase": 25,
+    "followup": 15,
+    "unanswerable": 20,
+    "report_year": 20,
+}
 MIN_TOTAL = 170
 MIN_PER_SEED_DOC = 8
 MIN_ANS_LEN, MAX_ANS_LEN = 2, 20
@@ -75,7 +90,7 @@ def dedouble_line(line):
         if len(run) % 2:
             return None
         if p:
-            pairs = [run[i:i + 2] for i in range(0, len(run), 2)]
+            pairs = [run[i : i + 2] for i in range(0, len(run), 2)]
             if any(a[0] != a[1] for a in pairs):
                 return None
             out.append("".join(a[0] for a in pairs))
@@ -102,9 +117,12 @@ def split_003(raw):
             p3_clean.append(d)
         else:
             p3_clean.append(s)
-    return ("".join(strip_ws(ln) for ln in p1),
-            "".join(strip_ws(ln) for ln in p2),
-            "".join(p3_clean), n_doubled)
+    return (
+        "".join(strip_ws(ln) for ln in p1),
+        "".join(strip_ws(ln) for ln in p2),
+        "".join(p3_clean),
+        n_doubled,
+    )
 
 
 def load_docs():
@@ -195,16 +213,23 @@ def check_answer(rid, a, src, docs, seed_ids, errors, warnings):
     if a != strip_ws(a):
         errors.append(f"{rid}: answer {a!r} contains whitespace")
     if not (MIN_ANS_LEN <= len(a) <= MAX_ANS_LEN):
-        errors.append("%s: answer %r has length %d (want %d-%d)"
-                      % (rid, a, len(a), MIN_ANS_LEN, MAX_ANS_LEN))
+        errors.append(
+            "%s: answer %r has length %d (want %d-%d)" % (rid, a, len(a), MIN_ANS_LEN, MAX_ANS_LEN)
+        )
     found = a in docs[src]
     if not found:
         errors.append(f"{rid}: answer {a!r} NOT FOUND in {src}")
     # '.', '%', '/' inside numbers ("592.6亿元", "1/4", "10%") are
     # expected; any other punctuation is width/normalisation-sensitive
-    bad = [ch for i, ch in enumerate(a) if is_punct(ch) and not (
-        ch in ".%/" and ((i > 0 and a[i - 1].isdigit()) or
-                         (i + 1 < len(a) and a[i + 1].isdigit())))]
+    bad = [
+        ch
+        for i, ch in enumerate(a)
+        if is_punct(ch)
+        and not (
+            ch in ".%/"
+            and ((i > 0 and a[i - 1].isdigit()) or (i + 1 < len(a) and a[i + 1].isdigit()))
+        )
+    ]
     if bad:
         warnings.append("{}: answer {!r} contains punctuation {}".format(rid, a, "".join(bad)))
     # specificity: how many other seed docs also contain the string
@@ -225,7 +250,7 @@ def print_counts(total, n_answers, n_found, type_counts, doc_counts, seed_ids):
     gwr = {d: c for d, c in doc_counts.items() if d.startswith(GWR_PREFIX)}
     print("  %-45s %4d  (%d reports)" % ("government_work_reports#*", sum(gwr.values()), len(gwr)))
     for d in sorted(gwr):
-        print("      %-41s %4d" % (d[len(GWR_PREFIX):], gwr[d]))
+        print("      %-41s %4d" % (d[len(GWR_PREFIX) :], gwr[d]))
     print("  %-45s %4d" % ("(unanswerable, source null)", doc_counts.get("(none)", 0)))
 
 
@@ -234,8 +259,10 @@ def check_counts(total, type_counts, doc_counts, seed_ids, errors):
         errors.append("only %d questions (< %d)" % (total, MIN_TOTAL))
     for d in seed_ids:
         if doc_counts.get(d, 0) < MIN_PER_SEED_DOC:
-            errors.append("document %s has only %d questions (< %d)"
-                          % (d, doc_counts.get(d, 0), MIN_PER_SEED_DOC))
+            errors.append(
+                "document %s has only %d questions (< %d)"
+                % (d, doc_counts.get(d, 0), MIN_PER_SEED_DOC)
+            )
     for t, want in TARGETS.items():
         got = type_counts.get(t, 0)
         if got < want * 0.8:

@@ -26,6 +26,7 @@ better, the target is a median <= 0.35.
 
 Exit code 1 on any error.
 """
+
 import collections
 import json
 import os
@@ -41,11 +42,26 @@ import split as split_mod  # noqa: E402
 STAFF_PATH = os.path.join(HERE, "staff_qa.jsonl")
 POLICY_PATH = os.path.join(HERE, "policy_qa.jsonl")
 
-TYPES = ["responsibility", "mechanism", "case", "list", "paraphrase",
-         "followup", "unanswerable", "report_year"]
-MIN_COUNTS = {"paraphrase": 65, "unanswerable": 45, "list": 20,
-              "mechanism": 15, "followup": 22, "responsibility": 20,
-              "case": 20, "report_year": 20}
+TYPES = [
+    "responsibility",
+    "mechanism",
+    "case",
+    "list",
+    "paraphrase",
+    "followup",
+    "unanswerable",
+    "report_year",
+]
+MIN_COUNTS = {
+    "paraphrase": 65,
+    "unanswerable": 45,
+    "list": 20,
+    "mechanism": 15,
+    "followup": 22,
+    "responsibility": 20,
+    "case": 20,
+    "report_year": 20,
+}
 MIN_LIST_PLUS_MECH = 35
 MIN_TOTAL = 220
 MIN_PER_SEED_DOC = 10
@@ -57,16 +73,49 @@ JACCARD_SELF_WARN = 0.7
 PARAPHRASE_TARGET_MEDIAN = 0.35
 
 # question / function words removed before measuring lexical overlap
-STOP_WORDS = ["什么", "哪些", "哪个", "哪位", "哪几", "哪里", "哪儿", "多少", "怎么",
-              "怎样", "如何", "是不是", "有没有", "能不能", "为什么", "为啥", "干什么",
-              "具体", "分别", "一下", "一共", "原文", "文章", "材料", "这份", "那份",
-              "那个", "这个", "这种", "那种", "里面", "说的", "说要", "叫啥", "是啥"]
+STOP_WORDS = [
+    "什么",
+    "哪些",
+    "哪个",
+    "哪位",
+    "哪几",
+    "哪里",
+    "哪儿",
+    "多少",
+    "怎么",
+    "怎样",
+    "如何",
+    "是不是",
+    "有没有",
+    "能不能",
+    "为什么",
+    "为啥",
+    "干什么",
+    "具体",
+    "分别",
+    "一下",
+    "一共",
+    "原文",
+    "文章",
+    "材料",
+    "这份",
+    "那份",
+    "那个",
+    "这个",
+    "这种",
+    "那种",
+    "里面",
+    "说的",
+    "说要",
+    "叫啥",
+    "是啥",
+]
 STOP_CHARS = set("的了是吗呢啊吧呀么哪谁几个这那里在和与及对把被要为有都也还又就会能得地着过")
 
 
 def bigrams(s):
     s = "".join(ch for ch in cs.strip_ws(s) if not cs.is_punct(ch))
-    return {s[i:i + 2] for i in range(len(s) - 1)}
+    return {s[i : i + 2] for i in range(len(s) - 1)}
 
 
 def jaccard(a, b):
@@ -162,17 +211,25 @@ def check_answers(rid, answers, golds, docs, tally, errors, warnings):
         if a != cs.strip_ws(a):
             errors.append(f"{rid}: answer {a!r} contains whitespace")
         if not (MIN_ANS_LEN <= len(a) <= MAX_ANS_LEN):
-            errors.append("%s: answer %r has length %d (want %d-%d)"
-                          % (rid, a, len(a), MIN_ANS_LEN, MAX_ANS_LEN))
+            errors.append(
+                "%s: answer %r has length %d (want %d-%d)"
+                % (rid, a, len(a), MIN_ANS_LEN, MAX_ANS_LEN)
+            )
         where = [d for d in golds if a in docs[d]]
         if where:
             tally.n_found += 1
             sentences.append(sentence_of(docs[where[0]], a))
         else:
             errors.append(f"{rid}: answer {a!r} NOT FOUND in {', '.join(golds)}")
-        bad = [ch for i, ch in enumerate(a) if cs.is_punct(ch) and not (
-            ch in ".%/" and ((i > 0 and a[i - 1].isdigit()) or
-                             (i + 1 < len(a) and a[i + 1].isdigit())))]
+        bad = [
+            ch
+            for i, ch in enumerate(a)
+            if cs.is_punct(ch)
+            and not (
+                ch in ".%/"
+                and ((i > 0 and a[i - 1].isdigit()) or (i + 1 < len(a) and a[i + 1].isdigit()))
+            )
+        ]
         if bad:
             warnings.append("{}: answer {!r} contains punctuation {}".format(rid, a, "".join(bad)))
     return sentences
@@ -204,8 +261,12 @@ def check_record(n, r, docs, tally, errors, warnings):
 
     if t == "followup":
         h = r.get("history")
-        if not isinstance(h, list) or not h or len(h) > 2 or not all(
-                isinstance(x, str) and x.strip() for x in h):
+        if (
+            not isinstance(h, list)
+            or not h
+            or len(h) > 2
+            or not all(isinstance(x, str) and x.strip() for x in h)
+        ):
             errors.append(f"{rid}: followup needs a history of 1-2 questions")
     elif "history" in r:
         warnings.append(f"{rid}: history on non-followup question")
@@ -251,29 +312,39 @@ def check_similarity(recs, policy, errors, warnings, infos):
                 best, best_q = j, p
         max_sims.append(best)
         if best >= JACCARD_ERROR:
-            errors.append("%s: question %r near-identical to policy_qa %s %r (Jaccard %.2f)"
-                          % (r.get("id"), q, best_q.get("id"), best_q.get("question"), best))
+            errors.append(
+                "%s: question %r near-identical to policy_qa %s %r (Jaccard %.2f)"
+                % (r.get("id"), q, best_q.get("id"), best_q.get("question"), best)
+            )
         elif best >= JACCARD_INFO:
-            infos.append("%s: %r ~ policy_qa %s %r (Jaccard %.2f)"
-                         % (r.get("id"), q, best_q.get("id"), best_q.get("question"), best))
+            infos.append(
+                "%s: %r ~ policy_qa %s %r (Jaccard %.2f)"
+                % (r.get("id"), q, best_q.get("id"), best_q.get("question"), best)
+            )
     qs = [(r.get("id"), r.get("question") or "") for _, r in recs]
     for i in range(len(qs)):
         for k in range(i + 1, len(qs)):
             j = jaccard(qs[i][1], qs[k][1])
             if j >= JACCARD_SELF_WARN:
-                warnings.append("%s and %s near-identical (Jaccard %.2f): %r / %r"
-                                % (qs[i][0], qs[k][0], j, qs[i][1], qs[k][1]))
+                warnings.append(
+                    "%s and %s near-identical (Jaccard %.2f): %r / %r"
+                    % (qs[i][0], qs[k][0], j, qs[i][1], qs[k][1])
+                )
     return max_sims
 
 
 def print_counts(path, total, tally, seed_ids):
     print("file: %s" % path)
-    print("questions: %d   answers: %d   found verbatim: %d" % (total, tally.n_answers, tally.n_found))
+    print(
+        "questions: %d   answers: %d   found verbatim: %d" % (total, tally.n_answers, tally.n_found)
+    )
     print("\ntype counts (minimum)      dev  test")
     for t in TYPES:
         c = tally.split_counts.get(t, collections.Counter())
-        print("  %-15s %4d  (%3d)   %4d %4d" % (t, tally.type_counts.get(t, 0), MIN_COUNTS[t],
-                                             c["dev"], c["test"]))
+        print(
+            "  %-15s %4d  (%3d)   %4d %4d"
+            % (t, tally.type_counts.get(t, 0), MIN_COUNTS[t], c["dev"], c["test"])
+        )
     lm = tally.type_counts.get("list", 0) + tally.type_counts.get("mechanism", 0)
     print("  %-15s %4d  (%3d)" % ("list+mechanism", lm, MIN_LIST_PLUS_MECH))
     alls = collections.Counter()
@@ -291,21 +362,40 @@ def print_counts(path, total, tally, seed_ids):
 def print_similarity(max_sims, infos, para_scores, verbose):
     print("\nsimilarity to policy_qa.jsonl (max char-bigram Jaccard per question):")
     if max_sims:
-        print("  max %.2f   median %.2f   >= %.2f: %d   (error at >= %.2f)"
-              % (max(max_sims), statistics.median(max_sims), JACCARD_INFO,
-                 sum(1 for s in max_sims if s >= JACCARD_INFO), JACCARD_ERROR))
+        print(
+            "  max %.2f   median %.2f   >= %.2f: %d   (error at >= %.2f)"
+            % (
+                max(max_sims),
+                statistics.median(max_sims),
+                JACCARD_INFO,
+                sum(1 for s in max_sims if s >= JACCARD_INFO),
+                JACCARD_ERROR,
+            )
+        )
     for i in infos:
         print("  info: " + i)
 
     if para_scores:
         vals = [s for s, _, _ in para_scores]
         med = statistics.median(vals)
-        print("\nparaphrase lexical overlap (share of question content chars found in the answer sentence):")
-        print("  n=%d  median %.2f  mean %.2f  max %.2f  <=0.35: %d   (target median <= %.2f: %s)"
-              % (len(vals), med, statistics.mean(vals), max(vals),
-                 sum(1 for v in vals if v <= 0.35), PARAPHRASE_TARGET_MEDIAN,
-                 "met" if med <= PARAPHRASE_TARGET_MEDIAN else "NOT met"))
-        shown = sorted(para_scores, reverse=True) if verbose else sorted(para_scores, reverse=True)[:10]
+        print(
+            "\nparaphrase lexical overlap (share of question content chars found in the answer sentence):"
+        )
+        print(
+            "  n=%d  median %.2f  mean %.2f  max %.2f  <=0.35: %d   (target median <= %.2f: %s)"
+            % (
+                len(vals),
+                med,
+                statistics.mean(vals),
+                max(vals),
+                sum(1 for v in vals if v <= 0.35),
+                PARAPHRASE_TARGET_MEDIAN,
+                "met" if med <= PARAPHRASE_TARGET_MEDIAN else "NOT met",
+            )
+        )
+        shown = (
+            sorted(para_scores, reverse=True) if verbose else sorted(para_scores, reverse=True)[:10]
+        )
         print("  %s:" % ("all, highest first" if verbose else "10 highest"))
         for s, rid, q in shown:
             print("    %.2f  %s  %s" % (s, rid, q))
@@ -322,8 +412,10 @@ def check_minimums(total, tally, seed_ids, errors):
         errors.append("list+mechanism: %d (< %d)" % (lm, MIN_LIST_PLUS_MECH))
     for d in seed_ids:
         if tally.doc_counts.get(d, 0) < MIN_PER_SEED_DOC:
-            errors.append("document %s is the gold of only %d questions (< %d)"
-                          % (d, tally.doc_counts.get(d, 0), MIN_PER_SEED_DOC))
+            errors.append(
+                "document %s is the gold of only %d questions (< %d)"
+                % (d, tally.doc_counts.get(d, 0), MIN_PER_SEED_DOC)
+            )
 
 
 def main(argv):
@@ -345,8 +437,10 @@ def main(argv):
     for n, r in recs:
         check_record(n, r, docs, tally, errors, warnings)
     if tally.missing_split:
-        warnings.append("%d records have no split field (run split.py --write), e.g. %s"
-                        % (len(tally.missing_split), ", ".join(tally.missing_split[:3])))
+        warnings.append(
+            "%d records have no split field (run split.py --write), e.g. %s"
+            % (len(tally.missing_split), ", ".join(tally.missing_split[:3]))
+        )
     max_sims = check_similarity(recs, policy, errors, warnings, infos)
 
     total = len(recs)

@@ -17,6 +17,7 @@ With --write every record gets a "split" field (inserted right after "type",
 or updated where it already exists); the file is rewritten as UTF-8 JSON lines
 (ensure_ascii=False), other fields and their order untouched.
 """
+
 import collections
 import hashlib
 import json

@@ -45,11 +45,15 @@ class Library:
 
     idf: Callable[[str], float]
     synonyms: Synonyms | None = None
-    unit_vectors: Callable[[list[str]], np.ndarray] | None = None  # texts → unit-norm passage vectors
+    unit_vectors: Callable[[list[str]], np.ndarray] | None = (
+        None  # texts → unit-norm passage vectors
+    )
     query_vector: Callable[[str], np.ndarray] | None = None  # question → unit-norm query vector
     following: Callable[[Any], Any] | None = None  # hit → next chunk of its section, or None
     family: Callable[[Any], list] | None = None  # hit → first chunks of its sibling sections
-    outline: Callable[[Any], list] | None = None  # hit → first chunks of the parts of what defines it
+    outline: Callable[[Any], list] | None = (
+        None  # hit → first chunks of the parts of what defines it
+    )
 
 
 @dataclass(frozen=True)
@@ -83,9 +87,21 @@ def candidates(question: str, hits: Sequence, library: Library) -> tuple[list, l
             if nxt is not None and nxt.chunk_id not in seen:
                 seen.add(nxt.chunk_id)
                 keep.add(len(hits))
-                hits.append(replace(nxt, rank=hits[i].rank, dense_rank=hits[i].dense_rank,
-                                    bm25_rank=hits[i].bm25_rank, dense_score=hits[i].dense_score))
-    units = [u for i, h in enumerate(hits) if i in keep for u in passage_units(h.text, h.section_path, h.title, i)]
+                hits.append(
+                    replace(
+                        nxt,
+                        rank=hits[i].rank,
+                        dense_rank=hits[i].dense_rank,
+                        bm25_rank=hits[i].bm25_rank,
+                        dense_score=hits[i].dense_score,
+                    )
+                )
+    units = [
+        u
+        for i, h in enumerate(hits)
+        if i in keep
+        for u in passage_units(h.text, h.section_path, h.title, i)
+    ]
     return hits, units
 
 
@@ -96,8 +112,16 @@ def meaning_of(question: str, units: Sequence[Unit], library: Library) -> np.nda
     return library.unit_vectors([embedding_text(u) for u in units]) @ library.query_vector(question)
 
 
-def _choose(question: str, kind: AnswerType, hits: list, units: list[Unit], scored: list[Scored],
-            terms: list, library: Library, max_chars: int) -> list[Scored]:
+def _choose(
+    question: str,
+    kind: AnswerType,
+    hits: list,
+    units: list[Unit],
+    scored: list[Scored],
+    terms: list,
+    library: Library,
+    max_chars: int,
+) -> list[Scored]:
     best = scored[0]
     if kind.name == "mechanism":
         named = lists.named_section(hits[:PASSAGES], units, terms, max_chars)
@@ -111,8 +135,11 @@ def _choose(question: str, kind: AnswerType, hits: list, units: list[Unit], scor
             return parts
     if listing or kind.name == "mechanism":
         chosen = lists.enumeration(question, hits, scored, terms, library.following)
-        if not chosen and library.family is not None and (
-                kind.name == "mechanism" or lists.ENUMERATION_QUESTION.search(question)):
+        if (
+            not chosen
+            and library.family is not None
+            and (kind.name == "mechanism" or lists.ENUMERATION_QUESTION.search(question))
+        ):
             chosen = lists.section_items(hits, best, terms, library.family)
         if not chosen and kind.name == "mechanism" and library.outline is not None:
             chosen = lists.mechanism(question, hits, best, terms, library.outline)
@@ -133,20 +160,28 @@ def _choose(question: str, kind: AnswerType, hits: list, units: list[Unit], scor
     return chosen
 
 
-def figure_found(question: str, kind: AnswerType, chosen: Sequence[Scored], terms: Sequence[Term],
-                 hits: Sequence) -> bool:
+def figure_found(
+    question: str, kind: AnswerType, chosen: Sequence[Scored], terms: Sequence[Term], hits: Sequence
+) -> bool:
     """Whether the quotes hold the asked figure next to what the question is about (True for
     types without a figure): next to one of the three rarest question words they contain."""
     if not kind.checkable:
         return True
     text = "".join(c.text for c in chosen)
     # the most specific words first: long phrases ("技术转移") and rare words ("盘毂")
-    present = sorted((t for t in terms if len(t.surface) >= 2 and t.surface in text),
-                     key=lambda t: -t.weight * len(t.surface))
+    present = sorted(
+        (t for t in terms if len(t.surface) >= 2 and t.surface in text),
+        key=lambda t: -t.weight * len(t.surface),
+    )
     anchors = [t.surface for t in present[:3]]
     if not anchors:
         return any(holds(kind.name, c.text, question) for c in chosen)
-    return any(holds_near(kind.name, run, a, question) for run in _runs(chosen, hits) for a in anchors if a in run)
+    return any(
+        holds_near(kind.name, run, a, question)
+        for run in _runs(chosen, hits)
+        for a in anchors
+        if a in run
+    )
 
 
 def _runs(chosen: Sequence[Scored], hits: Sequence) -> list[str]:
@@ -154,15 +189,26 @@ def _runs(chosen: Sequence[Scored], hits: Sequence) -> list[str]:
     one table row, "牵头单位：…；…；完成时限：…", are one statement)."""
     out: list[tuple[int, int, int]] = []  # (hit, start, end)
     for c in sorted(chosen, key=lambda c: (c.hit_index, c.start)):
-        if out and out[-1][0] == c.hit_index and "\n" not in hits[c.hit_index].text[out[-1][2]:c.start]:
+        if (
+            out
+            and out[-1][0] == c.hit_index
+            and "\n" not in hits[c.hit_index].text[out[-1][2] : c.start]
+        ):
             out[-1] = (c.hit_index, out[-1][1], max(out[-1][2], c.start + len(c.text)))
         else:
             out.append((c.hit_index, c.start, c.start + len(c.text)))
     return [hits[h].text[a:b] for h, a, b in out]
 
 
-def features_of(question: str, kind: AnswerType, hits: Sequence, scored: Sequence[Scored],
-                chosen: Sequence[Scored], terms: Sequence, lead: int) -> dict[str, float]:
+def features_of(
+    question: str,
+    kind: AnswerType,
+    hits: Sequence,
+    scored: Sequence[Scored],
+    chosen: Sequence[Scored],
+    terms: Sequence,
+    lead: int,
+) -> dict[str, float]:
     """The refusal model's inputs (``refusal.FEATURES``), each the same on any index."""
     quotes = " ".join(f"{hits[c.hit_index].section_path} {c.text}" for c in chosen)
     head = hits[lead]
@@ -177,8 +223,13 @@ def features_of(question: str, kind: AnswerType, hits: Sequence, scored: Sequenc
     }
 
 
-def answer_offline(question: str, hits: Sequence, library: Library, max_chars: int = 300,
-                   model: RefusalModel | None = None) -> Draft:
+def answer_offline(
+    question: str,
+    hits: Sequence,
+    library: Library,
+    max_chars: int = 300,
+    model: RefusalModel | None = None,
+) -> Draft:
     """Answer ``question`` from ``hits`` (best first): quotes, citations and a verdict.
 
     answer_offline("招商六组的牵头领导是谁？", hits, library).text
@@ -196,7 +247,11 @@ def answer_offline(question: str, hits: Sequence, library: Library, max_chars: i
         return Draft("refuse", "", [], kind.name, missing_names(question, hits, 0))
     chosen = _choose(question, kind, hits, units, scored, terms, library, max_chars)
     text, citations = compose(chosen, hits, max_chars)
-    lead = min(chosen, key=lambda c: reading_order(c, hits)).hit_index if chosen else scored[0].hit_index
+    lead = (
+        min(chosen, key=lambda c: reading_order(c, hits)).hit_index
+        if chosen
+        else scored[0].hit_index
+    )
     feats = features_of(question, kind, hits, scored, chosen, terms, lead)
     missing = missing_names(question, hits, lead)
     if missing:

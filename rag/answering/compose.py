@@ -45,8 +45,8 @@ def compose(chosen: Sequence[Scored], hits: Sequence, max_chars: int) -> tuple[s
                 end = max(start + len(quote), s.start + len(s.text))
                 runs[-1] = (h, start, text[start:end])
                 continue
-            if text[start + len(quote): s.start].strip() == "":
-                runs[-1] = (h, start, text[start: s.start + len(s.text)])
+            if text[start + len(quote) : s.start].strip() == "":
+                runs[-1] = (h, start, text[start : s.start + len(s.text)])
                 continue
         runs.append((s.hit_index, s.start, s.text))
     budget = max_chars * (3 if len(runs) > 2 else 1)
@@ -85,10 +85,15 @@ def partial(text: str, missing: str) -> str:
 
 
 def refusal_text(topic: str, closest: Sequence[dict[str, str]]) -> str:
-    """"现有资料中未找到关于……的规定或记载。最接近的资料：《…》（文号）；…。\""""
+    """ "现有资料中未找到关于……的规定或记载。最接近的资料：《…》（文号）；…。\""""
     text = f"现有资料中未找到关于{topic}的规定或记载。"
     if closest:
-        text += "最接近的资料：" + "；".join(
-            f"《{c['title']}》" + (f"（{c['doc_number']}）" if c["doc_number"] else "") for c in closest[:3]
-        ) + "。"
+        text += (
+            "最接近的资料："
+            + "；".join(
+                f"《{c['title']}》" + (f"（{c['doc_number']}）" if c["doc_number"] else "")
+                for c in closest[:3]
+            )
+            + "。"
+        )
     return text

@@ -55,8 +55,10 @@ _CONTENT = re.compile(r"[\u4e00-\u9fff\dA-Za-z]")
 GROUP = re.compile(r"招商[一二三四五六七八九十\d]+组")
 # a notice's statement of purpose and an editor's note summarise the whole document
 # (and the editor's summary that follows it: "文中以…的角度，介绍了…")
-PURPOSE = re.compile(r"^(?:为(?:进一步|了|深入|加快|切实|全面|更好)|编者按|文中以|本文)|经[^，。]{1,12}研究同意|"
-                     r"现将[^，。]{0,12}(?:印发|刊发)|[^，。]{0,20}的角度，介绍了")
+PURPOSE = re.compile(
+    r"^(?:为(?:进一步|了|深入|加快|切实|全面|更好)|编者按|文中以|本文)|经[^，。]{1,12}研究同意|"
+    r"现将[^，。]{0,12}(?:印发|刊发)|[^，。]{0,20}的角度，介绍了"
+)
 _LABEL = re.compile(r"^[\u4e00-\u9fff]{2,8}[：:]")
 
 
@@ -94,7 +96,9 @@ class Scored:
         return self.unit.text
 
 
-def question_terms(question: str, idf: Callable[[str], float], synonyms: Synonyms | None = None) -> list[Term]:
+def question_terms(
+    question: str, idf: Callable[[str], float], synonyms: Synonyms | None = None
+) -> list[Term]:
     """The question's content words with their synonyms/number forms and idf weights.
 
     Synonym-list members are taken whole first ("出门招商", "一把手"), the rest is segmented
@@ -115,8 +119,13 @@ def question_terms(question: str, idf: Callable[[str], float], synonyms: Synonym
         for noise in QUESTION_NOISE:  # "哪些项目" → "项目"
             if len(noise) > 1 and noise in w and noise != w:
                 w = w.replace(noise, "")
-        if w in terms or w in QUESTION_NOISE or w in STOPWORDS or not _CONTENT.search(w) or (
-                len(w) < 2 and not w.isdigit()):
+        if (
+            w in terms
+            or w in QUESTION_NOISE
+            or w in STOPWORDS
+            or not _CONTENT.search(w)
+            or (len(w) < 2 and not w.isdigit())
+        ):
             continue
         alts = tuple(synonyms.alternatives(w) if synonyms else ()) + tuple(number_variants(w))
         weight = max([idf(w)] + [idf(a) for a in alts if " " not in a])
@@ -124,12 +133,20 @@ def question_terms(question: str, idf: Callable[[str], float], synonyms: Synonym
     # "第四改" is written "四要改…", "四是…", "（四）…" in the item itself
     for m in _ORDINAL.finditer(q):
         n = m.group(1)
-        for w in [w for w in terms if w in q[m.start():m.end() + 2]]:
+        for w in [w for w in terms if w in q[m.start() : m.end() + 2]]:
             del terms[w]
-        terms[m.group(0)] = Term(m.group(0), (f"{n}要", f"{n}是", f"（{n}）", f"{n}、"),
-                                 max((t.weight for t in terms.values()), default=1.0))
+        terms[m.group(0)] = Term(
+            m.group(0),
+            (f"{n}要", f"{n}是", f"（{n}）", f"{n}、"),
+            max((t.weight for t in terms.values()), default=1.0),
+        )
     # adjacent content words as a phrase ("牵头" + "单位"): the exact wording counts extra
-    for a, b in [(a, b) for a in list(terms) for b in list(terms) if a != b and a + b in q and a + b not in terms]:
+    for a, b in [
+        (a, b)
+        for a in list(terms)
+        for b in list(terms)
+        if a != b and a + b in q and a + b not in terms
+    ]:
         terms[a + b] = Term(a + b, (), 0.5 * min(terms[a].weight, terms[b].weight))
     return list(terms.values())
 
@@ -146,7 +163,7 @@ def weight(text: str, terms: Sequence[Term]) -> float:
 
 def core(entity: str) -> str:
     """A place without its level word: "河北省" → "河北", "“五改”" → "五改"."""
-    return re.sub(r"(?:省|市|县|区|自治区|地区)$", "", entity).strip("“”\"") or entity
+    return re.sub(r"(?:省|市|县|区|自治区|地区)$", "", entity).strip('“”"') or entity
 
 
 def hard_entities(question: str) -> list[str]:
@@ -218,11 +235,17 @@ def question_bigrams(question: str) -> set[str]:
             text = text.replace(noise, " ")
     text = re.sub(r"[的了和与及在是有把被就都也还又这那啥个吗呢么咋谁哪几多]", " ", text)
     runs = re.findall(r"[\u4e00-\u9fff\dA-Za-z]+", text)
-    return {r[i:i + 2] for r in runs for i in range(len(r) - 1)}
+    return {r[i : i + 2] for r in runs for i in range(len(r) - 1)}
 
 
-def unit_features(question: str, units: Sequence[Unit], hits: Sequence, terms: Sequence[Term],
-                  meaning: np.ndarray | None, kind: AnswerType) -> np.ndarray:
+def unit_features(
+    question: str,
+    units: Sequence[Unit],
+    hits: Sequence,
+    terms: Sequence[Term],
+    meaning: np.ndarray | None,
+    kind: AnswerType,
+) -> np.ndarray:
     """The ``UNIT_FEATURES`` of every unit, one row each. ``meaning[i]`` is the cosine of the
     question and unit i (zeros without vectors).
 
@@ -231,11 +254,21 @@ def unit_features(question: str, units: Sequence[Unit], hits: Sequence, terms: S
     it shares 招商 and 时间 only.
     """
     total = sum(t.weight for t in terms) or 1.0
-    single = [t for t in terms if not any(t.surface != o.surface and o.surface in t.surface for o in terms)]
+    single = [
+        t
+        for t in terms
+        if not any(t.surface != o.surface and o.surface in t.surface for o in terms)
+    ]
     hard = hard_entities(question)
     levels = {_place_level(e) for e in hard}
     ordinal = _ORDINAL.search(question)
-    item_n = re.compile(rf"^(?:{ordinal.group(1)}[是要]|[（(]{ordinal.group(1)}[）)]|{ordinal.group(1)}、)") if ordinal else None
+    item_n = (
+        re.compile(
+            rf"^(?:{ordinal.group(1)}[是要]|[（(]{ordinal.group(1)}[）)]|{ordinal.group(1)}、)"
+        )
+        if ordinal
+        else None
+    )
     sims = meaning if meaning is not None and len(meaning) == len(units) else np.zeros(len(units))
     rel = _rescale(sims)
     best = float(sims.max()) if len(sims) else 0.0
@@ -250,32 +283,43 @@ def unit_features(question: str, units: Sequence[Unit], hits: Sequence, terms: S
         context = f"{hit.title} {hit.section_path}"
         names = 0.0
         if hard and any(core(e) in u.text for e in hard):
-            others = {core(p) for p in _places(u.text) if _place_level(p) in levels} - {core(e) for e in hard}
+            others = {core(p) for p in _places(u.text) if _place_level(p) in levels} - {
+                core(e) for e in hard
+            }
             names = 0.5 if others else 1.0
-        rows.append([
-            weight(u.text, terms) / total,
-            weight(u.text + context, terms) / total,
-            sum(t.found_in(u.text) for t in single) / len(single) if single else 0.0,
-            float(r),
-            float(sim) - best,
-            1.0 / (getattr(hit, "rank", 0) or u.hit_index + 1),
-            1.0 if kind.checkable and holds(kind.name, u.text, question) else 0.0,
-            0.0 if consistent[u.hit_index] else 1.0,
-            names,
-            1.0 if item_n and item_n.match(u.text) else 0.0,
-            1.0 if PURPOSE.search(u.text) else 0.0,
-            1.0 if _LABEL.match(u.text) else 0.0,
-            len(u.text) / 100,
-            sum(p in u.text for p in pairs) / len(pairs) if pairs else 0.0,
-            1.0 / (1 + int(rank)),
-            1.0 / hit.dense_rank if getattr(hit, "dense_rank", None) else 0.0,
-            1.0 / hit.bm25_rank if getattr(hit, "bm25_rank", None) else 0.0,
-        ])
+        rows.append(
+            [
+                weight(u.text, terms) / total,
+                weight(u.text + context, terms) / total,
+                sum(t.found_in(u.text) for t in single) / len(single) if single else 0.0,
+                float(r),
+                float(sim) - best,
+                1.0 / (getattr(hit, "rank", 0) or u.hit_index + 1),
+                1.0 if kind.checkable and holds(kind.name, u.text, question) else 0.0,
+                0.0 if consistent[u.hit_index] else 1.0,
+                names,
+                1.0 if item_n and item_n.match(u.text) else 0.0,
+                1.0 if PURPOSE.search(u.text) else 0.0,
+                1.0 if _LABEL.match(u.text) else 0.0,
+                len(u.text) / 100,
+                sum(p in u.text for p in pairs) / len(pairs) if pairs else 0.0,
+                1.0 / (1 + int(rank)),
+                1.0 / hit.dense_rank if getattr(hit, "dense_rank", None) else 0.0,
+                1.0 / hit.bm25_rank if getattr(hit, "bm25_rank", None) else 0.0,
+            ]
+        )
     return np.asarray(rows, dtype=float).reshape(len(units), len(UNIT_FEATURES))
 
 
-def score_units(question: str, units: Sequence[Unit], hits: Sequence, terms: Sequence[Term],
-                meaning: np.ndarray | None, kind: AnswerType, model: UnitModel | None = None) -> list[Scored]:
+def score_units(
+    question: str,
+    units: Sequence[Unit],
+    hits: Sequence,
+    terms: Sequence[Term],
+    meaning: np.ndarray | None,
+    kind: AnswerType,
+    model: UnitModel | None = None,
+) -> list[Scored]:
     """Every unit scored, best first: ``score`` is the unit model's probability relative to the
     best unit (1.0 for the best, 0.5 for a unit half as likely to hold the answer)."""
     if not units:
@@ -284,5 +328,8 @@ def score_units(question: str, units: Sequence[Unit], hits: Sequence, terms: Seq
     z = (model or default_unit_model()).logits(x)
     rel = np.exp(z - z.max())
     sims = meaning if meaning is not None and len(meaning) == len(units) else np.zeros(len(units))
-    out = [Scored(u, float(f[0]), float(f[1]), float(s), float(p)) for u, f, s, p in zip(units, x, sims, rel, strict=True)]
+    out = [
+        Scored(u, float(f[0]), float(f[1]), float(s), float(p))
+        for u, f, s, p in zip(units, x, sims, rel, strict=True)
+    ]
     return sorted(out, key=lambda s: -s.score)

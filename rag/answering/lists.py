@@ -27,8 +27,12 @@ ENUM = re.compile(
     r"第[一二三四五六七八九十]+[，,、是])"
 )
 _ITEM_START = re.compile(r"(?:^|(?<=[。；;：:\n]))\s*(?=" + ENUM.pattern[1:] + ")", re.M)
-_NOUN_AFTER = re.compile(r"哪(?:些|(?:几|[一二三四五六七八九十两\d]+)[个项类条张大种家位件]?)[“\"]?([\u4e00-\u9fff]{1,6})")
-_NOUN_BEFORE = re.compile(r"([\u4e00-\u9fff]{2,8})[”\"]?(?:有哪些|包括哪些|是哪些|指哪|包括哪几|都有什么|有哪几)")
+_NOUN_AFTER = re.compile(
+    r"哪(?:些|(?:几|[一二三四五六七八九十两\d]+)[个项类条张大种家位件]?)[“\"]?([\u4e00-\u9fff]{1,6})"
+)
+_NOUN_BEFORE = re.compile(
+    r"([\u4e00-\u9fff]{2,8})[”\"]?(?:有哪些|包括哪些|是哪些|指哪|包括哪几|都有什么|有哪几)"
+)
 ENUMERATION_QUESTION = re.compile(r"哪几|几[个项类条大种部]|分别|都有哪些|有哪些|包括")
 
 
@@ -52,7 +56,11 @@ def list_items(text: str, section_path: str = "") -> list[tuple[int, str]]:
     for m in _ITEM_START.finditer(text):
         start = m.end()
         first = sentences(text[start:])
-        if first and squash(first[0]) not in headings and (not items or start >= items[-1][0] + len(items[-1][1])):
+        if (
+            first
+            and squash(first[0]) not in headings
+            and (not items or start >= items[-1][0] + len(items[-1][1]))
+        ):
             items.append((start, first[0]))
     return items if len(items) >= 2 else []
 
@@ -61,7 +69,7 @@ def continued_items(text: str) -> list[tuple[int, str]]:
     """Items at the start of a following chunk that go on an enumeration (even a single one)."""
     items: list[tuple[int, str]] = []
     for m in _ITEM_START.finditer(text):
-        first = sentences(text[m.end():])
+        first = sentences(text[m.end() :])
         if first and (not items or m.end() >= items[-1][0] + len(items[-1][1])):
             items.append((m.end(), first[0]))
     return items
@@ -71,8 +79,13 @@ def _scored(hit_index: int, start: int, text: str, terms: Sequence[Term], total:
     return Scored(Unit(hit_index, start, text, ""), weight(text, terms) / total, 0.0, 0.0, 0.0)
 
 
-def enumeration(question: str, hits: list, scored: Sequence[Scored], terms: Sequence[Term],
-                following: Callable[[Any], Any] | None) -> list[Scored]:
+def enumeration(
+    question: str,
+    hits: list,
+    scored: Sequence[Scored],
+    terms: Sequence[Term],
+    following: Callable[[Any], Any] | None,
+) -> list[Scored]:
     """The items of the enumeration among the best-scored passages that the question points at.
 
     The passage's lead-in (text before the first item, plus its breadcrumb) must carry one of
@@ -99,12 +112,17 @@ def enumeration(question: str, hits: list, scored: Sequence[Scored], terms: Sequ
         # "平台化招商推了哪几种新模式": the list inside one item, not the items
         one = _item_asked(hit.text, items, intro, terms, top, heads_only=not topical)
         if one is not None:
-            return [_scored(s.hit_index, off, sent, terms, total) for off, sent in _item_sentences(hit.text, items, one)]
+            return [
+                _scored(s.hit_index, off, sent, terms, total)
+                for off, sent in _item_sentences(hit.text, items, one)
+            ]
         if not topical or (noun and noun[-2:] not in intro):
             continue
         chosen = [_scored(s.hit_index, off, sent, terms, total) for off, sent in items]
-        tail = hit.text[items[-1][0]:]
-        if following is not None and len(sentences(tail)) <= 2:  # the list may go on in the next chunk
+        tail = hit.text[items[-1][0] :]
+        if (
+            following is not None and len(sentences(tail)) <= 2
+        ):  # the list may go on in the next chunk
             nxt = following(hit)
             more = continued_items(nxt.text) if nxt is not None else []
             if more and more[0][0] <= 2:  # the next chunk opens with the next item
@@ -114,8 +132,14 @@ def enumeration(question: str, hits: list, scored: Sequence[Scored], terms: Sequ
     return []
 
 
-def _item_asked(text: str, items: Sequence[tuple[int, str]], intro: str, terms: Sequence[Term],
-                top: float, heads_only: bool = False) -> int | None:
+def _item_asked(
+    text: str,
+    items: Sequence[tuple[int, str]],
+    intro: str,
+    terms: Sequence[Term],
+    top: float,
+    heads_only: bool = False,
+) -> int | None:
     """The one item the question is about, else None: a main question term absent from the
     lead-in that stands in one item's head only ("平台化招商推了哪几种新模式" against "一是精准化
     招商。…二是平台化招商。…三是…": item 2), or else in one item's text only ("指导解放区确立了
@@ -123,16 +147,24 @@ def _item_asked(text: str, items: Sequence[tuple[int, str]], intro: str, terms: 
     topic)."""
     bounds = [off for off, _ in items] + [len(text)]
     spans = [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
-    strong = [t for t in terms if t.weight >= 0.5 * top and len(t.surface) >= 2 and not t.found_in(intro)]
+    strong = [
+        t for t in terms if t.weight >= 0.5 * top and len(t.surface) >= 2 and not t.found_in(intro)
+    ]
     for parts in ([head for _, head in items], *([] if heads_only else [spans])):
-        holders = {i for t in strong for i, part in enumerate(parts) if t.found_in(part) == 1.0
-                   and sum(t.found_in(p) == 1.0 for p in parts) == 1}
+        holders = {
+            i
+            for t in strong
+            for i, part in enumerate(parts)
+            if t.found_in(part) == 1.0 and sum(t.found_in(p) == 1.0 for p in parts) == 1
+        }
         if len(holders) == 1:
             return holders.pop()
     return None
 
 
-def _item_sentences(text: str, items: Sequence[tuple[int, str]], i: int, most: int = 6) -> list[tuple[int, str]]:
+def _item_sentences(
+    text: str, items: Sequence[tuple[int, str]], i: int, most: int = 6
+) -> list[tuple[int, str]]:
     """The sentences of item ``i`` (its head first), as (offset, sentence), at most ``most``."""
     start = items[i][0]
     end = items[i + 1][0] if i + 1 < len(items) else len(text)
@@ -147,7 +179,9 @@ def _item_sentences(text: str, items: Sequence[tuple[int, str]], i: int, most: i
     return out[:most]
 
 
-def section_items(hits: list, best: Scored, terms: Sequence[Term], family: Callable[[Any], list]) -> list[Scored]:
+def section_items(
+    hits: list, best: Scored, terms: Sequence[Term], family: Callable[[Any], list]
+) -> list[Scored]:
     """List items that are sibling sections: each one's heading line and first sentence.
 
     Used when the parent heading ("三、健全保障机制", "一、成立7个招商小组") carries the
@@ -157,7 +191,9 @@ def section_items(hits: list, best: Scored, terms: Sequence[Term], family: Calla
     if len(members) < 2 or not terms:
         return []
     parent = " › ".join(members[0].section_path.split(" › ")[:-1])
-    top = main_weight(terms, " ".join(f"{h.title} {h.section_path} {h.text}" for h in [*hits, *members]))
+    top = main_weight(
+        terms, " ".join(f"{h.title} {h.section_path} {h.text}" for h in [*hits, *members])
+    )
     if not any(t.weight >= 0.5 * top and t.found_in(parent) == 1.0 for t in terms):
         return []
     lead = hits[best.hit_index]
@@ -190,12 +226,15 @@ def _first_sentence(hit: Any) -> int | None:
 
 
 # a question about the document's own parts: "这篇文章从哪几个方面总结…"
-STRUCTURE_QUESTION = re.compile(r"(?:文章|材料|文件|通知|意见|报告|这篇|全文|文中)[^？?]{0,12}(?:哪几|哪些|几)个?"
-                                r"(?:方面|部分|板块|层面|环节|阶段)")
+STRUCTURE_QUESTION = re.compile(
+    r"(?:文章|材料|文件|通知|意见|报告|这篇|全文|文中)[^？?]{0,12}(?:哪几|哪些|几)个?"
+    r"(?:方面|部分|板块|层面|环节|阶段)"
+)
 
 
-def heading_items(question: str, hits: list, best: Scored, terms: Sequence[Term],
-                  outline: Callable[[Any], list]) -> list[Scored]:
+def heading_items(
+    question: str, hits: list, best: Scored, terms: Sequence[Term], outline: Callable[[Any], list]
+) -> list[Scored]:
     """A list whose items are the document's own headings: "开展了哪几种方式的招商" when the
     article's parts are headed "精准招商 …", "驻地招商 …", "委托招商 …".
 
@@ -216,7 +255,9 @@ def heading_items(question: str, hits: list, best: Scored, terms: Sequence[Term]
     return []
 
 
-def named_section(hits: Sequence, units: Sequence[Unit], terms: Sequence[Term], max_chars: int) -> list[Scored]:
+def named_section(
+    hits: Sequence, units: Sequence[Unit], terms: Sequence[Term], max_chars: int
+) -> list[Scored]:
     """The section whose own heading names what the question asks about, read from its start.
 
     "督查激励机制是怎么运作的" → the units of "（五）督查激励机制" up to ``max_chars``. The
@@ -245,8 +286,14 @@ def named_section(hits: Sequence, units: Sequence[Unit], terms: Sequence[Term], 
     return chosen
 
 
-def mechanism(question: str, hits: list, best: Scored, terms: Sequence[Term],
-              outline: Callable[[Any], list], require_title: bool = True) -> list[Scored]:
+def mechanism(
+    question: str,
+    hits: list,
+    best: Scored,
+    terms: Sequence[Term],
+    outline: Callable[[Any], list],
+    require_title: bool = True,
+) -> list[Scored]:
     """A document that defines a mechanism, by its parts: each top-level heading and first sentence.
 
     ``outline(hit)`` gives the first chunk of each top-level part of the hit's document. The
@@ -255,14 +302,19 @@ def mechanism(question: str, hits: list, best: Scored, terms: Sequence[Term],
     parts = outline(hits[best.hit_index])
     if len(parts) < 2 or not terms:
         return []
-    top = main_weight(terms, " ".join(f"{h.title} {h.section_path} {h.text}" for h in [*hits, *parts]))
-    if require_title and not any(t.weight >= 0.5 * top and t.found_in(parts[0].title) == 1.0 for t in terms):
+    top = main_weight(
+        terms, " ".join(f"{h.title} {h.section_path} {h.text}" for h in [*hits, *parts])
+    )
+    if require_title and not any(
+        t.weight >= 0.5 * top and t.found_in(parts[0].title) == 1.0 for t in terms
+    ):
         return []
     return _heads(hits, parts, terms)
 
 
-def noun_sentences(question: str, best: Scored, hit: Any, units: Sequence[Unit],
-                   chosen: Sequence[Scored]) -> list[Scored]:
+def noun_sentences(
+    question: str, best: Scored, hit: Any, units: Sequence[Unit], chosen: Sequence[Scored]
+) -> list[Scored]:
     """For a list question, the other units of the best passage naming what it lists.
 
     "哪三条“丝绸之路”" → the sentences with 空中/陆上/网上“丝绸之路”.
@@ -271,6 +323,11 @@ def noun_sentences(question: str, best: Scored, hit: Any, units: Sequence[Unit],
     if len(noun) < 2 or noun not in best.text:
         return []
     have = {(c.hit_index, c.start) for c in chosen}
-    return [Scored(u, 0, 0, 0, 0) for u in units
-            if u.hit_index == best.hit_index and noun in u.text and (u.hit_index, u.start) not in have
-            and u.start != best.start]
+    return [
+        Scored(u, 0, 0, 0, 0)
+        for u in units
+        if u.hit_index == best.hit_index
+        and noun in u.text
+        and (u.hit_index, u.start) not in have
+        and u.start != best.start
+    ]

@@ -38,7 +38,9 @@ FEATURES = ("meaning_unit", "meaning_passage", "words_quote", "words_passage")
 YEAR_REPORT = re.compile(r"((?:19|20)\d{2})年(?:的)?(?:国务院)?政府工作报告")
 # named programmes and schemes: a modifier the documents must contain ("蓝鲸计划" → 蓝鲸)
 _PROGRAMME_WORD = re.compile(r"计划|工程|行动|基金|专项|工作法|品牌|战略|指数|示范区|试验区")
-_GENERIC = frozenset("招商 引资 招商引资 投资 产业 项目 发展 工作 专项 国家 全市 全省 地方 城市 政府 重点 行动 奖励".split())
+_GENERIC = frozenset(
+    "招商 引资 招商引资 投资 产业 项目 发展 工作 专项 国家 全市 全省 地方 城市 政府 重点 行动 奖励".split()
+)
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,9 @@ class RefusalModel:
     threshold: float
 
     def probability(self, features: Mapping[str, float]) -> float:
-        z = self.bias + sum(w * features[name] for w, name in zip(self.weights, FEATURES, strict=True))
+        z = self.bias + sum(
+            w * features[name] for w, name in zip(self.weights, FEATURES, strict=True)
+        )
         z = max(-60.0, min(60.0, z))
         return 1.0 / (1.0 + math.exp(-z))
 
@@ -57,7 +61,9 @@ class RefusalModel:
         data = json.loads(path.read_text(encoding="utf-8"))
         if tuple(data["features"]) != FEATURES:
             raise ValueError(f"{path}: features {data['features']} differ from {FEATURES}")
-        return cls(tuple(float(w) for w in data["weights"]), float(data["bias"]), float(data["threshold"]))
+        return cls(
+            tuple(float(w) for w in data["weights"]), float(data["bias"]), float(data["threshold"])
+        )
 
 
 @lru_cache(maxsize=1)
@@ -70,8 +76,14 @@ def word_share(terms: Sequence[Term], text: str) -> float:
 
     Counted, not weighted by idf, so that it is the same on every index.
     """
-    single = [t for t in terms if not any(t.surface != o.surface and o.surface in t.surface and
-                                          t.surface.startswith(o.surface) for o in terms)]
+    single = [
+        t
+        for t in terms
+        if not any(
+            t.surface != o.surface and o.surface in t.surface and t.surface.startswith(o.surface)
+            for o in terms
+        )
+    ]
     if not single:
         return 0.0
     return sum(t.found_in(text) for t in single) / len(single)
@@ -86,11 +98,19 @@ def _programmes(question: str) -> list[tuple[str, str]]:
     """
     import rjieba
 
-    out = [(m.group(1), m.group(0)) for m in re.finditer(r"“([^”]{2,10})”(?:" + _PROGRAMME_WORD.pattern + ")", question)]
+    out = [
+        (m.group(1), m.group(0))
+        for m in re.finditer(r"“([^”]{2,10})”(?:" + _PROGRAMME_WORD.pattern + ")", question)
+    ]
     words = [w for w in rjieba.cut(question) if w.strip()]
     for before, word in zip(words, words[1:], strict=False):
-        if _PROGRAMME_WORD.fullmatch(word) and len(before) >= 2 and before not in _GENERIC \
-                and re.fullmatch(r"[\u4e00-\u9fffA-Za-z\d+]+", before) and not re.search(r"[哪几什么那这个些]", before):
+        if (
+            _PROGRAMME_WORD.fullmatch(word)
+            and len(before) >= 2
+            and before not in _GENERIC
+            and re.fullmatch(r"[\u4e00-\u9fffA-Za-z\d+]+", before)
+            and not re.search(r"[哪几什么那这个些]", before)
+        ):
             out.append((before, before + word))
     return out
 
@@ -120,7 +140,9 @@ def place_consistent(question: str, hits: Sequence) -> set[int]:
     return keep
 
 
-def missing_names(question: str, hits: Sequence, lead: int, titles: Sequence[str] = ()) -> list[str]:
+def missing_names(
+    question: str, hits: Sequence, lead: int, titles: Sequence[str] = ()
+) -> list[str]:
     """Names the question gives that the passages lack (the reasons for a refusal), or [].
 
     ``lead`` is the passage of the first quote; ``titles`` the titles of indexed reports (for
@@ -145,11 +167,22 @@ def missing_names(question: str, hits: Sequence, lead: int, titles: Sequence[str
         if core(place) in doc_pool or place in missing:
             continue
         level = _place_level(place)
-        others = {core(p) for p in _places(f"{head.title} {head.region} {head.text}") if _place_level(p) == level}
-        if others - {core(place)} or core(place) not in pool and head.region and _place_level(head.region) == level:
+        others = {
+            core(p)
+            for p in _places(f"{head.title} {head.region} {head.text}")
+            if _place_level(p) == level
+        }
+        if (
+            others - {core(place)}
+            or core(place) not in pool
+            and head.region
+            and _place_level(head.region) == level
+        ):
             missing.append(place)
     missing += [g for g in GROUP.findall(question) if g not in pool]
     missing += [full for name, full in _programmes(question) if name not in pool]
     reports = " ".join(titles) if titles else " ".join(h.title for h in hits)
-    missing += [f"{y}年政府工作报告" for y in YEAR_REPORT.findall(question) if f"{y}年" not in reports]
+    missing += [
+        f"{y}年政府工作报告" for y in YEAR_REPORT.findall(question) if f"{y}年" not in reports
+    ]
     return list(dict.fromkeys(missing))

@@ -25,7 +25,9 @@ from rag.answering.units import Unit, squash
 _LABEL_LINE = re.compile(r"^([\u4e00-\u9fff]{2,8})[：:][^。\n]{1,40}。?$")
 _WHO = re.compile(r"谁|哪位|哪个单位|哪个部门|哪个局|什么单位|哪家单位|哪些单位|哪些部门")
 _ENDS = re.compile(r"[。！？；!?;][”」’）)]*$")
-RUNNER_UP = 0.3  # units scoring at least this share of the best one join it (chosen on the dev split)
+RUNNER_UP = (
+    0.3  # units scoring at least this share of the best one join it (chosen on the dev split)
+)
 RUNNERS = 2
 
 
@@ -33,8 +35,9 @@ def _plain(unit: Unit) -> Scored:
     return Scored(unit, 0.0, 0.0, 0.0, 0.0)
 
 
-def complements(best: Scored, scored: Sequence[Scored], terms: Sequence[Term], max_chars: int,
-                context: str = "") -> list[Scored]:
+def complements(
+    best: Scored, scored: Sequence[Scored], terms: Sequence[Term], max_chars: int, context: str = ""
+) -> list[Scored]:
     """Best unit first, then units that add question terms it lacks (same passage preferred).
 
     "由谁牵头、哪个单位牵头" after the 工作职责 sentence adds "牵头领导：薛志杰。" and
@@ -53,10 +56,14 @@ def complements(best: Scored, scored: Sequence[Scored], terms: Sequence[Term], m
     while candidates:
         pick = max(candidates, key=gain)
         candidates.remove(pick)
-        new_terms = {t.surface for t in terms if t.surface not in covered and t.found_in(pick.text) == 1.0}
+        new_terms = {
+            t.surface for t in terms if t.surface not in covered and t.found_in(pick.text) == 1.0
+        }
         if not new_terms or sum(t.weight for t in terms if t.surface in new_terms) / total < 0.08:
             continue
-        if (pick.hit_index != best.hit_index and pick.score < 0.5 * best.score) or used + len(pick.text) > max_chars:
+        if (pick.hit_index != best.hit_index and pick.score < 0.5 * best.score) or used + len(
+            pick.text
+        ) > max_chars:
             continue
         if any(pick.text in c.text or c.text in pick.text for c in chosen):
             continue
@@ -66,8 +73,14 @@ def complements(best: Scored, scored: Sequence[Scored], terms: Sequence[Term], m
     return chosen
 
 
-def context_lines(question: str, best: Scored, hit: Any, units: Sequence[Unit], terms: Sequence[Term],
-                  chosen: Sequence[Scored]) -> list[Scored]:
+def context_lines(
+    question: str,
+    best: Scored,
+    hit: Any,
+    units: Sequence[Unit],
+    terms: Sequence[Term],
+    chosen: Sequence[Scored],
+) -> list[Scored]:
     """Label lines and item heads of the best passage a reader needs beside the best unit."""
     have = {(c.hit_index, c.start) for c in chosen}
     extra: list[Scored] = []
@@ -79,8 +92,10 @@ def context_lines(question: str, best: Scored, hit: Any, units: Sequence[Unit], 
         pos += len(line) + 1
         stripped = line.strip()
         label = _LABEL_LINE.match(stripped)
-        if label and (any(t.surface in label.group(1) for t in terms if len(t.surface) >= 2)
-                      or (who and re.search(r"领导|单位|负责人", label.group(1)))):
+        if label and (
+            any(t.surface in label.group(1) for t in terms if len(t.surface) >= 2)
+            or (who and re.search(r"领导|单位|负责人", label.group(1)))
+        ):
             off = start + line.index(stripped)
             if (best.hit_index, off) not in have:
                 extra.append(_plain(Unit(best.hit_index, off, stripped, "")))
@@ -94,15 +109,25 @@ def context_lines(question: str, best: Scored, hit: Any, units: Sequence[Unit], 
     # a label ("牵头领导：") or a short item head ("五是土地管理不严。") is explained by what follows
     line_end = hit.text.find("\n", best.start)
     line_end = len(hit.text) if line_end < 0 else line_end
-    if best.text.endswith(("：", ":")) or (len(best.text) < 25 and best.start + len(best.text) < line_end):
-        nxt = next((u for u in units if u.hit_index == best.hit_index and u.start > best.start), None)
+    if best.text.endswith(("：", ":")) or (
+        len(best.text) < 25 and best.start + len(best.text) < line_end
+    ):
+        nxt = next(
+            (u for u in units if u.hit_index == best.hit_index and u.start > best.start), None
+        )
         if nxt and (nxt.hit_index, nxt.start) not in have:
             extra.append(_plain(nxt))
     return extra
 
 
-def figure_unit(question: str, kind: AnswerType, best: Scored, scored: Sequence[Scored],
-                chosen: Sequence[Scored], hits: Sequence) -> list[Scored]:
+def figure_unit(
+    question: str,
+    kind: AnswerType,
+    best: Scored,
+    scored: Sequence[Scored],
+    chosen: Sequence[Scored],
+    hits: Sequence,
+) -> list[Scored]:
     """The best unit of the lead passage that holds the asked figure, if the chosen ones do not."""
     if not kind.checkable:
         return []
@@ -113,7 +138,10 @@ def figure_unit(question: str, kind: AnswerType, best: Scored, scored: Sequence[
     if any(ok(c.text) for c in chosen):
         return []
     lead = hits[best.hit_index].text
-    line = (lead.rfind("\n", 0, best.start) + 1, (lead.find("\n", best.start) + 1 or len(lead) + 1) - 1)
+    line = (
+        lead.rfind("\n", 0, best.start) + 1,
+        (lead.find("\n", best.start) + 1 or len(lead) + 1) - 1,
+    )
     for s in scored:
         if s.hit_index != best.hit_index or not ok(s.text):
             continue
@@ -123,7 +151,9 @@ def figure_unit(question: str, kind: AnswerType, best: Scored, scored: Sequence[
     return []
 
 
-def finish_cut_sentence(best: Scored, hits: list, following: Callable[[Any], Any] | None) -> list[Scored]:
+def finish_cut_sentence(
+    best: Scored, hits: list, following: Callable[[Any], Any] | None
+) -> list[Scored]:
     """The first sentence of the next chunk when the best one was cut at the chunk's end."""
     lead = hits[best.hit_index]
     if following is None or not lead.text.rstrip().endswith(best.text) or _ENDS.search(best.text):
@@ -136,8 +166,9 @@ def finish_cut_sentence(best: Scored, hits: list, following: Callable[[Any], Any
     return [_plain(Unit(len(hits) - 1, nxt.text.find(first), first, ""))]
 
 
-def paragraph_after(best: Scored, hit: Any, units: Sequence[Unit], chosen: Sequence[Scored],
-                    max_chars: int) -> list[Scored]:
+def paragraph_after(
+    best: Scored, hit: Any, units: Sequence[Unit], chosen: Sequence[Scored], max_chars: int
+) -> list[Scored]:
     """The units that follow the best one in its paragraph: how a mechanism is explained.
 
     "建立项目线索筛选机制，…" is followed by what the mechanism did ("共筛选…线索…").
@@ -159,8 +190,9 @@ def paragraph_after(best: Scored, hit: Any, units: Sequence[Unit], chosen: Seque
     return out
 
 
-def runners_up(best: Scored, scored: Sequence[Scored], chosen: Sequence[Scored], max_chars: int,
-               hits: Sequence) -> list[Scored]:
+def runners_up(
+    best: Scored, scored: Sequence[Scored], chosen: Sequence[Scored], max_chars: int, hits: Sequence
+) -> list[Scored]:
     """The next best units of the same document when they score almost as well as the best one:
     when evidence is close, the reader gets both quotes rather than a guess between them."""
     have = {(c.hit_index, c.start) for c in chosen}

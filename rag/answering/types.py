@@ -21,8 +21,12 @@ from dataclasses import dataclass
 _NUMERAL = r"[\d一二三四五六七八九十百千万两〇零.．]+"
 # a named person as policy texts name one: "牵头领导：李民生", "市委书记陈天富，", "孙起鹏同志", "由张三担任"
 _ROLE = r"(?:书记|副?市长|副?省长|副?主任|副?局长|主席|总理|部长|厅长|董事长|总经理|组长)"
-_NAME = (r"(?:领导|负责人|联系人|组长|联络员)[：:][\u4e00-\u9fff]{2,3}|" + _ROLE + r"[\u4e00-\u9fff]{2,3}(?:[，,、。表强介说]|同志)|"
-         r"(?:^|[，,、。：:\s（(])(?![\u4e00-\u9fff]{0,2}(?:负责|领导))[\u4e00-\u9fff]{2,3}同志|由[\u4e00-\u9fff]{2,3}(?:同志)?担任")
+_NAME = (
+    r"(?:领导|负责人|联系人|组长|联络员)[：:][\u4e00-\u9fff]{2,3}|"
+    + _ROLE
+    + r"[\u4e00-\u9fff]{2,3}(?:[，,、。表强介说]|同志)|"
+    r"(?:^|[，,、。：:\s（(])(?![\u4e00-\u9fff]{0,2}(?:负责|领导))[\u4e00-\u9fff]{2,3}同志|由[\u4e00-\u9fff]{2,3}(?:同志)?担任"
+)
 _NUM_UNIT = r"[余多来]?"
 
 
@@ -39,64 +43,139 @@ class AnswerType:
         return self.name in FIGURES
 
 
-FIGURES = frozenset({"amount", "share", "count", "duration", "year", "date", "frequency", "place", "person"})
+FIGURES = frozenset(
+    {"amount", "share", "count", "duration", "year", "date", "frequency", "place", "person"}
+)
 # a post named instead of a person ("组长由市长担任", "由分管副市长牵头"): an answer to who-questions too
 # (not "主要负责同志", "分管领导": every sentence about duties names those)
 _POST = r"(?:常务)?副?(?:书记|市长|省长|县长|区长|主任|局长|厅长|部长|主席|秘书长|处长|科长|股长|所长|站长|队长|院长|经理)"
 _COUNT_UNITS = "个家项名人次批条所座户处位类种支场期轮列趟架艘辆台套件栋幢间层笔份"
 
 TYPES: tuple[AnswerType, ...] = (
-    AnswerType("frequency", "频次",
-               re.compile(r"多久[^，。？?]{0,8}一次|多长时间[^，。？?]{0,8}一次|隔多久|频次|频率|几次|多少次|"
-                          r"(?:每|一)(?:年|月|季度?|周)[^，。？?]{0,6}(?:几|多少)回"),
-               re.compile(r"每(?:双?月|个?季度|年|周|半年|旬|天|日|月)|季度|半年|定期|月度|年度|[一两二三四五六七八九十\d]+次")),
-    AnswerType("duration", "时长",
-               re.compile(r"多少(?:天|时间|个?月|年|周|小时)|多久|多长时间|(?<![这那前近头])几(?:天|个月|年|周|小时)|多长(?:的)?(?:时间|周期)|"
-                          r"用了?多长|花了?多长|要花多少"),
-               # "3年", "三个月", "150天" — not a year such as "2017年"
-               re.compile(r"(?<![\d一二三四五六七八九〇零○])(?:\d{1,3}|[一二三四五六七八九十两半]+)"
-                          r"(?:天|个月|年|小时|周|工作日|日)(?!\d)|\d+/\d+|分之[一二三四五六七八九十]")),
-    AnswerType("year", "年份",
-               re.compile(r"哪一?年|哪个年份|什么年份|几几年|(?:哪|什么)年(?:份|度)"),
-               re.compile(r"(?:19|20)\d{2}年|[一二〇零○][一二三四五六七八九〇零○]{3}年|今年|去年|明年|当年|前年")),
-    AnswerType("date", "时间",
-               re.compile(r"什么时候|何时|哪一?年|几月|几号|什么时间|什么日期|哪天|时限|期限|截止|最晚|最迟|"
-                          r"(?:之前|以前|前)(?:要|须|需|得)?(?:完成|报送|上报|提交|报)|哪个月"),
-               re.compile(r"(?:19|20)\d{2}年|\d{1,2}月|[一二三四五六七八九十]+月|月底|年底|年末|季末|季度末|月末|次月|"
-                          r"每年|每月|当年|当月|之前|以前|日前|[\d一二三四五六七八九十]+日|[\d一二三四五六七八九十]+号")),
-    AnswerType("count", "数量",
-               re.compile(rf"(?<!哪)(?:多少|几)[{_COUNT_UNITS}](?!目|百分点)"),
-               re.compile(_NUMERAL + _NUM_UNIT + rf"[{_COUNT_UNITS}大]")),
-    AnswerType("amount", "金额",
-               re.compile(r"(?:多少|(?<!哪)几)(?:万|亿|千|百)?(?:美?元|块钱)|多少钱|金额|多少资金|资金(?:有)?多少|"
-                          r"投(?:资)?(?:额|了|是|为|有|达)?多少|多少投资|总投资|"
-                          r"(?:奖|补|资助|扶持|补贴|奖励|补助)[^，。？?]{0,6}(?:多少|几)|"
-                          r"多少[^，。？?]{0,4}(?:补贴|奖励|补助|资金|经费|费用|奖金)|"
-                          r"给多少|拿多少|多大(?:的)?(?:规模|投资)|规模[^，。？?]{0,4}多大"),
-               re.compile(_NUMERAL + r"(?:万|亿|千|百)?(?:美元|元)|" + _NUMERAL + r"(?:万|亿)(?!人)")),
-    AnswerType("share", "比例",
-               re.compile(r"比例|百分之几|多少%|占比|几成|(?:增长|下降|提高|降低|增加|减少)(?:了)?(?:多少|几)|"
-                          r"涨幅|增幅|增速|多少个百分点"),
-               re.compile(r"\d+(?:\.\d+)?%|百分之|分之|" + _NUMERAL + r"成|百分点|" + _NUMERAL + r"倍")),
-    AnswerType("person", "人员",
-               re.compile(r"(?:组长|负责人|局长|主任|书记|市长|省长|主席|董事长|总经理|领导|联络员)[^，。？?]{0,3}(?:是谁|由谁|是哪位|谁)|"
-                          r"由谁担任|谁担任|哪位|叫什么名字|(?<!单位)(?<!部门)(?<!机构)是谁"),
-               re.compile(_NAME + "|" + _POST)),
-    AnswerType("unit", "单位",
-               re.compile(r"哪个(?:单位|部门|局|机构|委|办)|哪些(?:单位|部门|机构)|什么(?:单位|部门|机构)|哪家|"
-                          r"(?:牵头|责任|主管|主办|配合)单位|归哪|由哪"),
-               re.compile(r"[局委办厅部院所行会社]|中心|公司|集团|政府|单位|部门|机构|管委会|平台")),
-    AnswerType("place", "地点",
-               re.compile(r"落(?:户|地|在)(?:在)?哪|建在哪|设在哪|在哪个?(?:县|区|市|省|县区)|"
-                          r"哪个(?:省|市|县|区|县区|城市)|哪些(?:城市|省|县区|市)"),
-               None),
-    AnswerType("list", "", re.compile(
-        r"哪些|哪几|哪[二三四五六七八九十两\d]+[个项类条张大种]|分别|包括什么|包括哪|有几[个项类条大种]|指哪|都有什么|"
-        r"有什么(?:措施|办法|举措|内容|要求|做法)"), None),
-    AnswerType("mechanism", "", re.compile(
-        r"怎么回事|如何运作|怎么运作|怎么运转|如何运转|怎么(?:搞|弄|做|办|干|开展|推进|落实|操作|分工|安排|组织|运行)|如何(?:做|开展|推进|落实|分工|安排|组织|运行)|"
-        r"怎样(?:做|开展|推进|运作)?|什么机制|机制是什么|是什么样|有什么(?:机制|安排)|做法|流程|步骤|程序|思路|路子"), None),
-    AnswerType("yesno", "", re.compile(r"是否|能不能|可不可以|有没有|是不是|要不要|需不需要|需要.{0,10}吗|可以.{0,10}吗|能.{0,10}吗"), None),
+    AnswerType(
+        "frequency",
+        "频次",
+        re.compile(
+            r"多久[^，。？?]{0,8}一次|多长时间[^，。？?]{0,8}一次|隔多久|频次|频率|几次|多少次|"
+            r"(?:每|一)(?:年|月|季度?|周)[^，。？?]{0,6}(?:几|多少)回"
+        ),
+        re.compile(
+            r"每(?:双?月|个?季度|年|周|半年|旬|天|日|月)|季度|半年|定期|月度|年度|[一两二三四五六七八九十\d]+次"
+        ),
+    ),
+    AnswerType(
+        "duration",
+        "时长",
+        re.compile(
+            r"多少(?:天|时间|个?月|年|周|小时)|多久|多长时间|(?<![这那前近头])几(?:天|个月|年|周|小时)|多长(?:的)?(?:时间|周期)|"
+            r"用了?多长|花了?多长|要花多少"
+        ),
+        # "3年", "三个月", "150天" — not a year such as "2017年"
+        re.compile(
+            r"(?<![\d一二三四五六七八九〇零○])(?:\d{1,3}|[一二三四五六七八九十两半]+)"
+            r"(?:天|个月|年|小时|周|工作日|日)(?!\d)|\d+/\d+|分之[一二三四五六七八九十]"
+        ),
+    ),
+    AnswerType(
+        "year",
+        "年份",
+        re.compile(r"哪一?年|哪个年份|什么年份|几几年|(?:哪|什么)年(?:份|度)"),
+        re.compile(
+            r"(?:19|20)\d{2}年|[一二〇零○][一二三四五六七八九〇零○]{3}年|今年|去年|明年|当年|前年"
+        ),
+    ),
+    AnswerType(
+        "date",
+        "时间",
+        re.compile(
+            r"什么时候|何时|哪一?年|几月|几号|什么时间|什么日期|哪天|时限|期限|截止|最晚|最迟|"
+            r"(?:之前|以前|前)(?:要|须|需|得)?(?:完成|报送|上报|提交|报)|哪个月"
+        ),
+        re.compile(
+            r"(?:19|20)\d{2}年|\d{1,2}月|[一二三四五六七八九十]+月|月底|年底|年末|季末|季度末|月末|次月|"
+            r"每年|每月|当年|当月|之前|以前|日前|[\d一二三四五六七八九十]+日|[\d一二三四五六七八九十]+号"
+        ),
+    ),
+    AnswerType(
+        "count",
+        "数量",
+        re.compile(rf"(?<!哪)(?:多少|几)[{_COUNT_UNITS}](?!目|百分点)"),
+        re.compile(_NUMERAL + _NUM_UNIT + rf"[{_COUNT_UNITS}大]"),
+    ),
+    AnswerType(
+        "amount",
+        "金额",
+        re.compile(
+            r"(?:多少|(?<!哪)几)(?:万|亿|千|百)?(?:美?元|块钱)|多少钱|金额|多少资金|资金(?:有)?多少|"
+            r"投(?:资)?(?:额|了|是|为|有|达)?多少|多少投资|总投资|"
+            r"(?:奖|补|资助|扶持|补贴|奖励|补助)[^，。？?]{0,6}(?:多少|几)|"
+            r"多少[^，。？?]{0,4}(?:补贴|奖励|补助|资金|经费|费用|奖金)|"
+            r"给多少|拿多少|多大(?:的)?(?:规模|投资)|规模[^，。？?]{0,4}多大"
+        ),
+        re.compile(_NUMERAL + r"(?:万|亿|千|百)?(?:美元|元)|" + _NUMERAL + r"(?:万|亿)(?!人)"),
+    ),
+    AnswerType(
+        "share",
+        "比例",
+        re.compile(
+            r"比例|百分之几|多少%|占比|几成|(?:增长|下降|提高|降低|增加|减少)(?:了)?(?:多少|几)|"
+            r"涨幅|增幅|增速|多少个百分点"
+        ),
+        re.compile(r"\d+(?:\.\d+)?%|百分之|分之|" + _NUMERAL + r"成|百分点|" + _NUMERAL + r"倍"),
+    ),
+    AnswerType(
+        "person",
+        "人员",
+        re.compile(
+            r"(?:组长|负责人|局长|主任|书记|市长|省长|主席|董事长|总经理|领导|联络员)[^，。？?]{0,3}(?:是谁|由谁|是哪位|谁)|"
+            r"由谁担任|谁担任|哪位|叫什么名字|(?<!单位)(?<!部门)(?<!机构)是谁"
+        ),
+        re.compile(_NAME + "|" + _POST),
+    ),
+    AnswerType(
+        "unit",
+        "单位",
+        re.compile(
+            r"哪个(?:单位|部门|局|机构|委|办)|哪些(?:单位|部门|机构)|什么(?:单位|部门|机构)|哪家|"
+            r"(?:牵头|责任|主管|主办|配合)单位|归哪|由哪"
+        ),
+        re.compile(r"[局委办厅部院所行会社]|中心|公司|集团|政府|单位|部门|机构|管委会|平台"),
+    ),
+    AnswerType(
+        "place",
+        "地点",
+        re.compile(
+            r"落(?:户|地|在)(?:在)?哪|建在哪|设在哪|在哪个?(?:县|区|市|省|县区)|"
+            r"哪个(?:省|市|县|区|县区|城市)|哪些(?:城市|省|县区|市)"
+        ),
+        None,
+    ),
+    AnswerType(
+        "list",
+        "",
+        re.compile(
+            r"哪些|哪几|哪[二三四五六七八九十两\d]+[个项类条张大种]|分别|包括什么|包括哪|有几[个项类条大种]|指哪|都有什么|"
+            r"有什么(?:措施|办法|举措|内容|要求|做法)"
+        ),
+        None,
+    ),
+    AnswerType(
+        "mechanism",
+        "",
+        re.compile(
+            r"怎么回事|如何运作|怎么运作|怎么运转|如何运转|怎么(?:搞|弄|做|办|干|开展|推进|落实|操作|分工|安排|组织|运行)|如何(?:做|开展|推进|落实|分工|安排|组织|运行)|"
+            r"怎样(?:做|开展|推进|运作)?|什么机制|机制是什么|是什么样|有什么(?:机制|安排)|做法|流程|步骤|程序|思路|路子"
+        ),
+        None,
+    ),
+    AnswerType(
+        "yesno",
+        "",
+        re.compile(
+            r"是否|能不能|可不可以|有没有|是不是|要不要|需不需要|需要.{0,10}吗|可以.{0,10}吗|能.{0,10}吗"
+        ),
+        None,
+    ),
 )
 FACT = AnswerType("fact", "", None, None)
 _BY_NAME = {t.name: t for t in TYPES}
@@ -156,7 +235,9 @@ def holds_near(type_name: str, text: str, anchor: str, question: str = "") -> bo
             continue
         clauses = _CLAUSES.findall(sent)
         for i, clause in enumerate(clauses):
-            if anchor in clause and holds(type_name, "".join(clauses[max(0, i - 1): i + 2]), question):
+            if anchor in clause and holds(
+                type_name, "".join(clauses[max(0, i - 1) : i + 2]), question
+            ):
                 return True
     return False
 
@@ -173,12 +254,14 @@ def unlisted(question: str, quotes: list[str]) -> bool:
     n = _small_number(m.group(1))
     if n is None or len(quotes) >= n:
         return False
-    widest = max((len(c.split("、")) for q in quotes for c in re.split(r"[，,；;。：:]", q)), default=0)
+    widest = max(
+        (len(c.split("、")) for q in quotes for c in re.split(r"[，,；;。：:]", q)), default=0
+    )
     return widest < n
 
 
 def _small_number(s: str) -> int | None:
-    """"五" → 5, "十二" → 12, "7" → 7; None for anything larger or odd."""
+    """ "五" → 5, "十二" → 12, "7" → 7; None for anything larger or odd."""
     if s.isdigit():
         return int(s)
     digits = dict(zip("一二两三四五六七八九", (1, 2, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
@@ -204,4 +287,3 @@ def holds_count(question: str, text: str) -> bool:
         return True
     # units of government are counted under any of their names ("多少个部门" ← "32个相关职能单位")
     return noun in text or (noun in _BODIES and any(b in text for b in _BODIES))
-

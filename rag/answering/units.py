@@ -81,7 +81,9 @@ def _windows(sentence: str) -> list[tuple[int, str]]:
     return [(o, t) for o, t in out if t.strip()]
 
 
-def passage_units(text: str, section_path: str = "", title: str = "", hit_index: int = 0) -> list[Unit]:
+def passage_units(
+    text: str, section_path: str = "", title: str = "", hit_index: int = 0
+) -> list[Unit]:
     """The units of one passage, in reading order.
 
     passage_units("牵头领导：孙起鹏。\\n牵头单位：市工业和信息化局。", "（六）招商六组。")
@@ -110,4 +112,8 @@ def embedding_text(unit: Unit) -> str:
 
     Unit(…, "牵头领导：孙起鹏。", heading="（六）招商六组") → "（六）招商六组 牵头领导：孙起鹏。"
     """
-    return f"{unit.heading} {unit.text}" if unit.heading and squash(unit.heading) not in squash(unit.text) else unit.text
+    return (
+        f"{unit.heading} {unit.text}"
+        if unit.heading and squash(unit.heading) not in squash(unit.text)
+        else unit.text
+    )

@@ -109,7 +109,9 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
             qid, cid, score = (c.strip() for c in cols)
             qrels.setdefault(qid, {})[cid] = int(score)
         except ValueError as e:
-            raise EvalSetError(f"{path.name} 第 {no} 行应为“query-id<TAB>corpus-id<TAB>整数分数”") from e
+            raise EvalSetError(
+                f"{path.name} 第 {no} 行应为“query-id<TAB>corpus-id<TAB>整数分数”"
+            ) from e
     return qrels
 
 
@@ -134,22 +136,38 @@ def load_beir(folder: Path) -> LoadedSet:
             continue
         history = meta.get("history") if isinstance(meta, dict) else None
         kind = meta.get("type") if isinstance(meta, dict) else None
-        items.append(EvalItem(
-            id=qid, question=text, answers=(), type=kind if isinstance(kind, str) and kind else "beir",
-            gold_docs=frozenset(c for c, s in qrels[qid].items() if s > 0),
-            history=tuple(history) if isinstance(history, list) and all(isinstance(h, str) for h in history) else (),
-        ))
+        items.append(
+            EvalItem(
+                id=qid,
+                question=text,
+                answers=(),
+                type=kind if isinstance(kind, str) and kind else "beir",
+                gold_docs=frozenset(c for c, s in qrels[qid].items() if s > 0),
+                history=tuple(history)
+                if isinstance(history, list) and all(isinstance(h, str) for h in history)
+                else (),
+            )
+        )
     notes = []
     if unjudged := len(seen) - len(items):
         notes.append(f"{unjudged} 个查询在 qrels/test.tsv 中没有标注，未参与评测（与 BEIR 相同）")
     if unknown := sorted(set(qrels) - seen):
-        notes.append(f"qrels/test.tsv 中 {len(unknown)} 个 query-id 不在 queries.jsonl 中，已忽略："
-                     + "、".join(unknown[:5]))
+        notes.append(
+            f"qrels/test.tsv 中 {len(unknown)} 个 query-id 不在 queries.jsonl 中，已忽略："
+            + "、".join(unknown[:5])
+        )
     if not items:
         raise EvalSetError(f"BEIR 目录 {folder} 中没有带标注的查询")
     gold = {d for i in items for d in i.gold_docs}
-    titles = {str(c["_id"]): str(c.get("title") or "") for _, c in _jsonl(folder / "corpus.jsonl")
-              if str(c["_id"]) in gold} if (folder / "corpus.jsonl").is_file() else {}
+    titles = (
+        {
+            str(c["_id"]): str(c.get("title") or "")
+            for _, c in _jsonl(folder / "corpus.jsonl")
+            if str(c["_id"]) in gold
+        }
+        if (folder / "corpus.jsonl").is_file()
+        else {}
+    )
     return LoadedSet(items, "beir", titles, notes)
 
 
@@ -169,7 +187,10 @@ class DocResolver:
     """
 
     def __init__(self, docs: Sequence[Mapping[str, Any]]) -> None:
-        self.docs = [{k: str(d.get(k) or "") for k in ("doc_id", "title", "source", "doc_number")} for d in docs]
+        self.docs = [
+            {k: str(d.get(k) or "") for k in ("doc_id", "title", "source", "doc_number")}
+            for d in docs
+        ]
         self.ids = {d["doc_id"] for d in self.docs}
 
     def resolve(self, value: str) -> tuple[list[str], str | None]:
@@ -186,8 +207,10 @@ class DocResolver:
         if len(found) == 1:
             return found, None
         if found:
-            return [], (f"来源文件“{value}”匹配到多个文件（{'、'.join(found[:3])}…），"
-                        "请改填 doc_id、文件名或完整标题")
+            return [], (
+                f"来源文件“{value}”匹配到多个文件（{'、'.join(found[:3])}…），"
+                "请改填 doc_id、文件名或完整标题"
+            )
         return [], f"来源文件“{value}”在索引中找不到（可填 doc_id、文件名、文号或标题）"
 
     @staticmethod
@@ -215,9 +238,13 @@ def resolve_gold(loaded: LoadedSet, resolver: DocResolver) -> tuple[list[EvalIte
         if match:
             mapping[cid] = match[0]
         else:
-            warnings.append(f"corpus-id“{cid}”{f'（{title}）' if title else ''}不在索引中：相关查询将计为未命中")
-    items = [dataclasses.replace(i, gold_docs=frozenset(mapping.get(d, d) for d in i.gold_docs))
-             for i in loaded.items]
+            warnings.append(
+                f"corpus-id“{cid}”{f'（{title}）' if title else ''}不在索引中：相关查询将计为未命中"
+            )
+    items = [
+        dataclasses.replace(i, gold_docs=frozenset(mapping.get(d, d) for d in i.gold_docs))
+        for i in loaded.items
+    ]
     return items, warnings
 
 
@@ -267,15 +294,26 @@ def read_sheet(path: Path) -> list[tuple[int, list[str]]]:
         raise EvalSetError(f"文件不存在：{path}") from e
     except (OSError, UnicodeDecodeError, ValueError, KeyError) as e:
         raise EvalSetError(f"无法读取表格 {path}：{e}") from e
-    return [(no, [_cell(c) for c in r]) for no, r in enumerate(rows, start=1) if any(_cell(c) for c in r)]
+    return [
+        (no, [_cell(c) for c in r])
+        for no, r in enumerate(rows, start=1)
+        if any(_cell(c) for c in r)
+    ]
 
 
 def _columns(header: Sequence[str]) -> dict[str, int]:
     canon = [_BRACKETS.sub("", "".join(h.split())).lower() for h in header]
-    return {field: canon.index(name) for field, names in COLUMNS.items() for name in names if name in canon}
+    return {
+        field: canon.index(name)
+        for field, names in COLUMNS.items()
+        for name in names
+        if name in canon
+    }
 
 
-def import_sheet(path: Path, resolver: DocResolver) -> tuple[list[dict[str, Any]], list[RowProblem]]:
+def import_sheet(
+    path: Path, resolver: DocResolver
+) -> tuple[list[dict[str, Any]], list[RowProblem]]:
     """Set lines (dicts ``load_set`` accepts) from a staff sheet, and the problems per row.
 
     Headers: 问题, 答案 (several separated by ；;、| or new lines), 来源文件 (doc id, file
@@ -299,10 +337,17 @@ def import_sheet(path: Path, resolver: DocResolver) -> tuple[list[dict[str, Any]
         answers = [a.strip() for a in ANSWER_SEPARATORS.split(get["answers"]) if a.strip()]
         history = [h.strip() for h in HISTORY_SEPARATORS.split(get.get("history", "")) if h.strip()]
         qid = get.get("id") or f"row{no}"
-        error = ("缺少问题" if not get["question"] else
-                 "有答案但没有来源文件（无答案的问题请把答案也留空）" if answers and not get["source"] else
-                 "有来源文件但没有答案" if get["source"] and not answers else
-                 f"编号“{qid}”重复" if qid in seen else None)
+        error = (
+            "缺少问题"
+            if not get["question"]
+            else "有答案但没有来源文件（无答案的问题请把答案也留空）"
+            if answers and not get["source"]
+            else "有来源文件但没有答案"
+            if get["source"] and not answers
+            else f"编号“{qid}”重复"
+            if qid in seen
+            else None
+        )
         if error:
             problems.append(RowProblem(no, "error", error + "：本行未导入"))
             continue
@@ -312,9 +357,16 @@ def import_sheet(path: Path, resolver: DocResolver) -> tuple[list[dict[str, Any]
             if problem:
                 problems.append(RowProblem(no, "warning", problem + "：已按原文写入 source"))
                 gold = [get["source"]]
-        kind = get.get("type") or ("unanswerable" if not gold else "followup" if history else "general")
-        line: dict[str, Any] = {"id": qid, "question": get["question"], "answers": answers,
-                                "source": gold[0] if gold else None, "type": kind}
+        kind = get.get("type") or (
+            "unanswerable" if not gold else "followup" if history else "general"
+        )
+        line: dict[str, Any] = {
+            "id": qid,
+            "question": get["question"],
+            "answers": answers,
+            "source": gold[0] if gold else None,
+            "type": kind,
+        }
         if gold[1:]:
             line["sources"] = gold[1:]
         if history:

@@ -24,14 +24,29 @@ from rag.service import PolicyQA
 from rag.settings import PROJECT_DIR
 
 # the settings a run's results depend on: recorded in metrics.json and in the checkpoint key
-RUN_SETTINGS = ("embedder", "rrf_k", "bm25_weight", "dense_weight", "reranker", "rerank_candidates",
-                "synonyms_file", "answer_max_chars", "answer_passages", "refusal_model", "llm_model")
+RUN_SETTINGS = (
+    "embedder",
+    "rrf_k",
+    "bm25_weight",
+    "dense_weight",
+    "reranker",
+    "rerank_candidates",
+    "synonyms_file",
+    "answer_max_chars",
+    "answer_passages",
+    "refusal_model",
+    "llm_model",
+)
 
 
-def score_retriever(qa: PolicyQA, items: Sequence[ev.EvalItem], name: str, depth: int,
-                    on_done: Callable[[ev.QuestionResult], None] | None = None,
-                    wrap: Callable[[Sequence[ev.EvalItem]], Iterable[ev.EvalItem]] | None = None,
-                    ) -> list[ev.QuestionResult]:
+def score_retriever(
+    qa: PolicyQA,
+    items: Sequence[ev.EvalItem],
+    name: str,
+    depth: int,
+    on_done: Callable[[ev.QuestionResult], None] | None = None,
+    wrap: Callable[[Sequence[ev.EvalItem]], Iterable[ev.EvalItem]] | None = None,
+) -> list[ev.QuestionResult]:
     """Every item searched with retriever ``name`` to ``depth`` hits, timed, after a warm-up.
 
     ``wrap`` may wrap the items for a progress display (``tqdm``); ``on_done`` hears of each result.
@@ -46,7 +61,9 @@ def score_retriever(qa: PolicyQA, items: Sequence[ev.EvalItem], name: str, depth
     return ev.evaluate(search, wrap(items) if wrap else items, on_done=on_done)
 
 
-def ask_items(qa: PolicyQA, items: Iterable[ev.EvalItem], on_done: Callable[[dict[str, Any]], None]) -> None:
+def ask_items(
+    qa: PolicyQA, items: Iterable[ev.EvalItem], on_done: Callable[[dict[str, Any]], None]
+) -> None:
     """Ask every item (with its history), handing ``on_done`` the timed answer row of each."""
     for item in items:
         start = time.perf_counter()
@@ -54,7 +71,13 @@ def ask_items(qa: PolicyQA, items: Iterable[ev.EvalItem], on_done: Callable[[dic
             answer = qa.ask(item.question, history=list(item.history))
         except PolicyQAError as e:
             raise PolicyQAError(f"问题 {item.id}：{e}") from e
-        on_done({"id": item.id, "latency_ms": (time.perf_counter() - start) * 1000, "answer": answer.to_dict()})
+        on_done(
+            {
+                "id": item.id,
+                "latency_ms": (time.perf_counter() - start) * 1000,
+                "answer": answer.to_dict(),
+            }
+        )
 
 
 @dataclass
@@ -80,19 +103,42 @@ class Run:
     stages: list[Stage]
 
     @classmethod
-    def open(cls, qa: PolicyQA, set_path: Path, items: Sequence[ev.EvalItem], names: Sequence[str], depth: int,
-             out_dir: Path, answers: bool, resume: bool, split: str | None) -> tuple[Run, list[str]]:
+    def open(
+        cls,
+        qa: PolicyQA,
+        set_path: Path,
+        items: Sequence[ev.EvalItem],
+        names: Sequence[str],
+        depth: int,
+        out_dir: Path,
+        answers: bool,
+        resume: bool,
+        split: str | None,
+    ) -> tuple[Run, list[str]]:
         """The run and the notes of opening its checkpoints (``resume`` keeps rows of the same key)."""
-        settings = {k: str(v) if isinstance(v, Path) else v
-                    for k in RUN_SETTINGS if (v := getattr(qa.settings, k, None)) is not None}
+        settings = {
+            k: str(v) if isinstance(v, Path) else v
+            for k in RUN_SETTINGS
+            if (v := getattr(qa.settings, k, None)) is not None
+        }
         health = qa.health()
-        key = {"set": str(set_path.resolve()), "set_digest": ev.file_digest(set_path), "depth": depth,
-               "index_dir": str(Path(qa.settings.index_dir).resolve()), "chunks": health["chunks"],
-               "settings": settings, "split": split or "all"}
+        key = {
+            "set": str(set_path.resolve()),
+            "set_digest": ev.file_digest(set_path),
+            "depth": depth,
+            "index_dir": str(Path(qa.settings.index_dir).resolve()),
+            "chunks": health["chunks"],
+            "settings": settings,
+            "split": split or "all",
+        }
         commit = ev.git_commit(PROJECT_DIR)
-        planned = [(name, out_dir / name / "partial.jsonl", key | {"retriever": name}) for name in names]
+        planned = [
+            (name, out_dir / name / "partial.jsonl", key | {"retriever": name}) for name in names
+        ]
         if answers:
-            planned.append(("answers", out_dir / "answers.partial.jsonl", key | {"stage": "answers"}))
+            planned.append(
+                ("answers", out_dir / "answers.partial.jsonl", key | {"stage": "answers"})
+            )
         stages, notes = [], []
         for name, path, stage_key in planned:
             done, stage_notes = ev.open_checkpoint(path, stage_key, resume, commit)
@@ -104,8 +150,11 @@ class Run:
         """Per stage, the questions its checkpoint already holds."""
         return {s.name: sum(i.id in s.done for i in self.items) for s in self.stages}
 
-    def run(self, on_stage: Callable[[str], None] = lambda name: None,
-            tick: Callable[[], None] = lambda: None) -> None:
+    def run(
+        self,
+        on_stage: Callable[[str], None] = lambda name: None,
+        tick: Callable[[], None] = lambda: None,
+    ) -> None:
         """Every stage's questions not done yet, each appended to the checkpoint as it finishes."""
         for stage in self.stages:
             on_stage(stage.name)
@@ -119,26 +168,49 @@ class Run:
             if todo and stage.name == "answers":
                 ask_items(self.qa, todo, keep)
             elif todo:
-                score_retriever(self.qa, todo, stage.name, self.depth, on_done=lambda r: keep(ev.result_row(r)))
+                score_retriever(
+                    self.qa, todo, stage.name, self.depth, on_done=lambda r: keep(ev.result_row(r))
+                )
 
-    def finish(self, cuts: Sequence[int], about: dict[str, Any], when: dict[str, Any],
-               ) -> tuple[dict[str, Any], dict[str, Any]]:
+    def finish(
+        self,
+        cuts: Sequence[int],
+        about: dict[str, Any],
+        when: dict[str, Any],
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Write the run files, ``metrics.json`` and ``report.md``; the metrics and the results.
 
         ``about`` (the set, its format, limit, k) opens the recorded config, ``when`` (time
         stamp, resumed counts) closes it.
         """
         done = {s.name: s.done for s in self.stages}
-        results = {name: [ev.result_from_row(done[name][i.id], i) for i in self.items] for name in self.names}
+        results = {
+            name: [ev.result_from_row(done[name][i.id], i) for i in self.items]
+            for name in self.names
+        }
         blocks = {}
         for name, res in results.items():
             ev.write_run(self.out_dir / name, name, res)
             blocks[name] = ev.report(res, cuts)
-        answer_block, answer_rows = self._answers(done["answers"]) if "answers" in done else (None, None)
-        config = about | {"depth": self.depth, "retrievers": self.names, "embedder": self.qa.health()["embedder"],
-                          "index_dir": str(Path(self.qa.settings.index_dir)), "chunks": self.key["chunks"],
-                          "git_commit": self.commit, "settings": self.key["settings"]} | when
-        metrics = {"config": config, "retrievers": blocks} | ({"answers": answer_block} if answer_block else {})
+        answer_block, answer_rows = (
+            self._answers(done["answers"]) if "answers" in done else (None, None)
+        )
+        config = (
+            about
+            | {
+                "depth": self.depth,
+                "retrievers": self.names,
+                "embedder": self.qa.health()["embedder"],
+                "index_dir": str(Path(self.qa.settings.index_dir)),
+                "chunks": self.key["chunks"],
+                "git_commit": self.commit,
+                "settings": self.key["settings"],
+            }
+            | when
+        )
+        metrics = {"config": config, "retrievers": blocks} | (
+            {"answers": answer_block} if answer_block else {}
+        )
         text = json.dumps(metrics, ensure_ascii=False, indent=2) + "\n"
         (self.out_dir / "metrics.json").write_text(text, encoding="utf-8")
         eval_report.write_report(self.out_dir, metrics, results, answer_rows)
@@ -149,10 +221,20 @@ class Run:
         got = [ev.answer_from_dict(done[i.id]["answer"]) for i in self.items]
         ms = [float(done[i.id]["latency_ms"]) for i in self.items]
         chunk_texts = self.qa.stored_texts([c.chunk_id for a in got for c in a.citations])
-        rows = [{"id": i.id, "type": i.type, "answerable": i.answerable, "correct": ev.answer_correct(a, i.answers),
-                 "gold": list(i.answers), "latency_ms": round(t, 2)} | a.to_dict()
-                for i, a, t in zip(self.items, got, ms, strict=True)]
-        (self.out_dir / "answers.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
-                                                    encoding="utf-8")
+        rows = [
+            {
+                "id": i.id,
+                "type": i.type,
+                "answerable": i.answerable,
+                "correct": ev.answer_correct(a, i.answers),
+                "gold": list(i.answers),
+                "latency_ms": round(t, 2),
+            }
+            | a.to_dict()
+            for i, a, t in zip(self.items, got, ms, strict=True)
+        ]
+        (self.out_dir / "answers.jsonl").write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+        )
         latency = {"p50": round(ev.percentile(ms, 50), 2), "p95": round(ev.percentile(ms, 95), 2)}
         return ev.answer_metrics(self.items, got, chunk_texts) | {"latency_ms": latency}, rows

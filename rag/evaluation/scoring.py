@@ -130,9 +130,15 @@ def parse_item(data: Any, line: int) -> EvalItem:
     gold = frozenset([*([data["source"]] if data["source"] else []), *data.get("sources", [])])
     if gold and not [a for a in data["answers"] if normalize(a)]:
         raise EvalSetError(f"评测集第 {line} 行有 source 但 answers 为空")
-    return EvalItem(id=data["id"], question=data["question"], answers=tuple(data["answers"]),
-                    type=data["type"], gold_docs=gold, history=tuple(data.get("history", [])),
-                    split=data.get("split", ""))
+    return EvalItem(
+        id=data["id"],
+        question=data["question"],
+        answers=tuple(data["answers"]),
+        type=data["type"],
+        gold_docs=gold,
+        history=tuple(data.get("history", [])),
+        split=data.get("split", ""),
+    )
 
 
 def load_set(path: Path) -> list[EvalItem]:
@@ -151,7 +157,9 @@ def load_set(path: Path) -> list[EvalItem]:
         try:
             data = json.loads(line)
         except json.JSONDecodeError as e:
-            raise EvalSetError(f"评测集第 {no} 行不是有效的 JSON（第 {e.colno} 列：{e.msg}）") from e
+            raise EvalSetError(
+                f"评测集第 {no} 行不是有效的 JSON（第 {e.colno} 列：{e.msg}）"
+            ) from e
         item = parse_item(data, no)
         if item.id in seen:
             raise EvalSetError(f"评测集第 {no} 行的 id“{item.id}”重复")
@@ -263,8 +271,11 @@ def answer_recall_at(docs: Sequence[str], texts: Sequence[str], item: EvalItem, 
     Like ``coverage_at`` but judged by document and answer string: for answers
     ["李民生", "武磊"] and top hits [("A", "李民生"), ("B", "武磊")] with gold {"A"} → 0.5.
     """
-    return coverage_at([t for d, t in zip(docs[:k], texts[:k], strict=True) if d in item.gold_docs],
-                       item.answers, k)
+    return coverage_at(
+        [t for d, t in zip(docs[:k], texts[:k], strict=True) if d in item.gold_docs],
+        item.answers,
+        k,
+    )
 
 
 def coverage_at(texts: Sequence[str], answers: Sequence[str], k: int) -> float:
@@ -314,16 +325,24 @@ def citation_validity(answers: Sequence[Answer], chunk_texts: Mapping[str, str])
     cites = [c for a in answers for c in a.citations]
     if not cites:
         return 1.0
-    return sum(bool(c.quote) and c.quote in chunk_texts.get(c.chunk_id, "") for c in cites) / len(cites)
+    return sum(bool(c.quote) and c.quote in chunk_texts.get(c.chunk_id, "") for c in cites) / len(
+        cites
+    )
 
 
-def citation_precision(pairs: Sequence[tuple[Answer, Sequence[str]]], chunk_texts: Mapping[str, str]) -> float:
+def citation_precision(
+    pairs: Sequence[tuple[Answer, Sequence[str]]], chunk_texts: Mapping[str, str]
+) -> float:
     """Fraction of citations (of answers to answerable questions) whose chunk holds a gold string.
 
     ``pairs`` are (answer, gold strings); 0.0 when there are no citations.
     """
-    judged = [contains_any(chunk_texts.get(c.chunk_id, ""), gold) for a, gold in pairs if gold
-              for c in a.citations]
+    judged = [
+        contains_any(chunk_texts.get(c.chunk_id, ""), gold)
+        for a, gold in pairs
+        if gold
+        for c in a.citations
+    ]
     return sum(judged) / len(judged) if judged else 0.0
 
 
@@ -341,8 +360,9 @@ def _mean(flags: Sequence[bool]) -> float | None:
     return sum(flags) / len(flags) if flags else None
 
 
-def answer_metrics(items: Sequence[EvalItem], answers: Sequence[Answer],
-                   chunk_texts: Mapping[str, str]) -> dict[str, Any]:
+def answer_metrics(
+    items: Sequence[EvalItem], answers: Sequence[Answer], chunk_texts: Mapping[str, str]
+) -> dict[str, Any]:
     """Accuracy, follow-up accuracy, citation validity/precision, refusals, with counts.
 
     A rate without questions to judge is None (n/a): ``accuracy`` needs answerable
@@ -373,10 +393,18 @@ def answer_metrics(items: Sequence[EvalItem], answers: Sequence[Answer],
 def answer_from_dict(d: Mapping[str, Any]) -> Answer:
     """The ``Answer`` back from its ``to_dict()`` (what answers.jsonl and the checkpoint hold)."""
     fields = {f.name for f in dataclasses.fields(Citation)}
-    return Answer(d["question"], d["rewritten_question"], d["answered"], d["answer"],
-                  [Citation(**{k: v for k, v in c.items() if k in fields}) for c in d.get("citations", [])],
-                  d.get("mode", "extractive"), list(d.get("notes", [])), list(d.get("flagged_numbers", [])),
-                  list(d.get("closest", [])), float(d.get("strength", 0.0)))
+    return Answer(
+        d["question"],
+        d["rewritten_question"],
+        d["answered"],
+        d["answer"],
+        [Citation(**{k: v for k, v in c.items() if k in fields}) for c in d.get("citations", [])],
+        d.get("mode", "extractive"),
+        list(d.get("notes", [])),
+        list(d.get("flagged_numbers", [])),
+        list(d.get("closest", [])),
+        float(d.get("strength", 0.0)),
+    )
 
 
 # ------------------------------------------------------------------------- one run
@@ -402,8 +430,11 @@ class QuestionResult:
         return first_relevant_rank(self.rels)
 
 
-def evaluate(search: Callable[[str], Sequence[HitLike]], items: Iterable[EvalItem],
-             on_done: Callable[[QuestionResult], None] | None = None) -> list[QuestionResult]:
+def evaluate(
+    search: Callable[[str], Sequence[HitLike]],
+    items: Iterable[EvalItem],
+    on_done: Callable[[QuestionResult], None] | None = None,
+) -> list[QuestionResult]:
     """Run ``search`` (query → ranked hits) for every item, timing each call.
 
     ``on_done`` gets each result as soon as it exists (progress, checkpoint).
@@ -429,22 +460,39 @@ def metric_keys(ks: Sequence[int]) -> list[str]:
     By document and answer string: hit@k, mrr@10, ndcg@10, answer_recall@k, coverage@k
     (any document); by document only: doc_hit@k, doc_mrr@10, doc_ndcg@10, recall@k.
     """
-    return [*(f"hit@{k}" for k in ks), "mrr@10", "ndcg@10", *(f"answer_recall@{k}" for k in ks),
-            *(f"coverage@{k}" for k in ks), *(f"doc_hit@{k}" for k in ks), "doc_mrr@10", "doc_ndcg@10",
-            *(f"recall@{k}" for k in ks)]
+    return [
+        *(f"hit@{k}" for k in ks),
+        "mrr@10",
+        "ndcg@10",
+        *(f"answer_recall@{k}" for k in ks),
+        *(f"coverage@{k}" for k in ks),
+        *(f"doc_hit@{k}" for k in ks),
+        "doc_mrr@10",
+        "doc_ndcg@10",
+        *(f"recall@{k}" for k in ks),
+    ]
 
 
 def question_metrics(r: QuestionResult, ks: Sequence[int]) -> dict[str, float]:
     """The ``metric_keys`` of one answerable question; no answer strings → no answer_recall/coverage."""
     docs, texts = [h.doc_id for h in r.hits], [h.text for h in r.hits]
-    by_answer = ({f"answer_recall@{k}": answer_recall_at(docs, texts, r.item, k) for k in ks}
-                 | {f"coverage@{k}": coverage_at(texts, r.item.answers, k) for k in ks}) if r.item.answers else {}
+    by_answer = (
+        (
+            {f"answer_recall@{k}": answer_recall_at(docs, texts, r.item, k) for k in ks}
+            | {f"coverage@{k}": coverage_at(texts, r.item.answers, k) for k in ks}
+        )
+        if r.item.answers
+        else {}
+    )
     return (
         {f"hit@{k}": hit_at(r.rels, k) for k in ks}
         | {"mrr@10": mrr_at(r.rels), "ndcg@10": ndcg_at(r.rels)}
         | by_answer
         | {f"doc_hit@{k}": hit_at(r.doc_rels, k) for k in ks}
-        | {"doc_mrr@10": mrr_at(r.doc_rels), "doc_ndcg@10": ndcg_at(r.doc_rels, n_relevant=len(r.item.gold_docs))}
+        | {
+            "doc_mrr@10": mrr_at(r.doc_rels),
+            "doc_ndcg@10": ndcg_at(r.doc_rels, n_relevant=len(r.item.gold_docs)),
+        }
         | {f"recall@{k}": doc_recall_at(docs, r.item.gold_docs, k) for k in ks}
     )
 
@@ -493,8 +541,12 @@ def trec_run(results: Sequence[QuestionResult], run_name: str) -> str:
     retriever's own (fused) scores would otherwise be broken by docno. The retriever's
     scores are kept in per_question.jsonl.
     """
-    return "".join(f"{r.item.id} Q0 {_docno(h.chunk_id)} {h.rank} {1 / h.rank:.6f} {run_name}\n"
-                   for r in results if r.item.answerable for h in r.hits)
+    return "".join(
+        f"{r.item.id} Q0 {_docno(h.chunk_id)} {h.rank} {1 / h.rank:.6f} {run_name}\n"
+        for r in results
+        if r.item.answerable
+        for h in r.hits
+    )
 
 
 def trec_qrels(results: Sequence[QuestionResult]) -> str:
@@ -503,8 +555,12 @@ def trec_qrels(results: Sequence[QuestionResult]) -> str:
     The 0 lines keep questions with no relevant hit in the judgements, so ranx rescoring
     run.trec with these qrels averages over the same questions as metrics.json.
     """
-    return "".join(f"{r.item.id} 0 {_docno(h.chunk_id)} {int(rel)}\n"
-                   for r in results if r.item.answerable for h, rel in zip(r.hits, r.rels, strict=True))
+    return "".join(
+        f"{r.item.id} 0 {_docno(h.chunk_id)} {int(rel)}\n"
+        for r in results
+        if r.item.answerable
+        for h, rel in zip(r.hits, r.rels, strict=True)
+    )
 
 
 def _excerpt(text: str, n: int = 80) -> str:
@@ -520,18 +576,33 @@ def misses_markdown(results: Sequence[QuestionResult], run_name: str, level: int
     h1, h2 = "#" * level, "#" * (level + 1)
     lines = [f"{h1} Misses: {run_name}", ""]
     misses = [r for r in results if r.item.answerable and r.first_rank != 1]
-    lines.append(f"{len(misses)} of {sum(r.item.answerable for r in results)} answerable questions "
-                 "have no relevant hit at rank 1.")
+    lines.append(
+        f"{len(misses)} of {sum(r.item.answerable for r in results)} answerable questions "
+        "have no relevant hit at rank 1."
+    )
     for r in misses:
-        where = f"first relevant at rank {r.first_rank}" if r.first_rank else f"no relevant hit in top {len(r.hits)}"
-        lines += ["", f"{h2} {r.item.id} ({r.item.type}): {where}", "", f"- question: {r.item.question}"]
+        where = (
+            f"first relevant at rank {r.first_rank}"
+            if r.first_rank
+            else f"no relevant hit in top {len(r.hits)}"
+        )
+        lines += [
+            "",
+            f"{h2} {r.item.id} ({r.item.type}): {where}",
+            "",
+            f"- question: {r.item.question}",
+        ]
         if r.query != r.item.question:
             lines.append(f"- rewritten query: {r.query}")
-        lines.append(f"- gold: {', '.join(sorted(r.item.gold_docs))}; answers: {' / '.join(r.item.answers)}")
+        lines.append(
+            f"- gold: {', '.join(sorted(r.item.gold_docs))}; answers: {' / '.join(r.item.answers)}"
+        )
         for h, rel in list(zip(r.hits, r.rels, strict=True))[:3]:
             mark = " ✓" if rel else ""
-            lines.append(f"- {h.rank}.{mark} 《{h.title}》 `{h.doc_id}` dense={h.dense_rank} bm25={h.bm25_rank}: "
-                         f"{_excerpt(h.text)}")
+            lines.append(
+                f"- {h.rank}.{mark} 《{h.title}》 `{h.doc_id}` dense={h.dense_rank} bm25={h.bm25_rank}: "
+                f"{_excerpt(h.text)}"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -562,7 +633,9 @@ def write_run(out_dir: Path, run_name: str, results: Sequence[QuestionResult]) -
     (out_dir / "qrels.trec").write_text(trec_qrels(results), encoding="utf-8")
     (out_dir / "misses.md").write_text(misses_markdown(results, run_name), encoding="utf-8")
     (out_dir / "per_question.jsonl").write_text(
-        "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in per_question_rows(results)), encoding="utf-8")
+        "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in per_question_rows(results)),
+        encoding="utf-8",
+    )
 
 
 # ------------------------------------------------------------------------- checkpoint (--resume)
@@ -594,8 +667,9 @@ def result_from_row(row: Mapping[str, Any], item: EvalItem) -> QuestionResult:
     return QuestionResult(item, row["query"], hits, float(row["latency_ms"]))
 
 
-def open_checkpoint(path: Path, key: Mapping[str, Any], resume: bool,
-                    commit: str | None = None) -> tuple[dict[str, dict[str, Any]], list[str]]:
+def open_checkpoint(
+    path: Path, key: Mapping[str, Any], resume: bool, commit: str | None = None
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """The rows already in ``path`` by question id when resuming (else {} and a fresh file), and notes.
 
     The first line is ``{"checkpoint": key, "git_commit": commit}``; resuming a file made
@@ -613,13 +687,20 @@ def open_checkpoint(path: Path, key: Mapping[str, Any], resume: bool,
         head = json.loads(lines[0])
         old = head["checkpoint"]
     except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise ResumeError(f"无法续跑：{path} 的第一行不是检查点信息；请换一个 --out，或去掉 --resume 重新开始") from e
+        raise ResumeError(
+            f"无法续跑：{path} 的第一行不是检查点信息；请换一个 --out，或去掉 --resume 重新开始"
+        ) from e
     diff = [f"{k}: {old.get(k)} → {v}" for k, v in key.items() if old.get(k) != v]
     if diff:
-        raise ResumeError(f"无法续跑：{path} 中的结果来自不同的评测集或配置（{'；'.join(diff)}）。"
-                          "请换一个 --out，或去掉 --resume 重新开始。")
-    notes = [f"{path} 中已有的结果来自代码版本 {head.get('git_commit')}，现在是 {commit}"] \
-        if head.get("git_commit") != commit else []
+        raise ResumeError(
+            f"无法续跑：{path} 中的结果来自不同的评测集或配置（{'；'.join(diff)}）。"
+            "请换一个 --out，或去掉 --resume 重新开始。"
+        )
+    notes = (
+        [f"{path} 中已有的结果来自代码版本 {head.get('git_commit')}，现在是 {commit}"]
+        if head.get("git_commit") != commit
+        else []
+    )
     rows: dict[str, dict[str, Any]] = {}
     for line in lines[1:]:
         try:
@@ -649,10 +730,22 @@ def file_digest(path: Path) -> str:
 def git_commit(cwd: Path) -> str | None:
     """HEAD's commit (with "-dirty" if the tree has changes), or None outside git."""
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
-                              check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                               capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return head + ("-dirty" if dirty else "")

@@ -62,8 +62,15 @@ _NOW = re.compile(r"(?:正在|尚在|还在|仍在|处于)$")
 _DURATION = re.compile(r"多久|多长时间|多少天|几天|几个月|用时|用了多长")
 
 _NUM = r"\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千]+"
-_AMOUNT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (  # negated forms before their positives
-    ("range", re.compile(rf"(?:在|介于)?({_NUM})\s*(亿|万)?元?\s*(?:到|至|~|～|—|-)\s*({_NUM})\s*(亿|万)元?(?:之间)?")),
+_AMOUNT_PATTERNS: tuple[
+    tuple[str, re.Pattern[str]], ...
+] = (  # negated forms before their positives
+    (
+        "range",
+        re.compile(
+            rf"(?:在|介于)?({_NUM})\s*(亿|万)?元?\s*(?:到|至|~|～|—|-)\s*({_NUM})\s*(亿|万)元?(?:之间)?"
+        ),
+    ),
     ("ge", re.compile(rf"(?:不少于|不低于|不小于|至少|起码)\s*({_NUM})\s*(亿|万)(?:元|人民币)?")),
     ("le", re.compile(rf"(?:不超过|不高于|不大于|至多|最多)\s*({_NUM})\s*(亿|万)(?:元|人民币)?")),
     ("gt", re.compile(rf"(?<!不)(?:超过|大于|多于|高于|逾)\s*({_NUM})\s*(亿|万)(?:元|人民币)?")),
@@ -88,14 +95,29 @@ _FILLER = sorted(
     reverse=True,
 )
 _FILLER_CHARS = frozenset(w for w in _FILLER if len(w) == 1)
-_LIST_CUE = re.compile(r"哪些|哪几|什么|多少|几个|几项|列出|列举|清单|名单|台账|合计|总共|一共|汇总|总额|总金额|总投资")
+_LIST_CUE = re.compile(
+    r"哪些|哪几|什么|多少|几个|几项|列出|列举|清单|名单|台账|合计|总共|一共|汇总|总额|总金额|总投资"
+)
 _SPLIT = re.compile(r"[|\s\W]+")
 MAX_LISTED = 50
 
 
 def _cn_int(s: str) -> int:
-    """"五千" → 5000, "二十" → 20, "十" → 10, "三" → 3."""
-    digits = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+    """ "五千" → 5000, "二十" → 20, "十" → 10, "三" → 3."""
+    digits = {
+        "零": 0,
+        "〇": 0,
+        "一": 1,
+        "二": 2,
+        "两": 2,
+        "三": 3,
+        "四": 4,
+        "五": 5,
+        "六": 6,
+        "七": 7,
+        "八": 8,
+        "九": 9,
+    }
     units = {"十": 10, "百": 100, "千": 1000}
     total, cur = 0, 0
     for ch in s:
@@ -152,11 +174,23 @@ class ProjectRecord:
 
         amount = meta.get("x_amount_yi")
         return cls(
-            doc_id=str(meta.get("doc_id", "")), chunk_id=chunk_id, row=int(meta.get("x_row", 0) or 0),
-            name=x("project_name") or str(meta.get("title", "")), region=x("region") or str(meta.get("region", "")),
-            province=x("province"), city=x("city"), county=x("county"), industry=x("industry"),
-            amount_yi=float(amount) if amount is not None else None, stage=x("stage"), date=x("date"),
-            units=x("units"), source_doc=x("source_doc"), quote=x("quote"), text=text, source=str(meta.get("source", "")),
+            doc_id=str(meta.get("doc_id", "")),
+            chunk_id=chunk_id,
+            row=int(meta.get("x_row", 0) or 0),
+            name=x("project_name") or str(meta.get("title", "")),
+            region=x("region") or str(meta.get("region", "")),
+            province=x("province"),
+            city=x("city"),
+            county=x("county"),
+            industry=x("industry"),
+            amount_yi=float(amount) if amount is not None else None,
+            stage=x("stage"),
+            date=x("date"),
+            units=x("units"),
+            source_doc=x("source_doc"),
+            quote=x("quote"),
+            text=text,
+            source=str(meta.get("source", "")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -164,9 +198,11 @@ class ProjectRecord:
         return {k: v for k, v in asdict(self).items() if k != "text"}
 
     def summary(self) -> str:
-        """"金刚石散热基板项目（河南省焦作市山阳区；新材料；投资30亿元；阶段：引进）"."""
+        """ "金刚石散热基板项目（河南省焦作市山阳区；新材料；投资30亿元；阶段：引进）"."""
         parts = [self.region, self.industry]
-        parts.append(f"投资{self.amount_yi:g}亿元" if self.amount_yi is not None else "投资额未载明")
+        parts.append(
+            f"投资{self.amount_yi:g}亿元" if self.amount_yi is not None else "投资额未载明"
+        )
         when = f"{self.date}年" if re.fullmatch(r"\d{4}", self.date) else self.date
         if self.stage:
             parts.append(f"阶段：{self.stage}" + (f"（{when}）" if when else ""))
@@ -206,7 +242,9 @@ class ProjectQuery:
         data = dict(data or {})
         known = {"region", "industry", "name", "min_amount", "max_amount", "stage", "year"}
         if unknown := set(data) - known:
-            raise QueryError(f"未知的项目筛选条件：{'、'.join(sorted(unknown))}（可用：{'、'.join(sorted(known))}）")
+            raise QueryError(
+                f"未知的项目筛选条件：{'、'.join(sorted(unknown))}（可用：{'、'.join(sorted(known))}）"
+            )
         bounds: list[float | None] = []
         for key in ("min_amount", "max_amount"):
             value = data.get(key)
@@ -230,14 +268,26 @@ class ProjectQuery:
             raise QueryError(f"年份格式不正确：{year}（应为四位数字，如 2017）")
         region = str(data.get("region") or "")
         return cls(
-            regions=tuple(r for r in re.split(r"[\s,，、]+", region) if r), industry=str(data.get("industry") or "").strip(),
-            name=str(data.get("name") or "").strip(), min_amount=bounds[0], max_amount=bounds[1],
-            stage=stage, stage_exact=stage in _EXACT_STAGES, year=year,
+            regions=tuple(r for r in re.split(r"[\s,，、]+", region) if r),
+            industry=str(data.get("industry") or "").strip(),
+            name=str(data.get("name") or "").strip(),
+            min_amount=bounds[0],
+            max_amount=bounds[1],
+            stage=stage,
+            stage_exact=stage in _EXACT_STAGES,
+            year=year,
         )
 
     def has_conditions(self) -> bool:
-        return bool(self.regions or self.industry or self.name or self.stage or self.year
-                    or self.min_amount is not None or self.max_amount is not None)
+        return bool(
+            self.regions
+            or self.industry
+            or self.name
+            or self.stage
+            or self.year
+            or self.min_amount is not None
+            or self.max_amount is not None
+        )
 
     def has_amount(self) -> bool:
         return self.min_amount is not None or self.max_amount is not None
@@ -252,10 +302,17 @@ class ProjectQuery:
         if self.name:
             parts.append(f"名称含：{self.name}")
         lo, hi = self.min_amount, self.max_amount
-        if lo is not None and hi is not None and lo == hi and not (self.min_strict or self.max_strict):
+        if (
+            lo is not None
+            and hi is not None
+            and lo == hi
+            and not (self.min_strict or self.max_strict)
+        ):
             parts.append(f"投资额：{lo:g}亿元")
         elif lo is not None and hi is not None:
-            parts.append(f"投资额：{lo:g}亿元{'（不含）' if self.min_strict else ''}至{hi:g}亿元{'（不含）' if self.max_strict else ''}")
+            parts.append(
+                f"投资额：{lo:g}亿元{'（不含）' if self.min_strict else ''}至{hi:g}亿元{'（不含）' if self.max_strict else ''}"
+            )
         elif lo is not None:
             parts.append(f"投资额：{'超过' if self.min_strict else '不少于'}{lo:g}亿元")
         elif hi is not None:
@@ -287,10 +344,14 @@ class ProjectQuery:
     def _amount_ok(self, value: float | None) -> bool:
         if value is None:
             return False
-        if self.min_amount is not None and (value <= self.min_amount if self.min_strict else value < self.min_amount):
+        if self.min_amount is not None and (
+            value <= self.min_amount if self.min_strict else value < self.min_amount
+        ):
             return False
-        return not (self.max_amount is not None
-                    and (value >= self.max_amount if self.max_strict else value > self.max_amount))
+        return not (
+            self.max_amount is not None
+            and (value >= self.max_amount if self.max_strict else value > self.max_amount)
+        )
 
 
 def _mask(text: str, start: int, end: int) -> str:
@@ -306,8 +367,12 @@ def _amounts(text: str) -> tuple[dict[str, Any], str]:
                 continue
             if op == "range":
                 unit = m.group(4)
-                found |= {"min_amount": to_yi(m.group(1), m.group(2) or unit), "min_strict": False,
-                          "max_amount": to_yi(m.group(3), unit), "max_strict": False}
+                found |= {
+                    "min_amount": to_yi(m.group(1), m.group(2) or unit),
+                    "min_strict": False,
+                    "max_amount": to_yi(m.group(3), unit),
+                    "max_strict": False,
+                }
             elif op in ("gt", "ge"):
                 found |= {"min_amount": to_yi(m.group(1), m.group(2)), "min_strict": op == "gt"}
             elif op in ("lt", "le"):
@@ -346,8 +411,16 @@ def parse_conditions(question: str, industries: Iterable[str] = ()) -> ProjectQu
     regions, text = _regions(text)
     industry, text = _industry(text, industries)
     rest = tuple(w for w in _SPLIT.split(text) if w)
-    return ProjectQuery(regions=regions, industry=industry, stage=stage, stage_exact=exact, year=year,
-                        duration=duration, rest=rest, **amounts)
+    return ProjectQuery(
+        regions=regions,
+        industry=industry,
+        stage=stage,
+        stage_exact=exact,
+        year=year,
+        duration=duration,
+        rest=rest,
+        **amounts,
+    )
 
 
 def _year(text: str) -> tuple[str, str]:
@@ -379,7 +452,9 @@ def _industry(text: str, industries: Iterable[str]) -> tuple[str, str]:
     """A known industry word, else the words before 产业/领域/方面; the text is returned with
     the industry and every filler word masked, so what is left is the question's rest."""
     industry, first = "", len(text)
-    for word in sorted({*INDUSTRIES, *(i for i in industries if len(i) >= 2)}, key=lambda w: (-len(w), w)):
+    for word in sorted(
+        {*INDUSTRIES, *(i for i in industries if len(i) >= 2)}, key=lambda w: (-len(w), w)
+    ):
         at = text.find(word)
         if at >= 0:
             if at < first:  # the first named, the longest word at a place
@@ -433,7 +508,9 @@ class Ledger:
     was taken from.
     """
 
-    def __init__(self, records: Sequence[ProjectRecord], titles: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, records: Sequence[ProjectRecord], titles: Mapping[str, str] | None = None
+    ) -> None:
         self.records = sorted(records, key=lambda r: (r.source, r.row, r.doc_id))
         self.titles = dict(titles or {})
 
@@ -465,15 +542,23 @@ class Ledger:
             if len(core) >= 2 and core in question:
                 named = core
                 break
-        q = parse_conditions(question.replace(named, "|") if named else question,
-                         industries=(r.industry for r in self.records if r.industry))
+        q = parse_conditions(
+            question.replace(named, "|") if named else question,
+            industries=(r.industry for r in self.records if r.industry),
+        )
         # a place no record lies in but a name holds ("北京摩腾…") is part of that name
-        in_names = [p for p in q.regions if not any(p in r.region for r in self.records)
-                    and any(p in r.name + "|" + r.units for r in self.records)]
+        in_names = [
+            p
+            for p in q.regions
+            if not any(p in r.region for r in self.records)
+            and any(p in r.name + "|" + r.units for r in self.records)
+        ]
         rest = [*in_names, *q.rest]
         if not named:
             found = [(self._name_part(w), w) for w in rest]
-            named, word = max(((n, w) for n, w in found if n), key=lambda nw: len(nw[0]), default=("", ""))
+            named, word = max(
+                ((n, w) for n, w in found if n), key=lambda nw: len(nw[0]), default=("", "")
+            )
             if named:
                 rest.remove(word)
         regions = tuple(p for p in q.regions if p not in in_names)
@@ -504,8 +589,14 @@ class Ledger:
         """
         query = self.parse(question)
         if query.rest and not query.has_conditions():
-            return Answer(question, question, False, "项目台账中没有与“" + "、".join(query.rest) + "”对应的项目记录。",
-                          [], "refusal")
+            return Answer(
+                question,
+                question,
+                False,
+                "项目台账中没有与“" + "、".join(query.rest) + "”对应的项目记录。",
+                [],
+                "refusal",
+            )
         found = self.filter(query)
         if not found:
             return self._none(question, query)
@@ -513,7 +604,9 @@ class Ledger:
         citations = [self._citation(n, r) for n, r in enumerate(shown, start=1)]
         if query.name and len(found) == 1:
             r = found[0]
-            where = f"《{self.titles[r.source_doc]}》" if self.titles.get(r.source_doc) else "来源文件"
+            where = (
+                f"《{self.titles[r.source_doc]}》" if self.titles.get(r.source_doc) else "来源文件"
+            )
             text = f"项目台账记载：{r.summary()}。据{where}原文：“{citations[0].quote}”[1]"
         else:
             lines = [f"项目台账中符合条件（{query.describe()}）的项目共{len(found)}个："]
@@ -522,12 +615,18 @@ class Ledger:
                 lines.append(f"（仅列出前{len(shown)}个，完整清单请用 policyqa projects 查询。）")
             lines.append(self._total_line(found))
             if query.has_amount():
-                unknown = sum(1 for r in self.records if query.matches(r, amount=False) and r.amount_yi is None)
+                unknown = sum(
+                    1
+                    for r in self.records
+                    if query.matches(r, amount=False) and r.amount_yi is None
+                )
                 if unknown:
                     lines.append(f"另有{unknown}个符合其他条件的项目未载明投资额，未列入。")
             text = "\n".join(lines)
         chunk_texts = {r.chunk_id: r.text for r in shown}
-        return verify(Answer(question, question, True, text, citations, "ledger", strength=1.0), chunk_texts)
+        return verify(
+            Answer(question, question, True, text, citations, "ledger", strength=1.0), chunk_texts
+        )
 
     @staticmethod
     def _total_line(records: Sequence[ProjectRecord]) -> str:
@@ -537,12 +636,16 @@ class Ledger:
             return "以上项目均未载明投资额。"
         if known == len(records):
             return f"以上项目投资额合计{total:g}亿元。"
-        return f"其中{known}个项目载明投资额，合计{total:g}亿元；其余{len(records) - known}个未载明。"
+        return (
+            f"其中{known}个项目载明投资额，合计{total:g}亿元；其余{len(records) - known}个未载明。"
+        )
 
     def _none(self, question: str, query: ProjectQuery) -> Answer:
         text = f"项目台账中没有符合条件（{query.describe()}）的项目记录。"
         if query.has_amount():
-            unknown = sum(1 for r in self.records if query.matches(r, amount=False) and r.amount_yi is None)
+            unknown = sum(
+                1 for r in self.records if query.matches(r, amount=False) and r.amount_yi is None
+            )
             if unknown:
                 text += f"另有{unknown}个符合其他条件的项目未载明投资额。"
         return Answer(question, question, False, text, [], "refusal")
@@ -550,5 +653,16 @@ class Ledger:
     @staticmethod
     def _citation(n: int, r: ProjectRecord) -> Citation:
         quote = r.quote if r.quote and r.quote in r.text else r.text.split("\n")[0]
-        return Citation(n=n, chunk_id=r.chunk_id, doc_id=r.doc_id, title=r.name, doc_number="", kind=KIND,
-                        date=r.date, section_path="", page=None, quote=quote, source=r.source)
+        return Citation(
+            n=n,
+            chunk_id=r.chunk_id,
+            doc_id=r.doc_id,
+            title=r.name,
+            doc_number="",
+            kind=KIND,
+            date=r.date,
+            section_path="",
+            page=None,
+            quote=quote,
+            source=r.source,
+        )

@@ -12,13 +12,37 @@ from typing import Any
 
 from rag.onboarding.records import Responsibility
 
-COLUMNS = ["地区", "责任主体", "角色", "范围", "职责", "时限/频次", "原文", "来源文件", "文号", "章节"]
+COLUMNS = [
+    "地区",
+    "责任主体",
+    "角色",
+    "范围",
+    "职责",
+    "时限/频次",
+    "原文",
+    "来源文件",
+    "文号",
+    "章节",
+]
 
 
 def table_rows(rows: Sequence[Responsibility]) -> list[list[Any]]:
     """Rows of ``COLUMNS``: ("市商务局", 牵头单位, 招商二组 …) → ["焦作市", "市商务局", "牵头单位", "招商二组", …]."""
-    return [[r.region, r.actor, r.role, r.scope, r.duty, r.deadline, r.passage.quote, f"《{r.passage.title}》",
-             r.passage.doc_number, r.passage.section_path] for r in rows]
+    return [
+        [
+            r.region,
+            r.actor,
+            r.role,
+            r.scope,
+            r.duty,
+            r.deadline,
+            r.passage.quote,
+            f"《{r.passage.title}》",
+            r.passage.doc_number,
+            r.passage.section_path,
+        ]
+        for r in rows
+    ]
 
 
 def write_xlsx(rows: Sequence[Responsibility], path: Path) -> Path:

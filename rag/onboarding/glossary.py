@@ -32,12 +32,39 @@ SEP = " › "
 _QUOTED = re.compile(r"“([^“”《》，。；！？\n]{2,16})”")
 _METHOD = re.compile(r"([\u4e00-\u9fff]{2}(?:招商|引资))")
 _METHOD_CONTEXT = re.compile(r"(?:开展|推行|实施|探索|创新|采取|坚持|通过|推进|积极)$")
-_NOT_METHOD = ("开展", "进行", "加强", "推进", "组织", "实质", "外出", "有偿", "参与", "全市", "全力", "积极",
-               "做好", "改进", "强化", "深化", "重点", "扩大", "主要", "产业", "各类", "实现", "促进")
+_NOT_METHOD = (
+    "开展",
+    "进行",
+    "加强",
+    "推进",
+    "组织",
+    "实质",
+    "外出",
+    "有偿",
+    "参与",
+    "全市",
+    "全力",
+    "积极",
+    "做好",
+    "改进",
+    "强化",
+    "深化",
+    "重点",
+    "扩大",
+    "主要",
+    "产业",
+    "各类",
+    "实现",
+    "促进",
+)
 _AFTER_METHOD = "、，,。；;：:”）)等"
-_SHORTHAND = re.compile(r"^[\dA-Za-zＸ一二三四五六七八九十]+(?:[+＋][\dA-Za-zＸ一二三四五六七八九十]+)+$")
+_SHORTHAND = re.compile(
+    r"^[\dA-Za-zＸ一二三四五六七八九十]+(?:[+＋][\dA-Za-zＸ一二三四五六七八九十]+)+$"
+)
 _ITEM_HEAD = re.compile(r"^[一二三四五六七八九十]+(?:是|要|为|、)")
-_HEADING = re.compile(r"^(?:[（(][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+、|\d+[.．])[^，。；]{0,20}[。.]?$")
+_HEADING = re.compile(
+    r"^(?:[（(][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+、|\d+[.．])[^，。；]{0,20}[。.]?$"
+)
 _RANK = {"定义": 0, "简称": 1, "组成": 2, "列举": 3, "使用": 4}
 
 
@@ -52,8 +79,12 @@ def candidates(text: str) -> list[str]:
     starts = _word_starts(text)
     for m in _METHOD.finditer(text):
         term = m.group(1)
-        before, after = text[max(0, m.start(1) - 4): m.start(1)], text[m.end(1): m.end(1) + 1]
-        if term[:2] in _NOT_METHOD or m.start(1) not in starts or (after and after not in _AFTER_METHOD):
+        before, after = text[max(0, m.start(1) - 4) : m.start(1)], text[m.end(1) : m.end(1) + 1]
+        if (
+            term[:2] in _NOT_METHOD
+            or m.start(1) not in starts
+            or (after and after not in _AFTER_METHOD)
+        ):
             continue  # "掀起大招商" (not a word start), "各项招商活动" (招商 is not the word's end)
         enumerated = before.endswith("、") or after == "、"
         if enumerated or _METHOD_CONTEXT.search(before):
@@ -85,13 +116,15 @@ def explain(term: str, sentence: str, following: Sequence[str]) -> tuple[str, in
     """
     t = re.escape(term)
     q = rf"“?{t}”?"
-    if re.search(q + r"(?:，|,)?(?:是指|指的是|即|就是)", sentence) or re.search(r"所谓" + q, sentence):
+    if re.search(q + r"(?:，|,)?(?:是指|指的是|即|就是)", sentence) or re.search(
+        r"所谓" + q, sentence
+    ):
         return "定义", 0
     if re.search(r"(?:以下|下文)?简称" + q, sentence):
         return "简称", 0
     colon = re.search(q + r"(?:是|为|包括|主要有|有)?[：:]", sentence)
     if colon:
-        items = 1 if _ITEM_HEAD.match(sentence[colon.end():].strip()) else 0
+        items = 1 if _ITEM_HEAD.match(sentence[colon.end() :].strip()) else 0
         for s in following:
             if _ITEM_HEAD.match(s):
                 items += 1
@@ -116,12 +149,18 @@ def _parts(term: str, chunks: Sequence[tuple[str, Mapping[str, Any]]]) -> list[P
         return []
     out: list[Passage] = []
     for part in re.split(r"[+＋]", term):
-        boundary = rf"(?<![\dA-Za-z]){re.escape(part)}(?:个|条|项|大|类|支|家|位|种)|“{re.escape(part)}”"
+        boundary = (
+            rf"(?<![\dA-Za-z]){re.escape(part)}(?:个|条|项|大|类|支|家|位|种)|“{re.escape(part)}”"
+        )
         hit = None
         for body, meta in chunks:
             top = str(meta.get("section_path", "")).split(SEP)[0]
             if top and re.search(boundary, top):
-                first = [s for s in sentences(body) if s.strip() and s.strip().rstrip("。") != top.rstrip("。")]
+                first = [
+                    s
+                    for s in sentences(body)
+                    if s.strip() and s.strip().rstrip("。") != top.rstrip("。")
+                ]
                 quote = next((s for s in first if not _HEADING.match(s)), first[0] if first else "")
                 if quote:
                     hit = Passage.of(meta, quote)
@@ -140,25 +179,42 @@ def extract(chunks: Iterable[tuple[str, Mapping[str, Any]]]) -> list[GlossaryEnt
     best: dict[str, GlossaryEntry] = {}
     for body, meta in rows:
         title = re.sub(r"\s+", "", str(meta.get("title", "")))
-        sents = [s for line in body.splitlines() for s in sentences(line) if re.sub(r"\s+", "", s) != title]
+        sents = [
+            s
+            for line in body.splitlines()
+            for s in sentences(line)
+            if re.sub(r"\s+", "", s) != title
+        ]
         for i, sentence in enumerate(sents):
             for term in candidates(sentence):
-                how, n = explain(term, sentence, sents[i + 1: i + 16])
+                how, n = explain(term, sentence, sents[i + 1 : i + 16])
                 parts: tuple[Passage, ...] = ()
                 if how == "使用":
-                    found = _parts(term, rows) or [Passage.of(meta, s) for s in _counted(term, sents[i: i + 3])]
+                    found = _parts(term, rows) or [
+                        Passage.of(meta, s) for s in _counted(term, sents[i : i + 3])
+                    ]
                     if found:
                         how, parts = "组成", tuple(found)
                 elif how == "列举" and n:
-                    parts = tuple(Passage.of(meta, q) for q in _item_quotes(sents[i + 1: i + 1 + n]))
+                    parts = tuple(
+                        Passage.of(meta, q) for q in _item_quotes(sents[i + 1 : i + 1 + n])
+                    )
                 definition = _definition(term, how, sentence, parts)
-                entry = GlossaryEntry(term=term, how=how, definition=definition,
-                                      passage=Passage.of(meta, sentence), parts=parts)
+                entry = GlossaryEntry(
+                    term=term,
+                    how=how,
+                    definition=definition,
+                    passage=Passage.of(meta, sentence),
+                    parts=parts,
+                )
                 old = best.get(term)
                 if old is None or _RANK[how] < _RANK[old.how]:
                     best[term] = entry
-    return [e for e in best.values()
-            if e.defined or len(e.term) >= 3 or re.search(r"\d|^[一二三四五六七八九十两]", e.term)]
+    return [
+        e
+        for e in best.values()
+        if e.defined or len(e.term) >= 3 or re.search(r"\d|^[一二三四五六七八九十两]", e.term)
+    ]
 
 
 def _counted(term: str, window: Sequence[str]) -> list[str]:
@@ -170,7 +226,9 @@ def _counted(term: str, window: Sequence[str]) -> list[str]:
     if not _SHORTHAND.match(term):
         return []
     parts = re.split(r"[+＋]", term)
-    pattern = ".*?".join(rf"(?<![\dA-Za-z]){re.escape(p)}(?:个|条|项|大|类|支|家|位|种)" for p in parts)
+    pattern = ".*?".join(
+        rf"(?<![\dA-Za-z]){re.escape(p)}(?:个|条|项|大|类|支|家|位|种)" for p in parts
+    )
     for s in window:
         rest = s.replace(f"“{term}”", "")
         if re.search(pattern, rest):
@@ -184,8 +242,17 @@ def _definition(term: str, how: str, sentence: str, parts: Sequence[Passage]) ->
     if how == "组成" and parts and len(parts) != len(names):  # one sentence counts the parts out
         return sentence + ("" if parts[0].quote == sentence else parts[0].quote)
     if how == "组成":
-        pieces = [f"{p}：{q.section_path.split(SEP)[0]}" for p, q in zip(re.split(r"[+＋]", term), parts, strict=False)]
-        return f"“{term}”由" + "、".join(f"“{p}”" for p in re.split(r"[+＋]", term)) + "组成——" + "；".join(pieces) + "。"
+        pieces = [
+            f"{p}：{q.section_path.split(SEP)[0]}"
+            for p, q in zip(re.split(r"[+＋]", term), parts, strict=False)
+        ]
+        return (
+            f"“{term}”由"
+            + "、".join(f"“{p}”" for p in re.split(r"[+＋]", term))
+            + "组成——"
+            + "；".join(pieces)
+            + "。"
+        )
     if how == "列举" and parts:
         return sentence + "".join(q.quote for q in parts)
     return sentence
@@ -200,7 +267,9 @@ def usage(term: str, chunks: Iterable[tuple[str, Mapping[str, Any]]]) -> Glossar
         for line in body.splitlines():
             for s in sentences(line):
                 if term in s:
-                    return GlossaryEntry(term=term, how="使用", definition=s, passage=Passage.of(meta, s))
+                    return GlossaryEntry(
+                        term=term, how="使用", definition=s, passage=Passage.of(meta, s)
+                    )
     return None
 
 

@@ -33,8 +33,9 @@ def first_sentence(body: str, heading: str) -> str:
     return ""
 
 
-def outline_items(parts: Sequence[tuple[str, Mapping[str, Any]]],
-                  chunks: Sequence[tuple[str, Mapping[str, Any]]]) -> list[OutlineItem]:
+def outline_items(
+    parts: Sequence[tuple[str, Mapping[str, Any]]], chunks: Sequence[tuple[str, Mapping[str, Any]]]
+) -> list[OutlineItem]:
     """Headings of a document in reading order, level 1 from ``parts`` (the first chunk of each
     top-level part), deeper levels from ``chunks``.
 
@@ -57,21 +58,38 @@ def outline_items(parts: Sequence[tuple[str, Mapping[str, Any]]],
             heading = levels[depth - 1].strip()
             src_body, src_meta = tops.get(prefix, (body, meta)) if depth == 1 else (body, meta)
             sentence = first_sentence(src_body, heading)
-            items.append(OutlineItem(heading=heading, level=depth, first_sentence=sentence,
-                                     passage=Passage.of(src_meta, sentence or heading)))
+            items.append(
+                OutlineItem(
+                    heading=heading,
+                    level=depth,
+                    first_sentence=sentence,
+                    passage=Passage.of(src_meta, sentence or heading),
+                )
+            )
     return items
 
 
-def overview(meta: Mapping[str, Any], parts: Sequence[tuple[str, Mapping[str, Any]]],
-             chunks: Sequence[tuple[str, Mapping[str, Any]]]) -> Overview:
+def overview(
+    meta: Mapping[str, Any],
+    parts: Sequence[tuple[str, Mapping[str, Any]]],
+    chunks: Sequence[tuple[str, Mapping[str, Any]]],
+) -> Overview:
     """One document's overview from its first chunk's metadata, its parts and its chunks."""
     kind = str(meta.get("kind", ""))
     items = outline_items(parts, chunks)
     if not items and chunks:  # no headings (a news item): its opening sentence
         body, m = chunks[0]
         s = first_sentence(body, str(m.get("title", "")))
-        items = [OutlineItem(heading="（正文）", level=1, first_sentence=s, passage=Passage.of(m, s))]
-    return Overview(doc_id=str(meta.get("doc_id", "")), title=str(meta.get("title", "")),
-                    kind=KIND_LABELS.get(kind, kind), issuer=str(meta.get("issuer", "")),
-                    doc_number=str(meta.get("doc_number", "")), date=str(meta.get("date", "")),
-                    region=str(meta.get("region", "")), items=tuple(items))
+        items = [
+            OutlineItem(heading="（正文）", level=1, first_sentence=s, passage=Passage.of(m, s))
+        ]
+    return Overview(
+        doc_id=str(meta.get("doc_id", "")),
+        title=str(meta.get("title", "")),
+        kind=KIND_LABELS.get(kind, kind),
+        issuer=str(meta.get("issuer", "")),
+        doc_number=str(meta.get("doc_number", "")),
+        date=str(meta.get("date", "")),
+        region=str(meta.get("region", "")),
+        items=tuple(items),
+    )

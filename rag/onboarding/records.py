@@ -35,20 +35,37 @@ class Passage:
     def of(cls, meta: Mapping[str, Any], quote: str) -> Passage:
         """A passage for a chunk's metadata (as Chroma holds it) and a quote from its text."""
         page = meta.get("page")
-        return cls(chunk_id=str(meta.get("chunk_id", "")), doc_id=str(meta.get("doc_id", "")),
-                   title=str(meta.get("title", "")), doc_number=str(meta.get("doc_number", "")),
-                   kind=str(meta.get("kind", "")), date=str(meta.get("date", "")),
-                   region=str(meta.get("region", "")), section_path=str(meta.get("section_path", "")),
-                   page=int(page) if page not in (None, "") else None, source=str(meta.get("source", "")),
-                   quote=quote)
+        return cls(
+            chunk_id=str(meta.get("chunk_id", "")),
+            doc_id=str(meta.get("doc_id", "")),
+            title=str(meta.get("title", "")),
+            doc_number=str(meta.get("doc_number", "")),
+            kind=str(meta.get("kind", "")),
+            date=str(meta.get("date", "")),
+            region=str(meta.get("region", "")),
+            section_path=str(meta.get("section_path", "")),
+            page=int(page) if page not in (None, "") else None,
+            source=str(meta.get("source", "")),
+            quote=quote,
+        )
 
     def citation(self, n: int) -> Citation:
-        return Citation(n=n, chunk_id=self.chunk_id, doc_id=self.doc_id, title=self.title,
-                        doc_number=self.doc_number, kind=self.kind, date=self.date,
-                        section_path=self.section_path, page=self.page, quote=self.quote, source=self.source)
+        return Citation(
+            n=n,
+            chunk_id=self.chunk_id,
+            doc_id=self.doc_id,
+            title=self.title,
+            doc_number=self.doc_number,
+            kind=self.kind,
+            date=self.date,
+            section_path=self.section_path,
+            page=self.page,
+            quote=self.quote,
+            source=self.source,
+        )
 
     def label(self) -> str:
-        """"《…的通知》（焦政办〔2020〕9号）"."""
+        """ "《…的通知》（焦政办〔2020〕9号）"."""
         return f"《{self.title}》" + (f"（{self.doc_number}）" if self.doc_number else "")
 
 
@@ -76,10 +93,23 @@ class Responsibility:
 
     def to_dict(self) -> dict[str, Any]:
         p = self.passage
-        return {"actor": self.actor, "actor_key": self.actor_key, "actor_kind": self.actor_kind, "role": self.role,
-                "scope": self.scope, "duty": self.duty, "deadline": self.deadline, "region": self.region,
-                "doc_id": p.doc_id, "title": p.title, "doc_number": p.doc_number, "section_path": p.section_path,
-                "chunk_id": p.chunk_id, "page": p.page, "quote": p.quote}
+        return {
+            "actor": self.actor,
+            "actor_key": self.actor_key,
+            "actor_kind": self.actor_kind,
+            "role": self.role,
+            "scope": self.scope,
+            "duty": self.duty,
+            "deadline": self.deadline,
+            "region": self.region,
+            "doc_id": p.doc_id,
+            "title": p.title,
+            "doc_number": p.doc_number,
+            "section_path": p.section_path,
+            "chunk_id": p.chunk_id,
+            "page": p.page,
+            "quote": p.quote,
+        }
 
 
 @dataclass(frozen=True)
@@ -104,10 +134,22 @@ class GlossaryEntry:
 
     def to_dict(self) -> dict[str, Any]:
         p = self.passage
-        return {"term": self.term, "how": self.how, "defined": self.defined, "definition": self.definition,
-                "doc_id": p.doc_id, "title": p.title, "doc_number": p.doc_number, "section_path": p.section_path,
-                "chunk_id": p.chunk_id, "quote": p.quote,
-                "parts": [{"section_path": q.section_path, "chunk_id": q.chunk_id, "quote": q.quote} for q in self.parts]}
+        return {
+            "term": self.term,
+            "how": self.how,
+            "defined": self.defined,
+            "definition": self.definition,
+            "doc_id": p.doc_id,
+            "title": p.title,
+            "doc_number": p.doc_number,
+            "section_path": p.section_path,
+            "chunk_id": p.chunk_id,
+            "quote": p.quote,
+            "parts": [
+                {"section_path": q.section_path, "chunk_id": q.chunk_id, "quote": q.quote}
+                for q in self.parts
+            ],
+        }
 
 
 @dataclass(frozen=True)
@@ -135,9 +177,17 @@ class Overview:
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in asdict(self).items() if k != "items"}
-        d["outline"] = [{"heading": i.heading, "level": i.level, "first_sentence": i.first_sentence,
-                         "section_path": i.passage.section_path, "chunk_id": i.passage.chunk_id,
-                         "page": i.passage.page} for i in self.items]
+        d["outline"] = [
+            {
+                "heading": i.heading,
+                "level": i.level,
+                "first_sentence": i.first_sentence,
+                "section_path": i.passage.section_path,
+                "chunk_id": i.passage.chunk_id,
+                "page": i.passage.page,
+            }
+            for i in self.items
+        ]
         return d
 
 
@@ -146,11 +196,17 @@ def passage_from_dict(d: Mapping[str, Any]) -> Passage:
 
 
 def responsibility_from_dict(d: Mapping[str, Any]) -> Responsibility:
-    return Responsibility(**{k: d[k] for k in Responsibility.__dataclass_fields__ if k != "passage"},
-                          passage=passage_from_dict(d["passage"]))
+    return Responsibility(
+        **{k: d[k] for k in Responsibility.__dataclass_fields__ if k != "passage"},
+        passage=passage_from_dict(d["passage"]),
+    )
 
 
 def glossary_from_dict(d: Mapping[str, Any]) -> GlossaryEntry:
-    return GlossaryEntry(term=d["term"], how=d["how"], definition=d["definition"],
-                         passage=passage_from_dict(d["passage"]),
-                         parts=tuple(passage_from_dict(p) for p in d.get("parts", ())))
+    return GlossaryEntry(
+        term=d["term"],
+        how=d["how"],
+        definition=d["definition"],
+        passage=passage_from_dict(d["passage"]),
+        parts=tuple(passage_from_dict(p) for p in d.get("parts", ())),
+    )

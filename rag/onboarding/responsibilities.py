@@ -33,7 +33,9 @@ SEP = " › "
 
 # a label line "牵头单位：市商务局。"; a table row holds several, separated by "；"
 _LABEL = re.compile(r"^(?P<label>[\u4e00-\u9fff]{2,8})[：:](?P<value>.+)$")
-_ROLE_LABEL = re.compile(r"(领导|单位|部门|处室|科室|机构|主办|协办|督办|承办|会办|配合|负责人|责任人|联系人)$")
+_ROLE_LABEL = re.compile(
+    r"(领导|单位|部门|处室|科室|机构|主办|协办|督办|承办|会办|配合|负责人|责任人|联系人)$"
+)
 _DOCUMENT_LABELS = ("主办", "协办", "督办", "承办", "会办")
 _TASK_LABEL = re.compile(r"(职责|任务|事项|内容|措施|工作)$")
 _TIME_LABEL = re.compile(r"(时限|时间|期限|节点|进度|完成)")
@@ -50,17 +52,26 @@ DEADLINE = re.compile(
 # what an actor's name ends with: a body, a collective, or a person's post
 _ACTOR_END = re.compile(
     r"(局|委|办|厅|处|室|科|中心|管委会|委员会|政府|部门|单位|社|联|小组|领导|同志|负责人|一把手|市长|书记|"
-    r"主任|机构|平台|协会|商会|农场|开发区|区|县|（市）区|（[市县区、]{1,4}）)$")
+    r"主任|机构|平台|协会|商会|农场|开发区|区|县|（市）区|（[市县区、]{1,4}）)$"
+)
 _MODAL = r"(?:也|还|都|均|要|应|应当|须|必须|负责|将|牵头|统筹|承担|发挥|配合|协助)"
-_CLAUSE_HEAD = re.compile(r"^(?:（[一二三四五六七八九十\d]+）|[一二三四五六七八九十]+、|\d+[.．、])")
-_ORDINAL = re.compile(r"^(?:[（(][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十\d]+[、.．]|第[一二三四五六七八九十\d]+[章节条部分]\s*)")
+_CLAUSE_HEAD = re.compile(
+    r"^(?:（[一二三四五六七八九十\d]+）|[一二三四五六七八九十]+、|\d+[.．、])"
+)
+_ORDINAL = re.compile(
+    r"^(?:[（(][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十\d]+[、.．]|第[一二三四五六七八九十\d]+[章节条部分]\s*)"
+)
 _COLLECTIVE = re.compile(r"^各|相关|有关|等部门|等单位$")
 _LEADER = re.compile(r"(领导|同志|负责人|一把手|市长|书记|主任)$")
 _BODY = re.compile(r"(局|委|办|厅|处|室|中心|管委会|委员会|社|联|农场)$")
 _NOT_CITY_PREFIX = "级直委政场区县里内外属"  # 市场监管局, 市级, 市直: 市 is part of the word
-_REGION_LEVEL = re.compile(r"^(.+?(?:省|自治区))?(?P<city>.+?(?:市|州|盟|地区))?(?P<county>.+?(?:县|区|旗))?$")
+_REGION_LEVEL = re.compile(
+    r"^(.+?(?:省|自治区))?(?P<city>.+?(?:市|州|盟|地区))?(?P<county>.+?(?:县|区|旗))?$"
+)
 _REPORT = re.compile(r"(?:向|报|给)(?P<to>[^，。；]{2,80}?)(?:报送|上报|报告|汇报|报备|反馈)")
-_REPORT_TO = re.compile(r"(?:上报|报送|报告|报)(?P<to>[^，。；]{2,40}?)(?:，|。|；|$|审核|备案|纳入)")
+_REPORT_TO = re.compile(
+    r"(?:上报|报送|报告|报)(?P<to>[^，。；]{2,40}?)(?:，|。|；|$|审核|备案|纳入)"
+)
 _HEAR = re.compile(r"听取(?:一次)?")
 
 
@@ -143,19 +154,27 @@ def is_actor(name: str, weak_ok: bool = False) -> bool:
         return False
     if bare.startswith(_PREPOSITIONS) or _NOT_IN_NAME.search(bare) or DEADLINE.search(bare):
         return False
-    return bool(weak_ok or _STRONG_END.search(bare) or re.match(r"^(?:各|市|县|区|省|本|国家|中共)", bare))
+    return bool(
+        weak_ok or _STRONG_END.search(bare) or re.match(r"^(?:各|市|县|区|省|本|国家|中共)", bare)
+    )
 
 
 # words no unit's name holds (verbs of duty, 的); a weak ending (中心, 区, 社…) needs a 市/各/县… start
-_NOT_IN_NAME = re.compile(r"的|(?<!主)要|应|将|听取|明确|负责(?!同志|人)|把握|开展|推进|加强|实行|\d+名")
-_STRONG_END = re.compile(r"(局|委|办|厅|处|管委会|委员会|政府|部门|单位|小组|领导|同志|负责人|一把手|市长|书记|主任|"
-                         r"开发区|集聚区|（市）区|（[市县区、]{1,4}）)$")
+_NOT_IN_NAME = re.compile(
+    r"的|(?<!主)要|应|将|听取|明确|负责(?!同志|人)|把握|开展|推进|加强|实行|\d+名"
+)
+_STRONG_END = re.compile(
+    r"(局|委|办|厅|处|管委会|委员会|政府|部门|单位|小组|领导|同志|负责人|一把手|市长|书记|主任|"
+    r"开发区|集聚区|（市）区|（[市县区、]{1,4}）)$"
+)
 
 
 _PREPOSITIONS = ("在", "对", "从", "按", "为", "向", "将", "把", "通过", "围绕", "针对", "依托")
 
 
-def normalise_actor(name: str, region: str, city_level: bool = False, person: bool = False) -> tuple[str, str, str]:
+def normalise_actor(
+    name: str, region: str, city_level: bool = False, person: bool = False
+) -> tuple[str, str, str]:
     """(display name, key within the region, kind) of an actor named in a document of ``region``.
 
     ("焦作市商务局", "河南省焦作市") → ("市商务局", "焦作市|商务局", "unit");
@@ -170,12 +189,16 @@ def normalise_actor(name: str, region: str, city_level: bool = False, person: bo
     short = city[:-1] if len(city) > 2 and city[-1] in "市州" else city
     for prefix in (city, short):
         if prefix and core.startswith(prefix) and len(core) > len(prefix) + 1:
-            core = core[len(prefix):]
+            core = core[len(prefix) :]
             city_level = True
             break
     stripped = False
     if core.startswith("市") and len(core) > 2:
-        if _BODY.search(core) and core[1] not in _NOT_CITY_PREFIX and not core.startswith(("市政府", "市人民政府")):
+        if (
+            _BODY.search(core)
+            and core[1] not in _NOT_CITY_PREFIX
+            and not core.startswith(("市政府", "市人民政府"))
+        ):
             core, stripped = core[1:], True
         city_level = True
     if person:
@@ -187,8 +210,13 @@ def normalise_actor(name: str, region: str, city_level: bool = False, person: bo
     else:
         kind = "unit"
     display = core
-    if city_level and kind == "unit" and _BODY.search(core) and city.endswith("市") and (
-            stripped or not core.startswith(("市委", "市政府", "市人民政府", "市、"))):  # 市 + 市场监管局
+    if (
+        city_level
+        and kind == "unit"
+        and _BODY.search(core)
+        and city.endswith("市")
+        and (stripped or not core.startswith(("市委", "市政府", "市人民政府", "市、")))
+    ):  # 市 + 市场监管局
         display = f"市{core}"
     return display, f"{city}|{core}", kind
 
@@ -198,7 +226,9 @@ def _actors(value: str, region: str, person: bool = False) -> list[tuple[str, st
     out = []
     city_level = False
     items = split_actors(value)
-    listed = len(items) > 1 and any(is_actor(i) for i in items)  # a list of units: 供销社 is one too
+    listed = len(items) > 1 and any(
+        is_actor(i) for i in items
+    )  # a list of units: 供销社 is one too
     for item in items:
         bare = _bare(item)
         if person:
@@ -222,12 +252,28 @@ def _deadline(text: str) -> str:
     return m.group(0) if m else ""
 
 
-def _record(actor: tuple[str, str, str], role: str, scope: str, duty: str, deadline: str, region: str,
-            meta: Mapping[str, Any], quote: str) -> Responsibility:
+def _record(
+    actor: tuple[str, str, str],
+    role: str,
+    scope: str,
+    duty: str,
+    deadline: str,
+    region: str,
+    meta: Mapping[str, Any],
+    quote: str,
+) -> Responsibility:
     display, key, kind = actor
-    return Responsibility(actor=display, actor_key=key, actor_kind=kind, role=role, scope=scope,
-                          duty=duty.strip("，。；： "), deadline=deadline, region=city_of(region),
-                          passage=Passage.of(meta, quote))
+    return Responsibility(
+        actor=display,
+        actor_key=key,
+        actor_kind=kind,
+        role=role,
+        scope=scope,
+        duty=duty.strip("，。；： "),
+        deadline=deadline,
+        region=city_of(region),
+        passage=Passage.of(meta, quote),
+    )
 
 
 def label_records(body: str, meta: Mapping[str, Any]) -> list[Responsibility]:
@@ -248,29 +294,50 @@ def label_records(body: str, meta: Mapping[str, Any]) -> list[Responsibility]:
         for piece in pieces:
             m = _LABEL.match(piece.strip())
             if m:
-                fields.append((m.group("label"), m.group("value").strip().rstrip("。."), piece.strip()))
+                fields.append(
+                    (m.group("label"), m.group("value").strip().rstrip("。."), piece.strip())
+                )
         if fields:
             rows.append([(lab, val, line if len(fields) > 1 else q) for lab, val, q in fields])
     if not rows:
         return []
     table_row = any(len(r) > 1 for r in rows)
     block = [f for r in rows for f in r]
-    duty = next((v for lab, v, _ in block if _TASK_LABEL.search(lab) and not _ROLE_LABEL.search(lab)), "")
-    deadline = next((v for lab, v, _ in block if _TIME_LABEL.search(lab) and not _ROLE_LABEL.search(lab)), "")
+    duty = next(
+        (v for lab, v, _ in block if _TASK_LABEL.search(lab) and not _ROLE_LABEL.search(lab)), ""
+    )
+    deadline = next(
+        (v for lab, v, _ in block if _TIME_LABEL.search(lab) and not _ROLE_LABEL.search(lab)), ""
+    )
     if table_row and duty:
         scope = duty
     out = []
     for label, value, quote in block:
         if not _ROLE_LABEL.search(label):
             continue
-        if label in _DOCUMENT_LABELS and not table_row:  # "主办：市商务局" under a notice: the whole notice
+        if (
+            label in _DOCUMENT_LABELS and not table_row
+        ):  # "主办：市商务局" under a notice: the whole notice
             title = str(meta.get("title", ""))
             for actor in _actors(value, region):
-                out.append(_record(actor, label, "本文件", f"{label}《{title}》", "", region, meta, quote))
+                out.append(
+                    _record(actor, label, "本文件", f"{label}《{title}》", "", region, meta, quote)
+                )
             continue
         person = label.endswith(("领导", "负责人", "责任人", "联系人")) and not is_actor(value)
         for actor in _actors(value, region, person=person):
-            out.append(_record(actor, label, scope, duty or scope, deadline or _deadline(value), region, meta, quote))
+            out.append(
+                _record(
+                    actor,
+                    label,
+                    scope,
+                    duty or scope,
+                    deadline or _deadline(value),
+                    region,
+                    meta,
+                    quote,
+                )
+            )
     return out
 
 
@@ -297,22 +364,34 @@ def sentence_records(body: str, meta: Mapping[str, Any]) -> list[Responsibility]
             if found:
                 subject = found
             for actors, role, duty in lead:
-                out += [_record(a, role, scope, duty, deadline, region, meta, clause) for a in actors]
+                out += [
+                    _record(a, role, scope, duty, deadline, region, meta, clause) for a in actors
+                ]
             if re.search(r"及时(?:上报|报送|报告|报)", text) and not deadline:
                 deadline = "及时"
             m = _REPORT.search(text) or _REPORT_TO.search(text)
             if m:
                 to = _actors(m.group("to"), region)
                 if to:
-                    out += [_record(a, "接收报送", scope, text[m.start():], deadline, region, meta, clause) for a in to]
-                    out += [_record(a, "报送", scope, text[m.start():], deadline, region, meta, clause)
-                            for a in subject if a not in to]
+                    out += [
+                        _record(
+                            a, "接收报送", scope, text[m.start() :], deadline, region, meta, clause
+                        )
+                        for a in to
+                    ]
+                    out += [
+                        _record(a, "报送", scope, text[m.start() :], deadline, region, meta, clause)
+                        for a in subject
+                        if a not in to
+                    ]
             h = _HEAR.search(text)
-            after = text[h.end():] if h else ""
+            after = text[h.end() :] if h else ""
             heard = lead_actors(after) if after else ""
             if heard and "汇报" in after:
-                out += [_record(a, "汇报", scope, text, deadline, region, meta, clause)
-                        for a in _actors(heard, region)]
+                out += [
+                    _record(a, "汇报", scope, text, deadline, region, meta, clause)
+                    for a in _actors(heard, region)
+                ]
     return out
 
 
@@ -332,7 +411,9 @@ def lead_actors(text: str) -> str:
     return ""
 
 
-def _subject(text: str, region: str) -> tuple[list[tuple[list[tuple[str, str, str]], str, str]], list]:
+def _subject(
+    text: str, region: str
+) -> tuple[list[tuple[list[tuple[str, str, str]], str, str]], list]:
     """The actors a clause opens with and what it makes of them (负责, 牵头, 配合, 听取汇报).
 
     "年底，市委、市政府将对…予以鼓励激励" → ([([市委, 市政府], "负责", "将对…予以鼓励激励")], [市委, 市政府])
@@ -342,11 +423,15 @@ def _subject(text: str, region: str) -> tuple[list[tuple[list[tuple[str, str, st
     if m:
         actors = _actors(m.group("who"), region)
         if actors:
-            return [(actors, "牵头" if m.group("role") == "牵头" else "负责", m.group("rest") or t)], actors
+            return [
+                (actors, "牵头" if m.group("role") == "牵头" else "负责", m.group("rest") or t)
+            ], actors
     m = re.search(r"由(?P<who>[^，。；由]{2,60}?)(?P<role>牵头|负责)(?P<rest>.*)$", t)
     if m and _actors(m.group("who"), region):  # "用地保障由市自然资源局牵头，市财政局配合"
-        task = t[:m.start()].strip("，, ") or m.group("rest")
-        led = [(_actors(m.group("who"), region), "牵头" if m.group("role") == "牵头" else "负责", task)]
+        task = t[: m.start()].strip("，, ") or m.group("rest")
+        led = [
+            (_actors(m.group("who"), region), "牵头" if m.group("role") == "牵头" else "负责", task)
+        ]
         n = re.search(r"[，,](?P<who>[^，。；]{2,60}?)(?:配合|协助|协同)", m.group("rest"))
         if n and _actors(n.group("who"), region):
             led.append((_actors(n.group("who"), region), "配合", task))
@@ -355,7 +440,7 @@ def _subject(text: str, region: str) -> tuple[list[tuple[list[tuple[str, str, st
     if not who:
         return [], []
     actors = _actors(who, region)
-    rest = t[len(who):].lstrip("，,")
+    rest = t[len(who) :].lstrip("，,")
     found: list[tuple[list[tuple[str, str, str]], str, str]] = []
     m = re.match(r"^(?:" + DEADLINE.pattern + r")?(?P<modal>" + _MODAL + r")", rest)
     m = m or re.match(r"^[^，。；“”]{0,12}?(?P<modal>要|应当|应|须|必须)", rest)
@@ -363,9 +448,9 @@ def _subject(text: str, region: str) -> tuple[list[tuple[list[tuple[str, str, st
         found.append((actors, "听取汇报", rest))
     elif m:
         role = "负责"
-        if re.match(r"^(?:要|应|将)?(?:发挥)?牵头", rest[m.start("modal"):]):
+        if re.match(r"^(?:要|应|将)?(?:发挥)?牵头", rest[m.start("modal") :]):
             role = "牵头"
-        elif re.match(r"^(?:要|应)?(?:积极)?(?:配合|协助)", rest[m.start("modal"):]):
+        elif re.match(r"^(?:要|应)?(?:积极)?(?:配合|协助)", rest[m.start("modal") :]):
             role = "配合"
         found.append((actors, role, rest))
         # "A牵头，B配合": the second clause's actors cooperate
@@ -378,7 +463,9 @@ def _subject(text: str, region: str) -> tuple[list[tuple[list[tuple[str, str, st
 def normative(meta: Mapping[str, Any]) -> bool:
     """Whether a document assigns duties (a notice, anything with a 文号 such as 焦政办〔2020〕9号),
     not one describing them (an article, a newsletter's issue number)."""
-    return meta.get("kind") == "policy_notice" or bool(_DOC_NUMBER.search(str(meta.get("doc_number", ""))))
+    return meta.get("kind") == "policy_notice" or bool(
+        _DOC_NUMBER.search(str(meta.get("doc_number", "")))
+    )
 
 
 _DOC_NUMBER = re.compile(r"[〔\[（(]\d{4}[〕\]）)]\s*\d+\s*号")
@@ -401,11 +488,17 @@ def extract(chunks: Iterable[tuple[str, Mapping[str, Any]]]) -> list[Responsibil
     return out
 
 
-def roles_of(records: Sequence[Responsibility], actor: str, region: str = "") -> list[Responsibility]:
+def roles_of(
+    records: Sequence[Responsibility], actor: str, region: str = ""
+) -> list[Responsibility]:
     """The records of one actor, named as a user would ("焦作市商务局", "商务局", "市商务局")."""
     want = actor_core(actor)
-    return [r for r in records if r.actor_key.split("|", 1)[1] == want
-            and (not region or region in r.region or r.region in region)]
+    return [
+        r
+        for r in records
+        if r.actor_key.split("|", 1)[1] == want
+        and (not region or region in r.region or r.region in region)
+    ]
 
 
 def actor_core(name: str) -> str:
@@ -413,7 +506,11 @@ def actor_core(name: str) -> str:
     bare = _bare(name)
     m = re.match(r"^[\u4e00-\u9fff]{2,4}?市(?=.{2,}(?:局|委|办|厅|中心|社))", bare)
     if m and not bare.startswith("市"):
-        bare = bare[m.end():]
-    if bare.startswith("市") and not bare.startswith(("市委", "市政府", "市人民政府")) and len(bare) > 2:
+        bare = bare[m.end() :]
+    if (
+        bare.startswith("市")
+        and not bare.startswith(("市委", "市政府", "市人民政府"))
+        and len(bare) > 2
+    ):
         bare = bare[1:]
     return bare

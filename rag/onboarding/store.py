@@ -55,8 +55,10 @@ class OnboardingMap:
 
 def extract_document(chunks: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
     """The stored form of one document's records."""
-    return {"responsibilities": [asdict(r) for r in responsibilities.extract(chunks)],
-            "glossary": [asdict(g) for g in glossary.extract(chunks)]}
+    return {
+        "responsibilities": [asdict(r) for r in responsibilities.extract(chunks)],
+        "glossary": [asdict(g) for g in glossary.extract(chunks)],
+    }
 
 
 class OnboardingStore:
@@ -85,13 +87,17 @@ class OnboardingStore:
         fd, tmp = tempfile.mkstemp(prefix=".onboarding-", suffix=".json", dir=self.path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"version": EXTRACTOR_VERSION, "documents": documents}, f, ensure_ascii=False)
+                json.dump(
+                    {"version": EXTRACTOR_VERSION, "documents": documents}, f, ensure_ascii=False
+                )
             os.replace(tmp, self.path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def sync(self, documents: Mapping[str, tuple[str, str]], chunks_of: Callable[[str], Chunks]) -> OnboardingMap:
+    def sync(
+        self, documents: Mapping[str, tuple[str, str]], chunks_of: Callable[[str], Chunks]
+    ) -> OnboardingMap:
         """The map of ``documents`` (doc id → (doc hash, kind)); documents not extracted yet, or
         changed since, are read through ``chunks_of(doc_id)``; gone ones are dropped."""
         state = tuple(sorted((d, h) for d, (h, _) in documents.items()))
@@ -112,10 +118,21 @@ class OnboardingStore:
             seconds = time.perf_counter() - t0
             if fresh or set(kept) != set(stored):
                 self._write(kept)
-                log.info("新人入门：extracted %d documents in %.2f s, %d kept", len(fresh), seconds, len(kept))
+                log.info(
+                    "新人入门：extracted %d documents in %.2f s, %d kept",
+                    len(fresh),
+                    seconds,
+                    len(kept),
+                )
             self._map = OnboardingMap(
-                responsibilities=tuple(responsibility_from_dict(r) for e in kept.values() for r in e["responsibilities"]),
+                responsibilities=tuple(
+                    responsibility_from_dict(r)
+                    for e in kept.values()
+                    for r in e["responsibilities"]
+                ),
                 glossary=tuple(glossary_from_dict(g) for e in kept.values() for g in e["glossary"]),
-                extracted=tuple(fresh), seconds=seconds)
+                extracted=tuple(fresh),
+                seconds=seconds,
+            )
             self._state = state
             return self._map

@@ -63,7 +63,11 @@ def normalise_date(text: str) -> str:
         datetime.date(year, month, day)
     except ValueError:
         raise QueryError(f"日期不存在：{text}（月份应为 1–12，日期应在该月的天数以内）") from None
-    return f"{year:04d}" + (f"-{month:02d}" if m.group(2) else "") + (f"-{day:02d}" if m.group(3) else "")
+    return (
+        f"{year:04d}"
+        + (f"-{month:02d}" if m.group(2) else "")
+        + (f"-{day:02d}" if m.group(3) else "")
+    )
 
 
 @dataclass(frozen=True)
@@ -77,13 +81,23 @@ class Filters:
     date_from: str = ""
     date_to: str = ""
     doc_ids: tuple[str, ...] = field(default=())
-    exclude_kinds: tuple[str, ...] = ()  # set by the service, not by users: ledger rows for policy questions
+    exclude_kinds: tuple[
+        str, ...
+    ] = ()  # set by the service, not by users: ledger rows for policy questions
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> Filters:
         if not data:
             return cls()
-        unknown = set(data) - {"kind", "region", "issuer", "doc_number", "date_from", "date_to", "doc_ids"}
+        unknown = set(data) - {
+            "kind",
+            "region",
+            "issuer",
+            "doc_number",
+            "date_from",
+            "date_to",
+            "doc_ids",
+        }
         if unknown:
             raise QueryError(f"未知的筛选条件：{'、'.join(sorted(unknown))}")
         kind = data.get("kind") or ()
@@ -99,8 +113,18 @@ class Filters:
         )
 
     def is_empty(self) -> bool:
-        return not any((self.kind, self.region, self.issuer, self.doc_number, self.date_from,
-                        self.date_to, self.doc_ids, self.exclude_kinds))
+        return not any(
+            (
+                self.kind,
+                self.region,
+                self.issuer,
+                self.doc_number,
+                self.date_from,
+                self.date_to,
+                self.doc_ids,
+                self.exclude_kinds,
+            )
+        )
 
     def _date_bounds(self) -> tuple[int, int]:
         lo = date_as_int(self.date_from) if self.date_from else 0
@@ -173,7 +197,9 @@ class Filters:
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-def rrf(runs: Sequence[Sequence[str]], weights: Sequence[float] | None = None, k: int = RRF_K) -> list[tuple[str, float]]:
+def rrf(
+    runs: Sequence[Sequence[str]], weights: Sequence[float] | None = None, k: int = RRF_K
+) -> list[tuple[str, float]]:
     """Reciprocal rank fusion: score(d) = Σ w_i / (k + rank_i(d)), ranks from 1.
 
     [["a", "b"], ["b", "c"]] → [("b", 1/62 + 1/61), ("a", 1/61), ("c", 1/62)]
@@ -191,8 +217,9 @@ def _shingles(text: str, n: int = 3) -> set[str]:
     return {t[i : i + n] for i in range(max(len(t) - n + 1, 1))}
 
 
-def collapse_near_duplicates(docs: Sequence[LCDocument], threshold: float = 0.85,
-                             limit: int | None = None) -> list[LCDocument]:
+def collapse_near_duplicates(
+    docs: Sequence[LCDocument], threshold: float = 0.85, limit: int | None = None
+) -> list[LCDocument]:
     """Keep the first of each group of chunks whose character-trigram Jaccard ≥ ``threshold``.
 
     The kept chunk's metadata ``duplicates`` lists the chunk ids folded into it. With
@@ -276,7 +303,11 @@ class DenseRetriever(BaseRetriever):
             return self._query(vector, n, total)
         if total - selected <= _POST_EXCLUDE_MAX or selected >= total / 2:
             excluded = total - selected
-            fetch = n + excluded if excluded <= _POST_EXCLUDE_MAX else 2 * n * total // selected + _POST_EXCLUDE_MAX
+            fetch = (
+                n + excluded
+                if excluded <= _POST_EXCLUDE_MAX
+                else 2 * n * total // selected + _POST_EXCLUDE_MAX
+            )
             while True:  # the masked-out rows may crowd the nearest ones: widen a few times
                 fetch = min(fetch, total)
                 out = self._query(vector, fetch, total, keep=chosen.mask)
@@ -287,8 +318,15 @@ class DenseRetriever(BaseRetriever):
                 fetch *= 4
         return self._query(vector, n, total, ids=chosen.ids)
 
-    def _query(self, vector: list[float], n: int, total: int, keep: np.ndarray | None = None,
-               ids: list[str] | None = None, where: dict | None = None) -> Ranked:
+    def _query(
+        self,
+        vector: list[float],
+        n: int,
+        total: int,
+        keep: np.ndarray | None = None,
+        ids: list[str] | None = None,
+        where: dict | None = None,
+    ) -> Ranked:
         """One Chroma query: the ``n`` nearest among ``ids`` (all if None), rows outside ``keep`` dropped."""
         bm25 = self.index.bm25
         n_results = min(n, len(ids) if ids is not None else total)
@@ -298,7 +336,9 @@ class DenseRetriever(BaseRetriever):
             if ids is None:
                 raise
             # an id the BM25 side still lists is gone from Chroma (a concurrent delete): filter in Chroma
-            got = self.index.nearest(vector, n_results, where=self.filters.chroma_where(bm25.columns))
+            got = self.index.nearest(
+                vector, n_results, where=self.filters.chroma_where(bm25.columns)
+            )
         out: Ranked = []
         for cid, dist in got:
             if keep is not None:
@@ -309,7 +349,9 @@ class DenseRetriever(BaseRetriever):
             out.append((cid, {"dense_rank": len(out) + 1, "dense_score": score, "score": score}))
         return out[:n]
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[LCDocument]:
         docs = _documents(self.index, self.ranked(query, self.k + _SPARE))
         return collapse_near_duplicates(docs, limit=self.k)
 
@@ -366,11 +408,22 @@ class BM25Retriever(BaseRetriever):
                 return []
         from rag.retrieval.query import expand_for_bm25, load_synonyms
 
-        expanded = expand_for_bm25(query, load_synonyms(self.index.settings.synonyms_file)) if self.expand else query
-        return [(bm25.ids[row], {"bm25_rank": rank, "bm25_score": round(score, 6), "score": round(score, 6)})
-                for rank, (row, score) in enumerate(bm25.search(expanded, n, rows), start=1)]
+        expanded = (
+            expand_for_bm25(query, load_synonyms(self.index.settings.synonyms_file))
+            if self.expand
+            else query
+        )
+        return [
+            (
+                bm25.ids[row],
+                {"bm25_rank": rank, "bm25_score": round(score, 6), "score": round(score, 6)},
+            )
+            for rank, (row, score) in enumerate(bm25.search(expanded, n, rows), start=1)
+        ]
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[LCDocument]:
         docs = _documents(self.index, self.ranked(query, self.k + _SPARE))
         return collapse_near_duplicates(docs, limit=self.k)
 
@@ -387,17 +440,29 @@ class HybridRetriever(BaseRetriever):
     bm25_weight: float = 3.0
     rrf_k: int = 5
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[LCDocument]:
         # one after the other: the embedder already uses every core (OpenMP), and a BM25
         # thread next to it made the tail slower, not faster, on 2 cores
-        lexical = BM25Retriever(index=self.index, filters=self.filters).ranked(query, self.candidates)
-        dense = DenseRetriever(index=self.index, filters=self.filters).ranked(query, self.candidates)
+        lexical = BM25Retriever(index=self.index, filters=self.filters).ranked(
+            query, self.candidates
+        )
+        dense = DenseRetriever(index=self.index, filters=self.filters).ranked(
+            query, self.candidates
+        )
         evidence: dict[str, dict[str, Any]] = {}
         for cid, scores in dense + lexical:
             evidence.setdefault(cid, {}).update(scores)
-        fused = rrf([[cid for cid, _ in dense], [cid for cid, _ in lexical]],
-                    [self.dense_weight, self.bm25_weight], k=self.rrf_k)
-        top = [(cid, evidence[cid] | {"score": round(score, 6)}) for cid, score in fused[: self.k + _SPARE]]
+        fused = rrf(
+            [[cid for cid, _ in dense], [cid for cid, _ in lexical]],
+            [self.dense_weight, self.bm25_weight],
+            k=self.rrf_k,
+        )
+        top = [
+            (cid, evidence[cid] | {"score": round(score, 6)})
+            for cid, score in fused[: self.k + _SPARE]
+        ]
         return collapse_near_duplicates(_documents(self.index, top), limit=self.k)
 
 
@@ -426,14 +491,17 @@ class RerankCompressor(BaseDocumentCompressor):
     model: Any
     top_n: int = 5
 
-    def compress_documents(self, documents: Sequence[LCDocument], query: str,
-                           callbacks: Callbacks | None = None) -> Sequence[LCDocument]:
+    def compress_documents(
+        self, documents: Sequence[LCDocument], query: str, callbacks: Callbacks | None = None
+    ) -> Sequence[LCDocument]:
         if not documents:
             return []
         scores = self.model.score([(query, d.page_content) for d in documents])
         ranked = sorted(zip(documents, scores, strict=True), key=lambda ds: -ds[1])[: self.top_n]
         for rank, (doc, score) in enumerate(ranked, start=1):
-            doc.metadata.update(rerank_rank=rank, rerank_score=round(score, 6), score=round(score, 6))
+            doc.metadata.update(
+                rerank_rank=rank, rerank_score=round(score, 6), score=round(score, 6)
+            )
         return [d for d, _ in ranked]
 
 
@@ -450,8 +518,14 @@ def load_reranker(model: str) -> CrossEncoderScorer:
 RETRIEVERS = {"dense": DenseRetriever, "bm25": BM25Retriever, "hybrid": HybridRetriever}
 
 
-def make_retriever(index: PolicyIndex, kind: str = "hybrid", k: int = 5, filters: Filters | None = None,
-                   reranker: str = "", rerank_candidates: int = 20) -> BaseRetriever:
+def make_retriever(
+    index: PolicyIndex,
+    kind: str = "hybrid",
+    k: int = 5,
+    filters: Filters | None = None,
+    reranker: str = "",
+    rerank_candidates: int = 20,
+) -> BaseRetriever:
     """The named retriever; with ``reranker`` set, wrapped in a cross-encoder rerank.
 
     Rerank is LangChain's ``ContextualCompressionRetriever`` over ``rerank_candidates``
@@ -460,12 +534,19 @@ def make_retriever(index: PolicyIndex, kind: str = "hybrid", k: int = 5, filters
     if kind not in RETRIEVERS:
         raise QueryError(f"未知的检索方式“{kind}”：可选 bm25、dense、hybrid")
     st = index.settings
-    fusion = {"rrf_k": st.rrf_k, "bm25_weight": st.bm25_weight, "dense_weight": st.dense_weight} if kind == "hybrid" else {}
+    fusion = (
+        {"rrf_k": st.rrf_k, "bm25_weight": st.bm25_weight, "dense_weight": st.dense_weight}
+        if kind == "hybrid"
+        else {}
+    )
     if not reranker:
         return RETRIEVERS[kind](index=index, k=k, filters=filters or Filters(), **fusion)  # type: ignore[call-arg]
     from langchain_classic.retrievers import ContextualCompressionRetriever
 
-    base = RETRIEVERS[kind](index=index, k=max(k, rerank_candidates), filters=filters or Filters(), **fusion)  # type: ignore[call-arg]
+    base = RETRIEVERS[kind](
+        index=index, k=max(k, rerank_candidates), filters=filters or Filters(), **fusion
+    )  # type: ignore[call-arg]
     return ContextualCompressionRetriever(
-        base_compressor=RerankCompressor(model=load_reranker(reranker), top_n=k), base_retriever=base
+        base_compressor=RerankCompressor(model=load_reranker(reranker), top_n=k),
+        base_retriever=base,
     )

@@ -27,15 +27,22 @@ _SLOTS: list[tuple[str, re.Pattern[str]]] = [
     ("year", re.compile(r"(?:19|20)\d{2}年")),
     ("quote", re.compile(r"[“\"「][^”\"」]{1,20}[”\"」]")),
     ("mechanism", re.compile(r"[\u4e00-\u9fff]{2,6}?机制")),
-    ("industry", re.compile(rf"(?:{KNOWN_INDUSTRY})(?:产业|行业)?"
-                            r"|[\u4e00-\u9fff]{2,8}?(?:产业|业)(?=方面|领域|$|[^\u4e00-\u9fff]|[重方在中里的上])")),
+    (
+        "industry",
+        re.compile(
+            rf"(?:{KNOWN_INDUSTRY})(?:产业|行业)?"
+            r"|[\u4e00-\u9fff]{2,8}?(?:产业|业)(?=方面|领域|$|[^\u4e00-\u9fff]|[重方在中里的上])"
+        ),
+    ),
     ("place", PLACE),  # plus segmenter words ending in 省/市/县/区, see find_places
 ]
 _PRONOUN = re.compile(r"^(?:那么?|那)?(?:它们|它|其|该组|该市|该项目|该机制|这个|那个|这项|该)")
 _LEAD = re.compile(r"^(?:那么|那|还有|另外|再问一下|请问)[，,]?")
 _TAIL = re.compile(r"(?:方面|这方面|的情况|情况)?(?:呢|吗)?[？?。！!\s]*$")
 _BOUNDARY_BEFORE = "的里中在与和及、，,“”：:（）() "
-_QUESTION_WORDS = re.compile(r"哪些|哪个|哪位|哪里|哪儿|什么|多少|多久|多长|几|怎么|如何|是否|谁|吗|呢|[？?]")
+_QUESTION_WORDS = re.compile(
+    r"哪些|哪个|哪位|哪里|哪儿|什么|多少|多久|多长|几|怎么|如何|是否|谁|吗|呢|[？?]"
+)
 
 
 def _slot(text: str) -> tuple[str, str] | None:
@@ -98,11 +105,22 @@ def rewrite_followup(question: str, history: Sequence[str]) -> str:
         topic = _topic(prev)
         if topic:
             return topic + q[pronoun.end() :]
-        return f"{prev.rstrip('？?。')}，{q[pronoun.end():]}"
+        return f"{prev.rstrip('？?。')}，{q[pronoun.end() :]}"
 
     body = _TAIL.sub("", _LEAD.sub("", q))
     predicate = ""
-    for marker in ("是怎么", "怎么", "如何", "具体", "是什么", "有哪些", "是谁", "是多少", "多少", "指什么"):
+    for marker in (
+        "是怎么",
+        "怎么",
+        "如何",
+        "具体",
+        "是什么",
+        "有哪些",
+        "是谁",
+        "是多少",
+        "多少",
+        "指什么",
+    ):
         i = body.find(marker)
         if i > 0:
             body, predicate = body[:i], body[i:]
@@ -119,7 +137,11 @@ def rewrite_followup(question: str, history: Sequence[str]) -> str:
         # a city replaces a city, a bloc a bloc: "承德呢" after "河北石家庄…" swaps 石家庄
         olds = [o for o in olds if place_level(o) == place_level(surface)] or olds
     if not olds:
-        return f"{surface}{predicate}（{prev.rstrip('？?。')}）？" if predicate else f"{prev.rstrip('？?。')}（{surface}）？"
+        return (
+            f"{surface}{predicate}（{prev.rstrip('？?。')}）？"
+            if predicate
+            else f"{prev.rstrip('？?。')}（{surface}）？"
+        )
     old = olds[-1] if name in ("mechanism", "quote") else olds[0]
     if name == "group" and not surface.startswith("招商") and old.startswith("招商"):
         surface = "招商" + surface  # "那五组呢" after "招商四组…"

@@ -39,17 +39,39 @@ log = logging.getLogger(__name__)
 MAX_HISTORY = 20
 MAX_UPLOAD_FILES = 20
 DATE = r"^(\d{4}(-\d{1,2}(-\d{1,2})?)?)?$"
-HIT_KEYS = ("rank", "score", "chunk_id", "doc_id", "title", "doc_number", "kind", "region", "date",
-            "section_path", "page", "text", "source", "dense_rank", "bm25_rank", "dense_score", "bm25_score",
-            "rerank_score")
+HIT_KEYS = (
+    "rank",
+    "score",
+    "chunk_id",
+    "doc_id",
+    "title",
+    "doc_number",
+    "kind",
+    "region",
+    "date",
+    "section_path",
+    "page",
+    "text",
+    "source",
+    "dense_rank",
+    "bm25_rank",
+    "dense_score",
+    "bm25_score",
+    "rerank_score",
+)
 
 
 class FilterModel(BaseModel):
     """Metadata filters; text fields match as substrings, dates are YYYY[-MM[-DD]]."""
 
     model_config = ConfigDict(extra="forbid")
-    kind: list[Annotated[str, Field(max_length=40)]] | Annotated[str, Field(max_length=40)] | None = Field(
-        default=None, max_length=10, description="policy_notice / experience_article / news / project_record / report")
+    kind: (
+        list[Annotated[str, Field(max_length=40)]] | Annotated[str, Field(max_length=40)] | None
+    ) = Field(
+        default=None,
+        max_length=10,
+        description="policy_notice / experience_article / news / project_record / report",
+    )
     region: str = Field(default="", max_length=100)
     issuer: str = Field(default="", max_length=100)
     doc_number: str = Field(default="", max_length=100)
@@ -62,20 +84,38 @@ class FilterModel(BaseModel):
 
 
 class SearchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"query": "招商六组的牵头领导是谁", "k": 5, "retriever": "hybrid", "filters": {"region": "焦作"}}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "query": "招商六组的牵头领导是谁",
+                    "k": 5,
+                    "retriever": "hybrid",
+                    "filters": {"region": "焦作"},
+                }
+            ]
+        },
+    )
     query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
-    k: int | None = Field(default=None, ge=1, le=100, description="results; default POLICYQA_DEFAULT_K")
+    k: int | None = Field(
+        default=None, ge=1, le=100, description="results; default POLICYQA_DEFAULT_K"
+    )
     filters: FilterModel | None = None
     retriever: Literal["bm25", "dense", "hybrid"] = "hybrid"
 
 
 class AskRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"question": "那招商七组呢？", "history": ["招商六组的牵头领导是谁？"]}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"question": "那招商七组呢？", "history": ["招商六组的牵头领导是谁？"]}]
+        },
+    )
     question: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     history: list[Annotated[str, Field(max_length=MAX_QUERY_CHARS)]] = Field(
-        default=[], max_length=MAX_HISTORY, description="earlier user questions, oldest first")
+        default=[], max_length=MAX_HISTORY, description="earlier user questions, oldest first"
+    )
     filters: FilterModel | None = None
 
 
@@ -131,14 +171,22 @@ def describe_errors(errors: list[Any]) -> tuple[str, list[dict[str, Any]]]:
     parts, clean = [], []
     for e in errors:
         loc = [str(x) for x in e.get("loc", ())]
-        if loc and loc[0] in ("body", "query", "path", "header", "cookie"):  # where, not which field
+        if loc and loc[0] in (
+            "body",
+            "query",
+            "path",
+            "header",
+            "cookie",
+        ):  # where, not which field
             loc = loc[1:]
         where = ".".join(loc)
         what = _ERROR_ZH.get(e.get("type", ""), e.get("msg", ""))
         if e.get("type") == "json_invalid":  # loc holds the character offset, not a field
             where, what = "", f"{what}（约第 {loc[0] if loc else '?'} 个字符处）"
         parts.append(f"{where}：{what}" if where else what)
-        clean.append({"loc": list(e.get("loc", ())), "type": e.get("type", ""), "msg": str(e.get("msg", ""))})
+        clean.append(
+            {"loc": list(e.get("loc", ())), "type": e.get("type", ""), "msg": str(e.get("msg", ""))}
+        )
     seen = list(dict.fromkeys(parts))
     return "请求格式不正确：" + "；".join(seen), clean
 
@@ -161,8 +209,9 @@ class BasicCredentials(HTTPBasic):
 _basic = BasicCredentials(auto_error=False, realm="PolicyQA")
 
 
-def current_user(request: Request,
-                 credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)]) -> str | None:
+def current_user(
+    request: Request, credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)]
+) -> str | None:
     """The signed-in user (HTTP Basic), None when sign-in is off; 401 on missing/wrong
     credentials, 429 while the user or the address is locked out after wrong passwords."""
     access: Access = request.app.state.access
@@ -171,12 +220,19 @@ def current_user(request: Request,
     guard: SignInGuard = request.app.state.guard
     address = request.client.host if request.client else ""
     try:
-        ok = credentials is not None and guard.check(credentials.username, credentials.password, address)
+        ok = credentials is not None and guard.check(
+            credentials.username, credentials.password, address
+        )
     except SignInThrottled as e:
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(e), headers={"Retry-After": "5"}) from e
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS, str(e), headers={"Retry-After": "5"}
+        ) from e
     if not ok or credentials is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "需要登录：请提供正确的用户名和密码（HTTP Basic）",
-                            headers=_CHALLENGE)
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "需要登录：请提供正确的用户名和密码（HTTP Basic）",
+            headers=_CHALLENGE,
+        )
     return credentials.username
 
 
@@ -186,14 +242,18 @@ User = Annotated[str | None, Depends(current_user)]
 def admin_user(request: Request, user: User) -> str | None:
     """The user, if an admin may act (403 otherwise)."""
     if not request.app.state.access.is_admin(user):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "当前用户没有管理权限（上传、删除、重建索引仅限管理员）")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "当前用户没有管理权限（上传、删除、重建索引仅限管理员）"
+        )
     return user
 
 
 Admin = Annotated[str | None, Depends(admin_user)]
 
 
-def create_api(svc: PolicyQA, access: Access | None = None, guard: SignInGuard | None = None) -> FastAPI:
+def create_api(
+    svc: PolicyQA, access: Access | None = None, guard: SignInGuard | None = None
+) -> FastAPI:
     """The FastAPI app with every REST route; no Gradio here (``app.create_server`` adds it)."""
     from fastapi_offline import FastAPIOffline
 
@@ -251,11 +311,27 @@ def _add_reading_routes(api: FastAPI, svc: PolicyQA, access: Access) -> None:
         try:
             stats = svc.health()
         except PolicyQAError as e:
-            return JSONResponse({"status": "error", "index_loaded": False, "detail": str(e),
-                                 "chroma": svc.settings.chroma_url or "embedded"}, status_code=503)
-        return JSONResponse({"status": "ok", "index_loaded": True, "documents": stats["documents"],
-                             "chunks": stats["chunks"], "embedder": stats["embedder"], "dim": stats["dim"],
-                             "chroma": stats["chroma"], "auth": access.enabled})
+            return JSONResponse(
+                {
+                    "status": "error",
+                    "index_loaded": False,
+                    "detail": str(e),
+                    "chroma": svc.settings.chroma_url or "embedded",
+                },
+                status_code=503,
+            )
+        return JSONResponse(
+            {
+                "status": "ok",
+                "index_loaded": True,
+                "documents": stats["documents"],
+                "chunks": stats["chunks"],
+                "embedder": stats["embedder"],
+                "dim": stats["dim"],
+                "chroma": stats["chroma"],
+                "auth": access.enabled,
+            }
+        )
 
     @api.get("/api/documents", tags=["documents"])
     def documents(user: User) -> dict[str, Any]:
@@ -272,20 +348,32 @@ def _add_reading_routes(api: FastAPI, svc: PolicyQA, access: Access) -> None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from e
         keys = ("doc_id", "title", "kind", "issuer", "doc_number", "date", "region", "source")
         return {k: meta.get(k, "") for k in keys} | {
-            "sections": [{"section_path": p, "text": "\n".join(texts)} for p, texts in sections]}
+            "sections": [{"section_path": p, "text": "\n".join(texts)} for p, texts in sections]
+        }
 
     @api.post("/api/search", tags=["retrieval"])
     def search(req: SearchRequest, user: User) -> dict[str, Any]:
         """Ranked passages; ``score`` is the fused score, the ranks show which retriever found each."""
-        hits = svc.search(req.query, k=req.k, filters=req.filters.mapping() if req.filters else None,
-                          retriever=req.retriever)
-        return {"query": req.query, "retriever": req.retriever,
-                "results": [{k: h.to_dict()[k] for k in HIT_KEYS} for h in hits]}
+        hits = svc.search(
+            req.query,
+            k=req.k,
+            filters=req.filters.mapping() if req.filters else None,
+            retriever=req.retriever,
+        )
+        return {
+            "query": req.query,
+            "retriever": req.retriever,
+            "results": [{k: h.to_dict()[k] for k in HIT_KEYS} for h in hits],
+        }
 
     @api.post("/api/ask", tags=["retrieval"])
     def ask(req: AskRequest, user: User) -> dict[str, Any]:
         """A cited answer (Answer.to_dict) or a refusal naming the closest documents."""
-        answer = svc.ask(req.question, history=req.history, filters=req.filters.mapping() if req.filters else None)
+        answer = svc.ask(
+            req.question,
+            history=req.history,
+            filters=req.filters.mapping() if req.filters else None,
+        )
         return answer.to_dict()
 
     @api.post("/api/projects", tags=["projects"])
@@ -299,8 +387,9 @@ def _add_onboarding_routes(api: FastAPI, svc: PolicyQA) -> None:
     """新人入门: the responsibility map, the glossary and document outlines."""
 
     @api.get("/api/responsibilities", tags=["onboarding"])
-    def responsibilities(user: User, actor: str = "", region: str = "", role: str = "",
-                         deadline: bool = False) -> dict[str, Any]:
+    def responsibilities(
+        user: User, actor: str = "", region: str = "", role: str = "", deadline: bool = False
+    ) -> dict[str, Any]:
         """新人入门职责清单：谁负责什么、何时报送；每行附原文和出处。actor 可写 市商务局/焦作市商务局/商务局。"""
         rows = svc.responsibilities(actor=actor, region=region, role=role, deadline=deadline)
         return {"count": len(rows), "responsibilities": [r.to_dict() for r in rows]}
@@ -309,8 +398,12 @@ def _add_onboarding_routes(api: FastAPI, svc: PolicyQA) -> None:
     def glossary(user: User, q: str = "") -> dict[str, Any]:
         """术语表：文件定义或使用的术语（“7+X”、以商招商…），附定义句、出处和相关同义词组。"""
         entries = svc.glossary(q)
-        return {"query": q, "count": len(entries), "entries": [e.to_dict() for e in entries],
-                "synonyms": [list(g) for g in svc.synonym_groups(q)] if q else []}
+        return {
+            "query": q,
+            "count": len(entries),
+            "entries": [e.to_dict() for e in entries],
+            "synonyms": [list(g) for g in svc.synonym_groups(q)] if q else [],
+        }
 
     @api.get("/api/documents/{doc_id}/outline", tags=["onboarding"])
     def outline(doc_id: str, user: User) -> dict[str, Any]:
@@ -327,14 +420,19 @@ def _add_write_routes(api: FastAPI, svc: PolicyQA) -> None:
     @api.post("/api/feedback", tags=["feedback"])
     def feedback(req: FeedbackRequest, user: User) -> dict[str, Any]:
         """Store 👍 (liked=true) or 👎 with an optional comment for an answer."""
-        rowid = feedback_store(svc.settings.index_dir).add(req.answer, req.liked, req.comment, user or "")
+        rowid = feedback_store(svc.settings.index_dir).add(
+            req.answer, req.liked, req.comment, user or ""
+        )
         return {"id": rowid}
 
     @api.post("/api/documents", tags=["admin"])
-    async def upload(files: Annotated[list[UploadFile], File(description="txt md pdf docx html jsonl csv xlsx")],
-                     user: Admin,
-                     replace: Annotated[bool, Form(description="replace earlier uploads of the same name")] = False,
-                     ) -> dict[str, Any]:
+    async def upload(
+        files: Annotated[list[UploadFile], File(description="txt md pdf docx html jsonl csv xlsx")],
+        user: Admin,
+        replace: Annotated[
+            bool, Form(description="replace earlier uploads of the same name")
+        ] = False,
+    ) -> dict[str, Any]:
         """Upload and ingest files (admin). One result per file: added/updated/unchanged/failed + reason.
 
         A file never takes another document's id: on a name clash it is saved under a free name
@@ -342,7 +440,9 @@ def _add_write_routes(api: FastAPI, svc: PolicyQA) -> None:
         result names the old version in ``replaced``.
         """
         if len(files) > MAX_UPLOAD_FILES:
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, f"一次最多上传 {MAX_UPLOAD_FILES} 个文件")
+            raise HTTPException(
+                status.HTTP_400_BAD_REQUEST, f"一次最多上传 {MAX_UPLOAD_FILES} 个文件"
+            )
         limit = int(svc.settings.max_file_mb * 1e6)
         batch: list[tuple[str, bytes | Any]] = []
         early: dict[int, library.FileResult] = {}
@@ -350,8 +450,12 @@ def _add_write_routes(api: FastAPI, svc: PolicyQA) -> None:
             data = await f.read(limit + 1)
             name = f.filename or "upload"
             if len(data) > limit:
-                early[i] = library.FileResult(library.safe_or(name), "failed", 0,
-                                              f"文件过大，上限为 {svc.settings.max_file_mb:g} MB")
+                early[i] = library.FileResult(
+                    library.safe_or(name),
+                    "failed",
+                    0,
+                    f"文件过大，上限为 {svc.settings.max_file_mb:g} MB",
+                )
             else:
                 batch.append((name, data))
         from starlette.concurrency import run_in_threadpool
@@ -373,5 +477,10 @@ def _add_write_routes(api: FastAPI, svc: PolicyQA) -> None:
     def reindex(user: Admin) -> dict[str, Any]:
         """Re-read the corpus and uploads folders (admin); files that are gone are dropped."""
         report = svc.reindex()
-        return {"added": report.added, "updated": report.updated, "unchanged": len(report.unchanged),
-                "removed": report.removed, "failed": [{"file": p, "reason": r} for p, r in report.failed]}
+        return {
+            "added": report.added,
+            "updated": report.updated,
+            "unchanged": len(report.unchanged),
+            "removed": report.removed,
+            "failed": [{"file": p, "reason": r} for p, r in report.failed],
+        }

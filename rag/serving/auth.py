@@ -46,7 +46,9 @@ def basic_credentials(header: str | None) -> tuple[str, str] | None:
     try:
         decoded = base64.b64decode(param.strip(), validate=True).decode("utf-8")
     except (binascii.Error, ValueError):
-        raise SignInError("登录信息格式不正确：HTTP Basic 凭据应为“用户名:密码”的 base64 编码") from None
+        raise SignInError(
+            "登录信息格式不正确：HTTP Basic 凭据应为“用户名:密码”的 base64 编码"
+        ) from None
     user, sep, password = decoded.partition(":")
     if not sep:
         raise SignInError("登录信息格式不正确：HTTP Basic 凭据中缺少“:”（应为 用户名:密码）")
@@ -66,7 +68,9 @@ def parse_users(spec: str) -> dict[str, str]:
         name, sep, password = item.partition(":")
         name = name.strip()
         if not sep or not name or not password:
-            raise ConfigError(f"POLICYQA_USERS 格式不正确：“{name or item}”应写成 用户名:密码，多个用户用逗号分隔")
+            raise ConfigError(
+                f"POLICYQA_USERS 格式不正确：“{name or item}”应写成 用户名:密码，多个用户用逗号分隔"
+            )
         users[name] = password
     return users
 
@@ -84,7 +88,9 @@ class Access:
         admins = frozenset(a.strip() for a in settings.admins.split(",") if a.strip())
         unknown = sorted(admins - set(users)) if users else []
         if unknown:
-            raise ConfigError(f"POLICYQA_ADMINS 中的用户不在 POLICYQA_USERS 中：{'、'.join(unknown)}")
+            raise ConfigError(
+                f"POLICYQA_ADMINS 中的用户不在 POLICYQA_USERS 中：{'、'.join(unknown)}"
+            )
         return cls(users, admins)
 
     @property
@@ -137,9 +143,17 @@ class SignInGuard:
         keys = [f"user:{user}", *([f"addr:{address}"] if address else [])]
         now = time.monotonic()
         with self._lock:
-            wait = max((self._failures[k].locked_until - now for k in keys if k in self._failures), default=0.0)
+            wait = max(
+                (self._failures[k].locked_until - now for k in keys if k in self._failures),
+                default=0.0,
+            )
         if wait > 0:
-            log.warning("sign-in refused (locked out for %.0f s more): user %r from %s", wait, user, address or "?")
+            log.warning(
+                "sign-in refused (locked out for %.0f s more): user %r from %s",
+                wait,
+                user,
+                address or "?",
+            )
             raise SignInThrottled(f"登录失败次数过多，请 {max(1, round(wait))} 秒后再试。")
         ok = self.access.check(user, password)
         with self._lock:
@@ -153,9 +167,15 @@ class SignInGuard:
                 pause = self.backoff(f.count)
                 f.locked_until = now + pause if pause else 0.0
             counts = [self._failures[k].count for k in keys]
-        log.warning("sign-in failed: user %r from %s (%s failures in a row)", user, address or "?",
-                    "/".join(map(str, counts)))
+        log.warning(
+            "sign-in failed: user %r from %s (%s failures in a row)",
+            user,
+            address or "?",
+            "/".join(map(str, counts)),
+        )
         pause = max(self.backoff(c) for c in counts)
         if pause:
-            log.warning("sign-in locked for %.0f s: user %r, address %s", pause, user, address or "?")
+            log.warning(
+                "sign-in locked for %.0f s: user %r, address %s", pause, user, address or "?"
+            )
         return False

@@ -83,7 +83,9 @@ class FeedbackStore:
         conn = self._connect()
         conn.row_factory = sqlite3.Row
         try:
-            rows = conn.execute("SELECT * FROM feedback ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+            rows = conn.execute(
+                "SELECT * FROM feedback ORDER BY id DESC LIMIT ?", (limit,)
+            ).fetchall()
         finally:
             conn.close()
         return [dict(r) | {"citations": json.loads(r["citations"])} for r in rows]

@@ -169,7 +169,10 @@ class BM25Index:
         if self._model is not None:
             self._model.save(str(tmp / "model"))  # type: ignore[attr-defined]
         (tmp / "chunks.json").write_text(
-            json.dumps({"stamp": self.stamp, "ids": self.ids, "metadatas": self.metadatas}, ensure_ascii=False),
+            json.dumps(
+                {"stamp": self.stamp, "ids": self.ids, "metadatas": self.metadatas},
+                ensure_ascii=False,
+            ),
             encoding="utf-8",
         )
         if folder.exists():

@@ -39,7 +39,9 @@ class E5Embeddings(Embeddings):
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         out: list[list[float]] = []
         for i in range(0, len(texts), self.batch_size):
-            out.extend(self._model.passage(texts[i : i + self.batch_size]).reshape(-1, self.dim).tolist())
+            out.extend(
+                self._model.passage(texts[i : i + self.batch_size]).reshape(-1, self.dim).tolist()
+            )
         return out
 
     def embed_query(self, text: str) -> list[float]:
@@ -64,7 +66,9 @@ def load_offline(cls: Any, model: str, what: str, hint: str) -> Any:
     try:
         return cls(model, device="cpu")
     except Exception as e:
-        raise ConfigError(f"无法加载{what}“{model}”：本机没有该模型文件（不会联网下载）。{hint}（{type(e).__name__}）") from e
+        raise ConfigError(
+            f"无法加载{what}“{model}”：本机没有该模型文件（不会联网下载）。{hint}（{type(e).__name__}）"
+        ) from e
 
 
 class SentenceTransformerEmbeddings(Embeddings):
@@ -73,12 +77,18 @@ class SentenceTransformerEmbeddings(Embeddings):
     def __init__(self, model: str, batch_size: int = 32) -> None:
         from sentence_transformers import SentenceTransformer
 
-        self._model = load_offline(SentenceTransformer, model, "嵌入模型",
-                                   "请填写本地模型目录路径，或先把模型放入 Hugging Face 缓存。")
+        self._model = load_offline(
+            SentenceTransformer,
+            model,
+            "嵌入模型",
+            "请填写本地模型目录路径，或先把模型放入 Hugging Face 缓存。",
+        )
         self.name = f"st:{model}"
-        self.dim = int(self._model.get_embedding_dimension() or 0) if hasattr(
-            self._model, "get_embedding_dimension"
-        ) else int(self._model.get_sentence_embedding_dimension() or 0)
+        self.dim = (
+            int(self._model.get_embedding_dimension() or 0)
+            if hasattr(self._model, "get_embedding_dimension")
+            else int(self._model.get_sentence_embedding_dimension() or 0)
+        )
         self.batch_size = batch_size
         lower = Path(model).name.lower()
         self._query_prefix = next((p for k, p in _QUERY_PREFIXES.items() if k in lower), "")
@@ -97,7 +107,9 @@ class SentenceTransformerEmbeddings(Embeddings):
         return vecs.tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        vec = self._model.encode(self._query_prefix + text, normalize_embeddings=True, show_progress_bar=False)
+        vec = self._model.encode(
+            self._query_prefix + text, normalize_embeddings=True, show_progress_bar=False
+        )
         return vec.tolist()
 
 
@@ -121,8 +133,14 @@ def cached(embedder: Embeddings, cache_dir: Path) -> Embeddings:
     cache_dir.mkdir(parents=True, exist_ok=True)
     store = LocalFileStore(cache_dir)
     name = str(getattr(embedder, "name", "embedder"))
-    namespace = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[-40:] + "-" + hashlib.sha1(name.encode()).hexdigest()[:8]
-    return CacheBackedEmbeddings.from_bytes_store(embedder, store, namespace=namespace, key_encoder="sha256")
+    namespace = (
+        re.sub(r"[^A-Za-z0-9_.-]", "_", name)[-40:]
+        + "-"
+        + hashlib.sha1(name.encode()).hexdigest()[:8]
+    )
+    return CacheBackedEmbeddings.from_bytes_store(
+        embedder, store, namespace=namespace, key_encoder="sha256"
+    )
 
 
 def embedder_name(embedder: Embeddings) -> str:

@@ -58,8 +58,22 @@ from rag.store.locking import index_lock, read_generation
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-META_KEYS = ("chunk_id", "doc_id", "title", "kind", "issuer", "doc_number", "date", "region",
-             "section_path", "source", "page", "page_end", "ordinal", "doc_hash")
+META_KEYS = (
+    "chunk_id",
+    "doc_id",
+    "title",
+    "kind",
+    "issuer",
+    "doc_number",
+    "date",
+    "region",
+    "section_path",
+    "source",
+    "page",
+    "page_end",
+    "ordinal",
+    "doc_hash",
+)
 
 
 VERSION_KEY = "policyqa_version"
@@ -177,14 +191,23 @@ def chunk_metadata(chunk: Chunk, doc_hash: str) -> dict[str, str | int | float]:
     return meta
 
 
-def _file_report(path: str, report: IngestReport, marks: tuple[int, ...], problems: Sequence[str]) -> FileReport:
+def _file_report(
+    path: str, report: IngestReport, marks: tuple[int, ...], problems: Sequence[str]
+) -> FileReport:
     """One file's outcome from what its documents added to ``report`` since ``marks``."""
-    added, updated, unchanged = (len(report.added) - marks[0], len(report.updated) - marks[1],
-                                 len(report.unchanged) - marks[2])
-    failures = [reason for _, reason in report.failed[marks[3]:]]
-    status = ("added" if added else "updated" if updated else "unchanged" if unchanged else "failed")
-    reason = "；".join([*failures, *problems]) or ("" if status != "failed" else "文件中没有可导入的内容")
-    return FileReport(path, status, added + updated + unchanged, report.chunks_written - marks[4], reason)
+    added, updated, unchanged = (
+        len(report.added) - marks[0],
+        len(report.updated) - marks[1],
+        len(report.unchanged) - marks[2],
+    )
+    failures = [reason for _, reason in report.failed[marks[3] :]]
+    status = "added" if added else "updated" if updated else "unchanged" if unchanged else "failed"
+    reason = "；".join([*failures, *problems]) or (
+        "" if status != "failed" else "文件中没有可导入的内容"
+    )
+    return FileReport(
+        path, status, added + updated + unchanged, report.chunks_written - marks[4], reason
+    )
 
 
 @dataclass(frozen=True)
@@ -231,7 +254,7 @@ def list_files(paths: Sequence[Path]) -> Listing:
 
 
 def file_state(source: str) -> str:
-    """"present", "gone" (known not to exist) or "unknown" (cannot be checked: no permission)."""
+    """ "present", "gone" (known not to exist) or "unknown" (cannot be checked: no permission)."""
     try:
         os.stat(source)
     except (FileNotFoundError, NotADirectoryError):
@@ -251,7 +274,11 @@ class PolicyIndex:
         self.lock = index_lock(self.dir)
         self._generation = read_generation(self.dir)  # the write generation this process has seen
         self._check_manifest_name()
-        raw = embeddings if embeddings is not None else load_embedder(settings.embedder, settings.embed_batch_size)
+        raw = (
+            embeddings
+            if embeddings is not None
+            else load_embedder(settings.embedder, settings.embed_batch_size)
+        )
         self.embedder_name = embedder_name(raw)
         self.dim = embedder_dim(raw)
         self.embeddings = cached(raw, settings.cache_dir)
@@ -284,12 +311,16 @@ class PolicyIndex:
             collection_name=self.settings.collection,
             embedding_function=self.embeddings,
             client=client,
-            collection_metadata={"hnsw:space": "cosine", "policyqa_embedder": self.embedder_name,
-                                 "policyqa_dim": self.dim},
+            collection_metadata={
+                "hnsw:space": "cosine",
+                "policyqa_embedder": self.embedder_name,
+                "policyqa_dim": self.dim,
+            },
         )
         if self.remote:
             store._chroma_collection = GuardedCollection(  # type: ignore[assignment]
-                store._chroma_collection, self.settings.chroma_url)
+                store._chroma_collection, self.settings.chroma_url
+            )
         return client, store
 
     def _reopen_store(self) -> None:
@@ -308,7 +339,9 @@ class PolicyIndex:
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
         url = self.settings.chroma_url.strip()
         if not url:
-            return chromadb.PersistentClient(path=str(self.dir / "chroma"), settings=chroma_settings)
+            return chromadb.PersistentClient(
+                path=str(self.dir / "chroma"), settings=chroma_settings
+            )
         parsed = urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise PolicyQAError(f"Chroma 服务地址格式不正确：“{url}”（应为 http://主机:端口）")
@@ -414,45 +447,81 @@ class PolicyIndex:
                 docs.extend(got["documents"] or [])
         return ids, docs, metas
 
-    def chunks(self, ids: Sequence[str] | None = None, where: dict[str, Any] | None = None,
-               texts: bool = True) -> list[tuple[str, str, dict]]:
+    def chunks(
+        self,
+        ids: Sequence[str] | None = None,
+        where: dict[str, Any] | None = None,
+        texts: bool = True,
+    ) -> list[tuple[str, str, dict]]:
         """The chunks with the given ids or metadata (``where``, Chroma's filter syntax), as
         (id, body, metadata) in the order Chroma returns them; ids not indexed are left out.
 
         chunks(ids=["a::x-0"]) → [("a::x-0", "第一条 …", {"doc_id": "a", …})]
         """
         include = ["documents", "metadatas"] if texts else ["metadatas"]
-        got = self.collection.get(ids=list(ids) if ids is not None else None, where=where, include=include)
+        got = self.collection.get(
+            ids=list(ids) if ids is not None else None, where=where, include=include
+        )
         bodies = got["documents"] if texts else [""] * len(got["ids"])
-        return [(i, b or "", dict(m or {})) for i, b, m in zip(got["ids"], bodies, got["metadatas"], strict=True)]
+        return [
+            (i, b or "", dict(m or {}))
+            for i, b, m in zip(got["ids"], bodies, got["metadatas"], strict=True)
+        ]
 
-    def nearest(self, vector: Sequence[float], n: int, ids: Sequence[str] | None = None,
-                where: dict[str, Any] | None = None, texts: bool = False) -> list[tuple[str, float]]:
+    def nearest(
+        self,
+        vector: Sequence[float],
+        n: int,
+        ids: Sequence[str] | None = None,
+        where: dict[str, Any] | None = None,
+        texts: bool = False,
+    ) -> list[tuple[str, float]]:
         """The ``n`` chunks nearest ``vector`` (among ``ids`` / ``where`` when given) as
         (id, cosine distance), nearest first. ``texts`` also fetches bodies and metadata,
         as a plain vector store query would (for timing against one)."""
         include = ["distances", "documents", "metadatas"] if texts else ["distances"]
-        got = self.collection.query(query_embeddings=[list(vector)], n_results=n,
-                                    ids=list(ids) if ids is not None else None, where=where, include=include)
+        got = self.collection.query(
+            query_embeddings=[list(vector)],
+            n_results=n,
+            ids=list(ids) if ids is not None else None,
+            where=where,
+            include=include,
+        )
         return [(cid, float(d)) for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)]
 
     def export_vectors(self) -> tuple[list[str], list[str], list[dict], list[list[float]]]:
         """Every chunk's (ids, bodies, metadatas, embeddings): for building a synthetic index."""
         got = self.collection.get(include=["documents", "metadatas", "embeddings"])
-        return got["ids"], got["documents"], [dict(m) for m in got["metadatas"]], list(got["embeddings"])
+        return (
+            got["ids"],
+            got["documents"],
+            [dict(m) for m in got["metadatas"]],
+            list(got["embeddings"]),
+        )
 
-    def add_vectors(self, ids: Sequence[str], embeddings: Sequence[Sequence[float]], bodies: Sequence[str],
-                    metadatas: Sequence[dict]) -> None:
+    def add_vectors(
+        self,
+        ids: Sequence[str],
+        embeddings: Sequence[Sequence[float]],
+        bodies: Sequence[str],
+        metadatas: Sequence[dict],
+    ) -> None:
         """Write chunks with ready vectors straight into Chroma, bypassing ingest (bench only:
         no record manager, no manifest update; call ``rebuild_bm25`` after)."""
-        self.collection.add(ids=list(ids), embeddings=[list(e) for e in embeddings], documents=list(bodies),
-                            metadatas=list(metadatas))
+        self.collection.add(
+            ids=list(ids),
+            embeddings=[list(e) for e in embeddings],
+            documents=list(bodies),
+            metadatas=list(metadatas),
+        )
 
     def document_chunks(self, doc_id: str) -> list[tuple[str, dict]]:
         """Every chunk of one document as (body, metadata), in reading order."""
         got = self.collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
-        return sorted(zip(got["documents"], (dict(m) for m in got["metadatas"]), strict=True),
-                      key=lambda r: r[1].get("ordinal", 0))
+        return sorted(
+            zip(got["documents"], (dict(m) for m in got["metadatas"]), strict=True),
+            key=lambda r: r[1].get("ordinal", 0),
+        )
 
     def embed_query(self, text: str) -> list[float]:
         """The query vector, remembered for the last few hundred queries (search, then answer)."""
@@ -466,7 +535,9 @@ class PolicyIndex:
 
         return embed
 
-    def neighbours(self, doc_id: str, ordinal: int, section_path: str | None = None) -> list[tuple[str, str, dict]]:
+    def neighbours(
+        self, doc_id: str, ordinal: int, section_path: str | None = None
+    ) -> list[tuple[str, str, dict]]:
         """The chunks just before and after ``ordinal`` in the document, as (id, body, meta).
 
         With ``section_path`` only neighbours in that same section are returned.
@@ -475,8 +546,15 @@ class PolicyIndex:
             where={"$and": [{"doc_id": doc_id}, {"ordinal": {"$in": [ordinal - 1, ordinal + 1]}}]},
             include=["documents", "metadatas"],
         )
-        rows = sorted(zip(got["ids"], got["documents"], got["metadatas"], strict=True), key=lambda r: r[2]["ordinal"])
-        return [(i, d, dict(m)) for i, d, m in rows if section_path is None or m.get("section_path") == section_path]
+        rows = sorted(
+            zip(got["ids"], got["documents"], got["metadatas"], strict=True),
+            key=lambda r: r[2]["ordinal"],
+        )
+        return [
+            (i, d, dict(m))
+            for i, d, m in rows
+            if section_path is None or m.get("section_path") == section_path
+        ]
 
     def doc_hashes(self) -> dict[str, tuple[str, str]]:
         """doc_id → (doc_hash, source) for every indexed document.
@@ -514,14 +592,20 @@ class PolicyIndex:
         lives in this process's memory and does not see another process's writes) and BM25
         reloaded, so a CLI ingest into the index the app serves is seen by the next search.
         """
-        if self._bm25 is None or time.monotonic() - self._checked_at < self.settings.chroma_check_seconds:
+        if (
+            self._bm25 is None
+            or time.monotonic() - self._checked_at < self.settings.chroma_check_seconds
+        ):
             return
         if self.remote:
             self._follow_server()
             return
         with self._bm25_lock:
             generation = read_generation(self.dir)
-            if generation not in (self._generation, self.lock.last_written) and not self.lock.held_here():
+            if (
+                generation not in (self._generation, self.lock.last_written)
+                and not self.lock.held_here()
+            ):
                 log.info("索引已被其他进程更新（%s），重新打开", self.dir)
                 self._generation = generation
                 self._reopen_store()
@@ -558,11 +642,16 @@ class PolicyIndex:
         if not self.remote:
             return
         meta = self.client.get_collection(name=self.settings.collection).metadata or {}
-        meta = {k: v for k, v in meta.items() if not k.startswith("hnsw:")}  # immutable, refused by modify
+        meta = {
+            k: v for k, v in meta.items() if not k.startswith("hnsw:")
+        }  # immutable, refused by modify
         meta[VERSION_KEY] = uuid.uuid4().hex[:16]
         self.collection.modify(metadata=meta)
         with self._bm25_lock:
-            self._synced, self._checked_at = (self.count(), str(meta[VERSION_KEY])), time.monotonic()
+            self._synced, self._checked_at = (
+                (self.count(), str(meta[VERSION_KEY])),
+                time.monotonic(),
+            )
 
     def _load_or_rebuild_bm25(self) -> BM25Index:
         folder = self.dir / "bm25"
@@ -579,7 +668,10 @@ class PolicyIndex:
 
     def rebuild_bm25(self) -> BM25Index:
         ids, docs, metas = self.all_chunks()
-        texts = [embedding_text(d, str(m.get("title", "")), str(m.get("section_path", ""))) for d, m in zip(docs, metas, strict=True)]
+        texts = [
+            embedding_text(d, str(m.get("title", "")), str(m.get("section_path", "")))
+            for d, m in zip(docs, metas, strict=True)
+        ]
         index = BM25Index.build(ids, texts, metas)
         with self.lock.try_hold() as free:
             if free:  # a reader saves only when no writer is at work
@@ -612,9 +704,13 @@ class PolicyIndex:
         with self.writing():
             return self._ingest(paths, prune, progress, page_progress)
 
-    def _ingest(self, paths: Sequence[Path], prune: bool,
-                progress: Callable[[int, int, str], None] | None,
-                page_progress: Callable[[str, int, int], None] | None = None) -> IngestReport:
+    def _ingest(
+        self,
+        paths: Sequence[Path],
+        prune: bool,
+        progress: Callable[[int, int, str], None] | None,
+        page_progress: Callable[[str, int, int], None] | None = None,
+    ) -> IngestReport:
         from langchain_core.indexing import index as lc_index
 
         t0 = time.perf_counter()
@@ -623,12 +719,16 @@ class PolicyIndex:
         listing = list_files([Path(p) for p in paths])
         files = listing.files
         report.failed.extend(listing.unreadable)
-        report.files.extend(FileReport(path, "failed", reason=reason) for path, reason in listing.unreadable)
+        report.files.extend(
+            FileReport(path, "failed", reason=reason) for path, reason in listing.unreadable
+        )
         catalogs: dict[Path, dict] = {}
         seen_docs: set[str] = set()
         failed_sources: set[str] = set()
         max_bytes = int(self.settings.max_file_mb * 1e6)
-        ocr = OcrSettings(self.settings.ocr_cache_dir, self.settings.ocr_min_confidence, page_progress)
+        ocr = OcrSettings(
+            self.settings.ocr_cache_dir, self.settings.ocr_min_confidence, page_progress
+        )
         for n, (path, explicit) in enumerate(files, start=1):
             if progress:
                 progress(n, len(files), str(path))
@@ -653,8 +753,13 @@ class PolicyIndex:
                 report.files.append(FileReport(str(path), "failed", reason=report.failed[-1][1]))
                 continue
             report.problems.extend((str(path), p) for p in problems)
-            marks = (len(report.added), len(report.updated), len(report.unchanged), len(report.failed),
-                     report.chunks_written)
+            marks = (
+                len(report.added),
+                len(report.updated),
+                len(report.unchanged),
+                len(report.failed),
+                report.chunks_written,
+            )
             for doc in docs:
                 if doc.doc_id in seen_docs:
                     report.failed.append((str(path), f"文档编号重复：{doc.doc_id}"))
@@ -663,7 +768,13 @@ class PolicyIndex:
                 self._index_document(doc, existing, report, lc_index)
             report.files.append(_file_report(str(path), report, marks, problems))
         if prune:
-            self._prune(paths, seen_docs, failed_sources | {p for p, _ in listing.unreadable}, existing, report)
+            self._prune(
+                paths,
+                seen_docs,
+                failed_sources | {p for p, _ in listing.unreadable},
+                existing,
+                report,
+            )
         if report.added or report.updated or report.removed:
             self.rebuild_bm25()
             self._mark_changed()
@@ -675,14 +786,20 @@ class PolicyIndex:
     def _bm25_missing(self) -> bool:
         return not (self.dir / "bm25").exists()
 
-    def _index_document(self, doc: Document, existing: dict, report: IngestReport, lc_index: Any) -> None:
-        doc_hash = hashlib.sha256(f"{doc.content_hash}/{self.chunker_signature}".encode()).hexdigest()[:16]
+    def _index_document(
+        self, doc: Document, existing: dict, report: IngestReport, lc_index: Any
+    ) -> None:
+        doc_hash = hashlib.sha256(
+            f"{doc.content_hash}/{self.chunker_signature}".encode()
+        ).hexdigest()[:16]
         before = existing.get(doc.doc_id)
         if before and before[0] == doc_hash:
             report.unchanged.append(doc.doc_id)
             return
         chunks = chunk_document(doc, self.settings.chunk_size, self.settings.min_section_chars)
-        lc_docs = [LCDocument(page_content=c.text, metadata=chunk_metadata(c, doc_hash)) for c in chunks]
+        lc_docs = [
+            LCDocument(page_content=c.text, metadata=chunk_metadata(c, doc_hash)) for c in chunks
+        ]
         # the document's chunks before this write: only those may be dropped as foreign after it
         # (another process writing another version right now must not lose its chunks)
         before_ids = self._chunk_ids_of(doc.doc_id) if before else set()
@@ -700,10 +817,14 @@ class PolicyIndex:
             raise  # not this document's fault: stop the batch
         except Exception as e:
             log.exception("indexing %s failed", doc.doc_id)
-            report.failed.append((doc.doc_id, f"写入索引失败（原有内容保持不变）：{type(e).__name__}: {e}"))
+            report.failed.append(
+                (doc.doc_id, f"写入索引失败（原有内容保持不变）：{type(e).__name__}: {e}")
+            )
             return
         report.chunks_written += result["num_added"] + result["num_updated"]
-        report.chunks_deleted += result["num_deleted"] + self._drop_foreign_chunks(doc.doc_id, before_ids)
+        report.chunks_deleted += result["num_deleted"] + self._drop_foreign_chunks(
+            doc.doc_id, before_ids
+        )
         (report.updated if before else report.added).append(doc.doc_id)
 
     def _chunk_ids_of(self, doc_id: str) -> set[str]:
@@ -721,7 +842,9 @@ class PolicyIndex:
         if not before_ids:
             return 0
         current = set(self.records.list_keys(group_ids=[doc_id]))
-        stale = sorted(i for i in self._chunk_ids_of(doc_id) if i not in current and i in before_ids)
+        stale = sorted(
+            i for i in self._chunk_ids_of(doc_id) if i not in current and i in before_ids
+        )
         if stale:
             self.collection.delete(ids=stale)
         return len(stale)
@@ -743,8 +866,14 @@ class PolicyIndex:
                 self._mark_changed()
         return deleted
 
-    def _prune(self, paths: Sequence[Path], seen: set[str], unchecked: set[str], existing: dict,
-               report: IngestReport) -> None:
+    def _prune(
+        self,
+        paths: Sequence[Path],
+        seen: set[str],
+        unchecked: set[str],
+        existing: dict,
+        report: IngestReport,
+    ) -> None:
         """Remove documents under ``paths`` whose files are gone.
 
         Never a document whose file (or a folder above it) is in ``unchecked`` (could not be
@@ -778,9 +907,11 @@ class PolicyIndex:
         from langchain_classic.indexes._sql_record_manager import UpsertionRecord
 
         with self.records._make_session() as session:
-            rows: list[Any] = session.query(UpsertionRecord.key, UpsertionRecord.group_id).filter(
-                UpsertionRecord.namespace == self.records.namespace
-            ).all()
+            rows: list[Any] = (
+                session.query(UpsertionRecord.key, UpsertionRecord.group_id)
+                .filter(UpsertionRecord.namespace == self.records.namespace)
+                .all()
+            )
         return {str(k): g for k, g in rows}
 
     def check(self) -> CheckReport:
@@ -814,7 +945,11 @@ class PolicyIndex:
                 if len(group) < 2:
                     continue
                 keyed = [i for i in group if keys.get(i) == doc_id]
-                report.add("duplicate_chunk", doc_id, f"分块 {cid} 重复 {len(group)} 次（{', '.join(group)}）")
+                report.add(
+                    "duplicate_chunk",
+                    doc_id,
+                    f"分块 {cid} 重复 {len(group)} 次（{', '.join(group)}）",
+                )
                 if len(keyed) == 1:  # the copies without a record are leftovers: delete them
                     extra.update(i for i in group if i not in keyed)
                 else:
@@ -826,14 +961,20 @@ class PolicyIndex:
                 if remote:  # each process has its own record manager: other writers' chunks have no key here
                     continue
                 if i not in keys:
-                    report.add("orphan_vector", doc_id, f"向量 {i} 没有对应的记录（record manager）")
+                    report.add(
+                        "orphan_vector", doc_id, f"向量 {i} 没有对应的记录（record manager）"
+                    )
                     bad_docs.setdefault(doc_id, "orphan")
                 elif keys[i] != doc_id:
                     report.add("orphan_vector", doc_id, f"向量 {i} 的记录属于另一文档“{keys[i]}”")
                     bad_docs[doc_id] = "group"
             hashes = {str(m.get("doc_hash", "")) for _, m in rows}
             if len(hashes) > 1:
-                report.add("mixed_versions", doc_id, f"同一文档混有 {len(hashes)} 个版本的分块（导入中断？）")
+                report.add(
+                    "mixed_versions",
+                    doc_id,
+                    f"同一文档混有 {len(hashes)} 个版本的分块（导入中断？）",
+                )
                 bad_docs[doc_id] = "mixed"
             ordinals = sorted({int(m.get("ordinal", -1)) for _, m in rows})
             if ordinals != list(range(len(ordinals))):
@@ -851,8 +992,11 @@ class PolicyIndex:
         # a doc whose only problem is orphan vectors of its own, and which is otherwise whole,
         # gets its record keys back; any other problem: the doc is deleted for the next ingest
         report.rekey = {
-            i: d for d, why in bad_docs.items() if why == "orphan"
-            for i, _ in by_doc[d] if i not in keys
+            i: d
+            for d, why in bad_docs.items()
+            if why == "orphan"
+            for i, _ in by_doc[d]
+            if i not in keys
         }
         report.delete_docs = sorted(d for d, why in bad_docs.items() if why != "orphan")
         report.orphan_ids.extend(i for i, _ in by_doc.get("", []))
@@ -871,7 +1015,11 @@ class PolicyIndex:
             try:
                 bm = BM25Index.load(folder)
                 if bm.stamp != stamp_of(ids):
-                    report.add("bm25", "bm25", f"关键词索引与 Chroma 不一致（{len(bm)} 对 {len(ids)} 个分块）")
+                    report.add(
+                        "bm25",
+                        "bm25",
+                        f"关键词索引与 Chroma 不一致（{len(bm)} 对 {len(ids)} 个分块）",
+                    )
                     report.rebuild_bm25 = True
             except IndexCorruptError as e:
                 report.add("bm25", "bm25", str(e))
@@ -885,15 +1033,26 @@ class PolicyIndex:
             data = {}
             report.add("manifest", "manifest.json", str(e))
         coll = self.collection.metadata or {}
-        want = {"embedder": self.settings.embedder, "embedder_name": self.embedder_name, "dim": self.dim,
-                "collection": self.settings.collection, "format_version": FORMAT_VERSION}
+        want = {
+            "embedder": self.settings.embedder,
+            "embedder_name": self.embedder_name,
+            "dim": self.dim,
+            "collection": self.settings.collection,
+            "format_version": FORMAT_VERSION,
+        }
         for key, value in want.items():
             if data.get(key) != value:
-                report.add("manifest", "manifest.json", f"清单字段 {key}={data.get(key)!r}，应为 {value!r}")
+                report.add(
+                    "manifest", "manifest.json", f"清单字段 {key}={data.get(key)!r}，应为 {value!r}"
+                )
                 report.rewrite_manifest = True
         if coll.get("policyqa_embedder") not in (None, self.embedder_name):
-            report.add("manifest", "collection", f"集合的嵌入模型为“{coll.get('policyqa_embedder')}”，"
-                       f"与当前“{self.embedder_name}”不符（无法自动修复，请重新导入到新目录）")
+            report.add(
+                "manifest",
+                "collection",
+                f"集合的嵌入模型为“{coll.get('policyqa_embedder')}”，"
+                f"与当前“{self.embedder_name}”不符（无法自动修复，请重新导入到新目录）",
+            )
 
     def repair(self, report: CheckReport | None = None) -> CheckReport:
         """Fix what ``check`` found, then check again and return the new report.
@@ -921,8 +1080,9 @@ class PolicyIndex:
                 self.collection.delete(ids=got["ids"])
             if keys:
                 self.records.delete_keys(keys)
-        if report.rewrite_manifest or any(f.kind == "manifest" and f.subject == "manifest.json"
-                                          for f in report.findings):
+        if report.rewrite_manifest or any(
+            f.kind == "manifest" and f.subject == "manifest.json" for f in report.findings
+        ):
             if self.manifest_path.exists():
                 try:
                     self._read_manifest()
@@ -951,15 +1111,20 @@ class PolicyIndex:
         """
         with self.lock.hold(self.settings.write_wait_seconds) as unfinished:
             outermost = self.lock.depth == 1
-            if outermost and not self.remote and read_generation(self.dir) not in (self._generation,
-                                                                                   self.lock.last_written):
+            if (
+                outermost
+                and not self.remote
+                and read_generation(self.dir) not in (self._generation, self.lock.last_written)
+            ):
                 with self._bm25_lock:  # another process wrote since: write through a fresh client
                     self._reopen_store()
                     self._bm25 = None
             if unfinished and self.remote:
                 # another host may be writing to the shared server right now: do not delete anything
-                log.warning("上次导入未正常结束（%s）；服务器模式下不自动修复，请在没有其他导入时运行 policyqa check --repair",
-                            self.ingest_marker)
+                log.warning(
+                    "上次导入未正常结束（%s）；服务器模式下不自动修复，请在没有其他导入时运行 policyqa check --repair",
+                    self.ingest_marker,
+                )
             elif unfinished:
                 log.warning("上次导入未正常结束（%s），先检查并修复索引", self.ingest_marker)
                 first = self.check()
@@ -970,6 +1135,7 @@ class PolicyIndex:
             yield
         if not self.lock.held_here():
             self._generation = read_generation(self.dir)
+
 
 @dataclass
 class Finding:

@@ -115,12 +115,16 @@ class IndexLock:
                 self._depth = 1
                 unfinished = self.unfinished_flag.exists()
                 started = time.strftime("%H:%M:%S")
-                (self.folder / OWNER_NAME).write_text(f"{os.getpid()} {started}\n", encoding="utf-8")
+                (self.folder / OWNER_NAME).write_text(
+                    f"{os.getpid()} {started}\n", encoding="utf-8"
+                )
                 self.unfinished_flag.write_text(f"{os.getpid()} {started}\n", encoding="utf-8")
                 yield unfinished
                 self.unfinished_flag.unlink(missing_ok=True)
             finally:
-                self.last_written = self.bump_generation()  # before the depth drops: readers see it as ours
+                self.last_written = (
+                    self.bump_generation()
+                )  # before the depth drops: readers see it as ours
                 self._depth = 0
                 (self.folder / OWNER_NAME).unlink(missing_ok=True)
                 self._file.release()
