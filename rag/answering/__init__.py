@@ -153,7 +153,7 @@ def _choose(
     if listing:
         chosen += lists.noun_sentences(question, best, lead, units, chosen)
     chosen += select.runners_up(best, scored, chosen, max_chars, hits)
-    if kind.name == "mechanism":
+    if kind.name in ("mechanism", "fact", "yesno"):
         chosen += select.paragraph_after(best, lead, units, chosen, max_chars)
     chosen += select.figure_unit(question, kind, best, scored, chosen, hits)
     chosen += select.finish_cut_sentence(best, hits, library.following)

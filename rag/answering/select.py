@@ -169,7 +169,8 @@ def finish_cut_sentence(
 def paragraph_after(
     best: Scored, hit: Any, units: Sequence[Unit], chosen: Sequence[Scored], max_chars: int
 ) -> list[Scored]:
-    """The units that follow the best one in its paragraph: how a mechanism is explained.
+    """The units that follow the best one in its paragraph (how a mechanism is explained, what
+    a statement rests on), then, while ``max_chars`` allows, those before it.
 
     "建立项目线索筛选机制，…" is followed by what the mechanism did ("共筛选…线索…").
     """
@@ -184,6 +185,14 @@ def paragraph_after(
         if (u.hit_index, u.start) in have:
             continue
         if used + len(u.text) > max_chars:
+            break
+        out.append(_plain(u))
+        used += len(u.text)
+    # room left: the sentences before it in the paragraph, nearest first (what the rest explains)
+    line_start = hit.text.rfind("\n", 0, best.start) + 1
+    before = [u for u in units if u.hit_index == best.hit_index and line_start <= u.start < best.start]
+    for u in reversed(before):
+        if (u.hit_index, u.start) in have or used + len(u.text) > max_chars:
             break
         out.append(_plain(u))
         used += len(u.text)
