@@ -190,7 +190,9 @@ def paragraph_after(
         used += len(u.text)
     # room left: the sentences before it in the paragraph, nearest first (what the rest explains)
     line_start = hit.text.rfind("\n", 0, best.start) + 1
-    before = [u for u in units if u.hit_index == best.hit_index and line_start <= u.start < best.start]
+    before = [
+        u for u in units if u.hit_index == best.hit_index and line_start <= u.start < best.start
+    ]
     for u in reversed(before):
         if (u.hit_index, u.start) in have or used + len(u.text) > max_chars:
             break
