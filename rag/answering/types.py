@@ -44,18 +44,7 @@ class AnswerType:
 
 
 FIGURES = frozenset(
-    {
-        "amount",
-        "share",
-        "count",
-        "number",
-        "duration",
-        "year",
-        "date",
-        "frequency",
-        "place",
-        "person",
-    }
+    {"amount", "share", "count", "duration", "year", "date", "frequency", "place", "person"}
 )
 # a post named instead of a person ("组长由市长担任", "由分管副市长牵头"): an answer to who-questions too
 # (not "主要负责同志", "分管领导": every sentence about duties names those)
@@ -117,7 +106,7 @@ TYPES: tuple[AnswerType, ...] = (
         "amount",
         "金额",
         re.compile(
-            r"(?:多少|(?<!哪)几)(?:万|亿|千|百)*(?:美?元|块钱)|多少钱|金额|多少资金|资金(?:有)?多少|"
+            r"(?:多少|(?<!哪)几)(?:万|亿|千|百)?(?:美?元|块钱)|多少钱|金额|多少资金|资金(?:有)?多少|"
             r"投(?:资)?(?:额|了|是|为|有|达)?多少|多少投资|总投资|"
             r"(?:奖|补|资助|扶持|补贴|奖励|补助)[^，。？?]{0,6}(?:多少|几)|"
             r"多少[^，。？?]{0,4}(?:补贴|奖励|补助|资金|经费|费用|奖金)|"
@@ -133,13 +122,6 @@ TYPES: tuple[AnswerType, ...] = (
             r"涨幅|增幅|增速|多少个百分点"
         ),
         re.compile(r"\d+(?:\.\d+)?%|百分之|分之|" + _NUMERAL + r"成|百分点|" + _NUMERAL + r"倍"),
-    ),
-    # any other "多少": a quantity ("失业率目标是多少", "安排了多少"), answered only by a number
-    AnswerType(
-        "number",
-        "数值",
-        re.compile(r"多少(?=[？?。，,]|$)|(?:是|为|有|达到?|定为?|安排了?|控制在)多少"),
-        re.compile(r"\d|百分之|[一二三四五六七八九十两][十百千万亿]?(?:[%个项元倍成]|万|亿)"),
     ),
     AnswerType(
         "person",
