@@ -676,15 +676,13 @@ def test_every_sheet_of_a_workbook_is_read(folder: Path):
 
 
 def test_workbook_sheets_in_the_library(qa: PolicyQA):
-    from rag import library
-
-    docs = {d["doc_id"]: d for d in library.documents(qa)}
+    docs = {d["doc_id"]: d for d in qa.library_documents()}
     assert (
         docs["多表#签约项目"]["rows"] == 2
         and docs["多表#签约项目"]["title"] == "多表.xlsx › 签约项目"
     )
     assert docs["多表#第二批"]["title"] == "重点任务分工表（第二批）"
-    meta, sections = library.document_sections(qa, "多表#签约项目")
+    meta, sections = qa.document_sections("多表#签约项目")
     assert meta["title"] == "多表.xlsx › 签约项目" and [s for s, _ in sections] == [
         "第2行",
         "第3行",

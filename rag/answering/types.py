@@ -218,7 +218,8 @@ def holds(type_name: str, text: str, question: str = "") -> bool:
 _BODIES = frozenset("部门 单位 机构 处室 科室".split())
 _FIELD = re.compile(r"(?:^|[；;\n])\s*[\u4e00-\u9fff]{2,6}[：:]")
 _SENT = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]?")
-_CLAUSES = re.compile(r"[^，,、：:]+[，,、：:]?")
+# clauses end at "，" and "：", not at the enumeration comma "、" ("上海、浙江、福建等30余地市" is one)
+_CLAUSES = re.compile(r"[^，,：:]+[，,：:]?")
 
 
 def holds_near(type_name: str, text: str, anchor: str, question: str = "") -> bool:
