@@ -39,8 +39,7 @@ import numpy as np
 
 from rag.answering.types import AnswerType, holds
 from rag.answering.units import Unit
-from rag.lexicon.places import find_places as _places
-from rag.lexicon.places import place_level as _place_level
+from rag.lexicon.places import find_places, place_level
 from rag.retrieval.query import Synonyms, normalize_query, number_variants
 from rag.store.bm25 import STOPWORDS
 
@@ -169,7 +168,7 @@ def core(entity: str) -> str:
 def hard_entities(question: str) -> list[str]:
     """Names a passage must mention to be about the question: places, 招商N组, “quoted terms”."""
     quoted = [q for q in re.findall(r"“([^”]{2,12})”", question)]
-    return _places(question) + GROUP.findall(question) + quoted
+    return find_places(question) + GROUP.findall(question) + quoted
 
 
 def _rescale(values: np.ndarray) -> np.ndarray:
@@ -260,7 +259,7 @@ def unit_features(
         if not any(t.surface != o.surface and o.surface in t.surface for o in terms)
     ]
     hard = hard_entities(question)
-    levels = {_place_level(e) for e in hard}
+    levels = {place_level(e) for e in hard}
     ordinal = _ORDINAL.search(question)
     item_n = (
         re.compile(
@@ -283,7 +282,7 @@ def unit_features(
         context = f"{hit.title} {hit.section_path}"
         names = 0.0
         if hard and any(core(e) in u.text for e in hard):
-            others = {core(p) for p in _places(u.text) if _place_level(p) in levels} - {
+            others = {core(p) for p in find_places(u.text) if place_level(p) in levels} - {
                 core(e) for e in hard
             }
             names = 0.5 if others else 1.0

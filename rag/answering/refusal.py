@@ -30,8 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from rag.answering.evidence import GROUP, Term, core
-from rag.lexicon.places import find_places as _places
-from rag.lexicon.places import place_level as _place_level
+from rag.lexicon.places import find_places, place_level
 
 MODEL_FILE = Path(__file__).resolve().parent.parent / "data" / "refusal_model.json"
 FEATURES = ("meaning_unit", "meaning_passage", "words_quote", "words_passage")
@@ -127,14 +126,16 @@ def place_consistent(question: str, hits: Sequence) -> set[int]:
     when none does, all are kept (and ``missing_names`` decides).
     """
     keep = set(range(len(hits)))
-    for place in _places(question):
+    for place in find_places(question):
         naming = {i for i in keep if _names_place(hits[i], place)}
         if not naming:
             continue
-        level = _place_level(place)
+        level = place_level(place)
         for i in keep - naming:
             h = hits[i]
-            others = {core(p) for p in _places(f"{h.title} {h.region}") if _place_level(p) == level}
+            others = {
+                core(p) for p in find_places(f"{h.title} {h.region}") if place_level(p) == level
+            }
             if others - {core(place)}:
                 keep.discard(i)
     return keep
@@ -154,29 +155,29 @@ def missing_names(
     head = hits[lead]
     doc_pool = f"{head.title} {head.region} {head.section_path} {head.text}"
     missing: list[str] = []
-    places = _places(question)
+    places = find_places(question)
     subject = re.sub(r"^(?:请问|那么|那|关于)", "", question.strip())
     if places and subject.startswith(places[0]) and head.region:
         # "深圳市对…的标准是多少": the place the question starts with owns the policy; a document
         # of another place that only mentions it ("深入上海、深圳等地…洽谈") does not answer
-        level = _place_level(places[0])
-        owners = {core(p) for p in _places(head.region) if _place_level(p) == level}
+        level = place_level(places[0])
+        owners = {core(p) for p in find_places(head.region) if place_level(p) == level}
         if owners and core(places[0]) not in owners:
             missing.append(places[0])
     for place in places:
         if core(place) in doc_pool or place in missing:
             continue
-        level = _place_level(place)
+        level = place_level(place)
         others = {
             core(p)
-            for p in _places(f"{head.title} {head.region} {head.text}")
-            if _place_level(p) == level
+            for p in find_places(f"{head.title} {head.region} {head.text}")
+            if place_level(p) == level
         }
         if (
             others - {core(place)}
             or core(place) not in pool
             and head.region
-            and _place_level(head.region) == level
+            and place_level(head.region) == level
         ):
             missing.append(place)
     missing += [g for g in GROUP.findall(question) if g not in pool]

@@ -206,9 +206,9 @@ def holds(type_name: str, text: str, question: str = "") -> bool:
     question's own measure word ("几家" → "N家").
     """
     if type_name == "place":
-        from rag.lexicon.places import find_places as _places
+        from rag.lexicon.places import find_places
 
-        return bool(set(_places(text)) - set(_places(question)))
+        return bool(set(find_places(text)) - set(find_places(question)))
     if type_name == "count" and question and not holds_count(question, text):
         return False
     t = _BY_NAME.get(type_name)
