@@ -911,7 +911,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="default POLICYQA_PORT or 7860")] = None,
 ) -> None:
     """Serve the web app (same as python app.py)."""
-    import app as webapp
+    from rag.serving.app import launch
     from rag.serving.auth import Access
 
     try:
@@ -920,7 +920,7 @@ def serve(
     except PolicyQAError as e:
         _fail(e)
         return
-    webapp.launch(settings, host=host, port=port)
+    launch(settings, host=host, port=port)
 
 
 def main() -> None:
