@@ -202,6 +202,19 @@ def report_markdown(
         *_table(["", ""], _config_rows(config, blocks)),
         "",
     ]
+    lines += _retrieval_section(blocks, ks, mid)
+    lines += _document_section(blocks, ks)
+    lines += _per_type_section(blocks, ks, mid, type_labels)
+    if answers := metrics.get("answers"):
+        lines += _answers_section(answers, answer_rows or [])
+    lines += _misses_section(results)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _retrieval_section(
+    blocks: Mapping[str, Mapping[str, Any]], ks: Sequence[int], mid: int
+) -> list[str]:
+    """The main table: by document and answer string, with latency, then the Hit@k chart."""
     main = [
         *(f"hit@{k}" for k in ks),
         "mrr@10",
@@ -209,7 +222,7 @@ def report_markdown(
         f"answer_recall@{mid}",
         f"coverage@{mid}",
     ]
-    lines += [
+    return [
         "## Retrieval: by document and answer string",
         "",
         "A hit is relevant when it comes from a gold document and contains a gold answer string "
@@ -233,13 +246,17 @@ def report_markdown(
         "![Hit@k by retriever](hit_at_k.png)",
         "",
     ]
+
+
+def _document_section(blocks: Mapping[str, Mapping[str, Any]], ks: Sequence[int]) -> list[str]:
+    """The by-document-only table: doc Hit@k, MRR, nDCG and Recall@k per retriever."""
     docs = [
         *(f"doc_hit@{k}" for k in ks),
         "doc_mrr@10",
         "doc_ndcg@10",
         *(f"recall@{k}" for k in ks),
     ]
-    lines += [
+    return [
         "## Retrieval: by document only",
         "",
         "The first hit of each gold document is relevant, whatever its text; Recall@k is the share "
@@ -251,8 +268,17 @@ def report_markdown(
         ),
         "",
     ]
+
+
+def _per_type_section(
+    blocks: Mapping[str, Mapping[str, Any]],
+    ks: Sequence[int],
+    mid: int,
+    type_labels: Mapping[str, str] | None,
+) -> list[str]:
+    """The per-question-type table and chart, with the chart's short labels when they differ."""
     per = [f"hit@{ks[0]}", f"hit@{mid}", "mrr@10", "ndcg@10", f"doc_hit@{ks[0]}", f"coverage@{mid}"]
-    lines += [
+    lines = [
         "## Per question type",
         "",
         *_table(
@@ -273,9 +299,12 @@ def report_markdown(
             "Chart labels: " + ", ".join(f"{v} = {k}" for k, v in type_labels.items() if k != v),
             "",
         ]
-    if answers := metrics.get("answers"):
-        lines += _answers_section(answers, answer_rows or [])
-    lines += [
+    return lines
+
+
+def _misses_section(results: Mapping[str, Sequence[QuestionResult]]) -> list[str]:
+    """The misses: per retriever, answerable questions without a relevant hit at rank 1."""
+    lines = [
         "## Misses",
         "",
         "Answerable questions without a relevant hit at rank 1, with the top 3 "
@@ -284,7 +313,7 @@ def report_markdown(
     ]
     for name, res in results.items():
         lines.append(misses_markdown(res, name, level=3))
-    return "\n".join(lines).rstrip() + "\n"
+    return lines
 
 
 def _answers_section(answers: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> list[str]:
