@@ -246,7 +246,9 @@ def synthetic_index(svc: PolicyQA, n: int, folder: Path) -> PolicyQA:
     return syn
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
+    """The command line: the question set, repeats, k, JSON output, the ingest and scale
+    benchmarks, and the hidden options of the child processes (--probe, --build-synthetic)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, default=SET)
     parser.add_argument("--repeat", type=int, default=1)
@@ -278,7 +280,73 @@ def main() -> None:
     parser.add_argument(
         "--build-synthetic", type=Path, metavar="DIR", help=argparse.SUPPRESS
     )  # internal
-    args = parser.parse_args()
+    return parser
+
+
+def _build_synthetic(args: argparse.Namespace) -> dict[str, object]:
+    """Child process of --scale: build the synthetic index in ``args.build_synthetic``;
+    its size, build time and peak RSS."""
+    t0 = time.perf_counter()
+    syn = synthetic_index(PolicyQA(Settings()), args.scale, args.build_synthetic)
+    figures: dict[str, object] = {
+        "chunks": syn.index.count(),
+        "build_s": time.perf_counter() - t0,
+        "peak_rss_mb": rss_mb(),
+    }
+    print(
+        f"\nsynthetic index of {figures['chunks']} chunks ready in {figures['build_s']:.0f} s "
+        f"(peak RSS of the building process {figures['peak_rss_mb']:.0f} MB)"
+    )
+    return figures
+
+
+def _bench_in_fresh_processes(args: argparse.Namespace) -> dict[str, object]:
+    """The benchmark proper: query the real index in a fresh process, then the optional
+    ingest benchmark and the synthetic index (built and queried in two more processes)."""
+    settings = Settings()
+    figures: dict[str, object] = {
+        "full": in_fresh_process(
+            settings.index_dir,
+            args,
+            "--probe",
+            str(settings.index_dir),
+            "--repeat",
+            str(args.repeat),
+            "--label",
+            "full corpus",
+        )
+    }
+    if args.ingest:
+        figures["ingest"] = ingest_bench(args.ingest, args.reports)
+    if args.scale:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = args.synthetic_dir or Path(tmp) / "synthetic"
+            # built and queried in separate processes: the builder holds every vector
+            figures["scale_build"] = in_fresh_process(
+                settings.index_dir,
+                args,
+                "--build-synthetic",
+                str(folder),
+                "--scale",
+                str(args.scale),
+            )
+            figures["scale"] = in_fresh_process(
+                folder,
+                args,
+                "--probe",
+                str(folder),
+                "--repeat",
+                "1",
+                "--label",
+                f"synthetic {args.scale}",
+            )
+    return figures
+
+
+def main() -> None:
+    args = _parser().parse_args()
     questions = [
         json.loads(line)["question"]
         for line in args.set.read_text(encoding="utf-8").splitlines()
@@ -288,57 +356,9 @@ def main() -> None:
     if args.probe:
         figures: dict[str, object] = probe(args.probe, questions, args.k, args.repeat, args.label)
     elif args.build_synthetic:
-        t0 = time.perf_counter()
-        syn = synthetic_index(PolicyQA(Settings()), args.scale, args.build_synthetic)
-        figures = {
-            "chunks": syn.index.count(),
-            "build_s": time.perf_counter() - t0,
-            "peak_rss_mb": rss_mb(),
-        }
-        print(
-            f"\nsynthetic index of {figures['chunks']} chunks ready in {figures['build_s']:.0f} s "
-            f"(peak RSS of the building process {figures['peak_rss_mb']:.0f} MB)"
-        )
+        figures = _build_synthetic(args)
     else:
-        settings = Settings()
-        figures = {
-            "full": in_fresh_process(
-                settings.index_dir,
-                args,
-                "--probe",
-                str(settings.index_dir),
-                "--repeat",
-                str(args.repeat),
-                "--label",
-                "full corpus",
-            )
-        }
-        if args.ingest:
-            figures["ingest"] = ingest_bench(args.ingest, args.reports)
-        if args.scale:
-            import tempfile
-
-            with tempfile.TemporaryDirectory() as tmp:
-                folder = args.synthetic_dir or Path(tmp) / "synthetic"
-                # built and queried in separate processes: the builder holds every vector
-                figures["scale_build"] = in_fresh_process(
-                    settings.index_dir,
-                    args,
-                    "--build-synthetic",
-                    str(folder),
-                    "--scale",
-                    str(args.scale),
-                )
-                figures["scale"] = in_fresh_process(
-                    folder,
-                    args,
-                    "--probe",
-                    str(folder),
-                    "--repeat",
-                    "1",
-                    "--label",
-                    f"synthetic {args.scale}",
-                )
+        figures = _bench_in_fresh_processes(args)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, ensure_ascii=False), encoding="utf-8")
 
