@@ -489,93 +489,23 @@ def load_ofd(
         names = set(zf.namelist())
         if any(n.lower().endswith("encrypt.xml") or "encryptions" in n.lower() for n in names):
             raise LoadError("OFD 文件已加密，无法读取；请提供未加密的文件")
-        root = _xml(zf, "OFD.xml")
-        body = _find(root, "DocBody")
-        doc_root = _find(body, "DocRoot") if body is not None else None
-        if doc_root is None or not (doc_root.text or "").strip():
-            raise LoadError("OFD 文件已损坏：OFD.xml 中没有 DocRoot")
-        doc_path = _resolve("", doc_root.text)
+        body, doc_path = _ofd_doc_root(zf)
         document = _xml(zf, doc_path)
-        hints: dict[str, str] = {}
-        info = _find(body, "DocInfo")
-        if info is not None:
-            title = _find(info, "Title")
-            if title is not None and (title.text or "").strip():
-                hints["title"] = title.text.strip()
-            for custom in info.iter():
-                name = (
-                    (custom.get("Name") or "").strip() if _local(custom.tag) == "CustomData" else ""
-                )
-                value = (custom.text or "").strip()
-                if name in ("文号", "发文字号", "DocNumber", "docNumber", "doc_number") and value:
-                    hints["doc_number"] = value
-                elif name in ("发文机关", "发文单位", "Issuer", "issuer") and value:
-                    hints["issuer"] = value
+        hints = _ofd_hints(body)
         templates = {
             t.get("ID"): _resolve(doc_path, t.get("BaseLoc") or "")
             for t in document.iter()
             if _local(t.tag) == "TemplatePage"
         }
         media = _ofd_media(zf, doc_path, document)
-        pages_el = _find(document, "Pages")
-        page_locs = [
-            _resolve(doc_path, p.get("BaseLoc") or "")
-            for p in (pages_el if pages_el is not None else [])
-            if _local(p.tag) == "Page"
-        ]
-        if not page_locs:
-            raise LoadError("OFD 文件没有页面")
-        lines: list[Line] = []
-        scanned: dict[int, str] = {}
-        carry: TableCarry | None = None  # a table running on from the text page before
-        for no, loc in enumerate(page_locs, start=1):
-            page = _xml(zf, loc)
-            items = _ofd_text_items(page)
-            for ref in page.iter():
-                if _local(ref.tag) == "Template" and ref.get("TemplateID") in templates:
-                    items += _ofd_text_items(_xml(zf, templates[ref.get("TemplateID")]))
-            if items:
-                kept, carry = placed_lines(
-                    [_ofd_box(it) for it in items],
-                    no,
-                    _ofd_text_lines(no),
-                    carry if lines and lines[-1].page == no - 1 else None,
-                )
-                lines.extend(kept)
-                continue
-            carry = None
-            images = [
-                media[i.get("ResourceID")]
-                for i in page.iter()
-                if _local(i.tag) == "ImageObject" and i.get("ResourceID") in media
-            ]
-            if images:
-                scanned[no] = images[0]
+        page_locs = _ofd_page_locs(doc_path, document)
+        lines, scanned = _ofd_text_pages(zf, page_locs, templates, media)
         problems: list[str] = []
         confidence: dict[int, float] = {}
         if scanned:
-            from PIL import Image
-
-            def render(no: int) -> Any:
-                try:
-                    return Image.open(io.BytesIO(zf.read(scanned[no])))
-                except Exception as e:
-                    raise LoadError(f"OFD 第{no}页的图片无法读取") from e
-
-            results = ocr_pages(source, data, sorted(scanned), render, len(page_locs), ocr)
-            carry = None
-            for no, result in results.items():
-                kept, carry = _ocr_page_lines(
-                    result,
-                    no,
-                    ocr.min_confidence,
-                    problems,
-                    carry if no - 1 in confidence else None,
-                )
-                if kept:
-                    lines.extend(kept)
-                    confidence[no] = result.confidence
-            lines.sort(key=lambda ln: ln.page or 0)  # stable: each page keeps its line order
+            _ofd_ocr_pages(
+                zf, source, data, scanned, len(page_locs), ocr, lines, problems, confidence
+            )
     if not any(ln.text.strip() for ln in lines):
         raise LoadError(
             "OFD 文件没有文字内容" + ("：" + "；".join(problems[:3]) if problems else "")
@@ -584,6 +514,122 @@ def load_ofd(
         [SourceDocument(source=source, lines=tuple(lines), hints=hints, ocr_pages=confidence)],
         problems,
     )
+
+
+def _ofd_doc_root(zf: zipfile.ZipFile) -> tuple[Any, str]:
+    """OFD.xml's DocBody element and the path of its document's Document.xml."""
+    root = _xml(zf, "OFD.xml")
+    body = _find(root, "DocBody")
+    doc_root = _find(body, "DocRoot") if body is not None else None
+    if doc_root is None or not (doc_root.text or "").strip():
+        raise LoadError("OFD 文件已损坏：OFD.xml 中没有 DocRoot")
+    return body, _resolve("", doc_root.text)
+
+
+def _ofd_hints(body: Any) -> dict[str, str]:
+    """Metadata hints from DocInfo: Title, and CustomData named 文号 / 发文机关 (or English names).
+
+    <DocInfo><Title>关于…的通知</Title><CustomDatas><CustomData Name="文号">国发〔2024〕1号
+    </CustomData></CustomDatas></DocInfo> → {"title": "关于…的通知", "doc_number": "国发〔2024〕1号"}
+    """
+    hints: dict[str, str] = {}
+    info = _find(body, "DocInfo")
+    if info is not None:
+        title = _find(info, "Title")
+        if title is not None and (title.text or "").strip():
+            hints["title"] = title.text.strip()
+        for custom in info.iter():
+            name = (custom.get("Name") or "").strip() if _local(custom.tag) == "CustomData" else ""
+            value = (custom.text or "").strip()
+            if name in ("文号", "发文字号", "DocNumber", "docNumber", "doc_number") and value:
+                hints["doc_number"] = value
+            elif name in ("发文机关", "发文单位", "Issuer", "issuer") and value:
+                hints["issuer"] = value
+    return hints
+
+
+def _ofd_page_locs(doc_path: str, document: Any) -> list[str]:
+    """The package paths of the document's pages, in order; an OFD without pages is an error."""
+    pages_el = _find(document, "Pages")
+    page_locs = [
+        _resolve(doc_path, p.get("BaseLoc") or "")
+        for p in (pages_el if pages_el is not None else [])
+        if _local(p.tag) == "Page"
+    ]
+    if not page_locs:
+        raise LoadError("OFD 文件没有页面")
+    return page_locs
+
+
+def _ofd_text_pages(
+    zf: zipfile.ZipFile, page_locs: list[str], templates: dict[Any, str], media: dict[str, str]
+) -> tuple[list[Line], dict[int, str]]:
+    """The lines of the pages with text (their templates' text too), and for each page without
+    text but with an image, the package path of its first image (page number → path)."""
+    lines: list[Line] = []
+    scanned: dict[int, str] = {}
+    carry: TableCarry | None = None  # a table running on from the text page before
+    for no, loc in enumerate(page_locs, start=1):
+        page = _xml(zf, loc)
+        items = _ofd_text_items(page)
+        for ref in page.iter():
+            if _local(ref.tag) == "Template" and ref.get("TemplateID") in templates:
+                items += _ofd_text_items(_xml(zf, templates[ref.get("TemplateID")]))
+        if items:
+            kept, carry = placed_lines(
+                [_ofd_box(it) for it in items],
+                no,
+                _ofd_text_lines(no),
+                carry if lines and lines[-1].page == no - 1 else None,
+            )
+            lines.extend(kept)
+            continue
+        carry = None
+        images = [
+            media[i.get("ResourceID")]
+            for i in page.iter()
+            if _local(i.tag) == "ImageObject" and i.get("ResourceID") in media
+        ]
+        if images:
+            scanned[no] = images[0]
+    return lines, scanned
+
+
+def _ofd_ocr_pages(
+    zf: zipfile.ZipFile,
+    source: str,
+    data: bytes,
+    scanned: dict[int, str],
+    n_pages: int,
+    ocr: OcrSettings,
+    lines: list[Line],
+    problems: list[str],
+    confidence: dict[int, float],
+) -> None:
+    """OCR the scanned pages' images and merge their lines into ``lines`` in page order;
+    fills ``problems`` and ``confidence`` (page → OCR confidence) in place."""
+    from PIL import Image
+
+    def render(no: int) -> Any:
+        try:
+            return Image.open(io.BytesIO(zf.read(scanned[no])))
+        except Exception as e:
+            raise LoadError(f"OFD 第{no}页的图片无法读取") from e
+
+    results = ocr_pages(source, data, sorted(scanned), render, n_pages, ocr)
+    carry: TableCarry | None = None
+    for no, result in results.items():
+        kept, carry = _ocr_page_lines(
+            result,
+            no,
+            ocr.min_confidence,
+            problems,
+            carry if no - 1 in confidence else None,
+        )
+        if kept:
+            lines.extend(kept)
+            confidence[no] = result.confidence
+    lines.sort(key=lambda ln: ln.page or 0)  # stable: each page keeps its line order
 
 
 def _ofd_media(zf: zipfile.ZipFile, doc_path: str, document: Any) -> dict[str, str]:
