@@ -1558,59 +1558,92 @@ def load_table(
     docs: list[SourceDocument] = []
     problems: list[str] = []
     for no, row in enumerate(rows[1:], start=2):
-        f = {name: (str(row[i]).strip() if i < len(row) else "") for name, i in cols.fields.items()}
-        if not f["title"]:
-            problems.append(f"第{no}行：缺少项目名称，已跳过")
-            continue
-        amount_text = (
-            str(row[cols.amount]).strip()
-            if cols.amount is not None and cols.amount < len(row)
-            else ""
-        )
-        amount = parse_amount(amount_text, cols.amount_per_yi) if amount_text else None
-        if amount_text.startswith("="):
-            problems.append(
-                f"第{no}行：投资额是公式“{amount_text}”，文件中没有保存计算结果"
-                "（请用 Excel 打开并保存后重新导入），已按空值导入"
-            )
-        elif amount_text and amount is None:
-            problems.append(f"第{no}行：投资额“{amount_text}”不是数字，已按空值导入")
-        province, city, county = (f.get("province", ""), f.get("city", ""), f.get("county", ""))
-        if f.get("region") and not (province or city or county):
-            province, city, county = split_region(f["region"])
-        f["region"] = f.get("region") or province + city + county
-        extra: dict[str, str | float | int] = {"project_name": f["title"], "row": no}
-        if sheet:
-            extra["sheet"] = sheet
-        extra |= {
-            k: v for k, v in (("province", province), ("city", city), ("county", county)) if v
-        }
-        extra |= {
-            k: f[k]
-            for k in ("region", "industry", "stage", "date", "units", "source_doc", "quote")
-            if f.get(k)
-        }
-        if amount is not None:
-            extra["amount_yi"] = amount
-        hints = {
-            "title": f["title"],
-            "kind": "project_record",
-            "region": f["region"],
-            "date": f.get("date", ""),
-        }
-        docs.append(
-            SourceDocument(
-                source=source,
-                key=f"{key_prefix}row{no}",
-                lines=tuple(_lines(render_record(f, amount))),
-                hints={k: v for k, v in hints.items() if v},
-                extra=extra,
-                needs_cleaning=False,
-            )
-        )
+        doc = _project_record(source, row, no, cols, sheet, key_prefix, problems)
+        if doc is not None:
+            docs.append(doc)
     if not docs:
         raise LoadError("表格中没有可用的记录：" + "；".join(problems[:3]))
     return LoadResult(docs, problems)
+
+
+def _project_record(
+    source: str,
+    row: list[str],
+    no: int,
+    cols: TableColumns,
+    sheet: str,
+    key_prefix: str,
+    problems: list[str],
+) -> SourceDocument | None:
+    """Sheet row ``no`` of a project ledger as a document, or None for a row without a name;
+    what is wrong with the row is appended to ``problems``."""
+    f = {name: (str(row[i]).strip() if i < len(row) else "") for name, i in cols.fields.items()}
+    if not f["title"]:
+        problems.append(f"第{no}行：缺少项目名称，已跳过")
+        return None
+    amount, problem = _row_amount(row, cols, no)
+    if problem:
+        problems.append(problem)
+    province, city, county = (f.get("province", ""), f.get("city", ""), f.get("county", ""))
+    if f.get("region") and not (province or city or county):
+        province, city, county = split_region(f["region"])
+    f["region"] = f.get("region") or province + city + county
+    hints = {
+        "title": f["title"],
+        "kind": "project_record",
+        "region": f["region"],
+        "date": f.get("date", ""),
+    }
+    return SourceDocument(
+        source=source,
+        key=f"{key_prefix}row{no}",
+        lines=tuple(_lines(render_record(f, amount))),
+        hints={k: v for k, v in hints.items() if v},
+        extra=_record_extra(f, no, sheet, (province, city, county), amount),
+        needs_cleaning=False,
+    )
+
+
+def _row_amount(row: list[str], cols: TableColumns, no: int) -> tuple[float | None, str | None]:
+    """The row's investment amount in 亿元 (None when unknown) and the problem to report, if any.
+
+    Row 5 with amount "约十亿" → (None, "第5行：投资额“约十亿”不是数字，已按空值导入").
+    """
+    amount_text = (
+        str(row[cols.amount]).strip() if cols.amount is not None and cols.amount < len(row) else ""
+    )
+    amount = parse_amount(amount_text, cols.amount_per_yi) if amount_text else None
+    if amount_text.startswith("="):
+        return amount, (
+            f"第{no}行：投资额是公式“{amount_text}”，文件中没有保存计算结果"
+            "（请用 Excel 打开并保存后重新导入），已按空值导入"
+        )
+    if amount_text and amount is None:
+        return amount, f"第{no}行：投资额“{amount_text}”不是数字，已按空值导入"
+    return amount, None
+
+
+def _record_extra(
+    f: dict[str, str],
+    no: int,
+    sheet: str,
+    place: tuple[str, str, str],
+    amount: float | None,
+) -> dict[str, str | float | int]:
+    """A project record's structured fields: name, row, sheet, the non-empty place levels
+    (province, city, county) and fields, and amount_yi when known."""
+    extra: dict[str, str | float | int] = {"project_name": f["title"], "row": no}
+    if sheet:
+        extra["sheet"] = sheet
+    extra |= {k: v for k, v in zip(("province", "city", "county"), place, strict=True) if v}
+    extra |= {
+        k: f[k]
+        for k in ("region", "industry", "stage", "date", "units", "source_doc", "quote")
+        if f.get(k)
+    }
+    if amount is not None:
+        extra["amount_yi"] = amount
+    return extra
 
 
 def _task_table(
