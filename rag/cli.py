@@ -463,49 +463,20 @@ def eval_run(
 
     Example: policyqa eval evals/sets/policy_qa.jsonl --retriever bm25,hybrid --out evals/results/x
     """
-    import shlex
     from datetime import datetime
-
-    from tqdm import tqdm
-
-    from rag.evaluation import formats as fmt
-    from rag.evaluation import scoring as ev
-    from rag.evaluation.runner import Run
 
     names, cuts = _eval_args(retriever, ks)
     if resume and out_dir is None:
         err.print("错误：--resume 需要与上次相同的 --out 目录")
         raise typer.Exit(2)
-    depth = max(*cuts, ev.DEPTH)
     started = datetime.now()
     out_dir = out_dir or Path("evals/results") / f"{started:%Y%m%d-%H%M%S}-{'-'.join(names)}"
     try:
-        loaded = fmt.load_any(set_path)
-        svc = _service()
-        items = _eval_items(svc, loaded)
-        if split is not None:
-            if split not in ("dev", "test"):
-                raise ev.EvalSetError(f"--split 只能是 dev 或 test，而不是“{split}”")
-            items = [i for i in items if i.split == split]
-        run, notes = Run.open(
-            svc, set_path, items[:limit], names, depth, out_dir, answers, resume, split
-        )
-        for note in notes:
-            err.print(f"[yellow]注意[/yellow] {note}", highlight=False)
+        run, loaded = _eval_open(set_path, names, cuts, out_dir, limit, split, answers, resume)
     except PolicyQAError as e:
         _fail(e)
         return
-    skipped = run.skipped()
-    if resume and any(skipped.values()):
-        out.print(
-            "续跑 resume：跳过已完成的 " + "，".join(f"{n} {c} 题" for n, c in skipped.items())
-        )
-    bar = tqdm(
-        total=len(run.items) * len(run.stages) - sum(skipped.values()),
-        unit="q",
-        file=sys.stderr,
-        disable=None,
-    )
+    skipped, bar = _eval_progress(run, resume)
     try:
         run.run(on_stage=bar.set_description, tick=lambda: bar.update(1))
         bar.close()
@@ -521,26 +492,7 @@ def eval_run(
         )
     except KeyboardInterrupt:
         bar.close()
-        again = [
-            "policyqa",
-            "eval",
-            str(set_path),
-            "--retriever",
-            ",".join(names),
-            "-k",
-            ",".join(map(str, cuts)),
-            *(["--answers"] if answers else []),
-            *(["--limit", str(limit)] if limit else []),
-            "--out",
-            str(out_dir),
-            "--resume",
-        ]
-        err.print(
-            f"已中断 interrupted：已完成的题目保存在 {out_dir}（partial.jsonl）。继续 resume with:\n  "
-            + shlex.join(again),
-            highlight=False,
-            soft_wrap=True,
-        )
+        _eval_interrupted(out_dir, _resume_command(set_path, names, cuts, answers, limit, out_dir))
         raise typer.Exit(130) from None
     except PolicyQAError as e:
         bar.close()
@@ -548,6 +500,99 @@ def eval_run(
         return
     _print_eval(metrics["retrievers"], cuts, metrics.get("answers"))
     out.print(f"结果已写入 {out_dir}（report.md、metrics.json、hit_at_k.png、per_type.png）")
+
+
+def _eval_open(
+    set_path: Path,
+    names: list[str],
+    cuts: list[int],
+    out_dir: Path,
+    limit: int | None,
+    split: str | None,
+    answers: bool,
+    resume: bool,
+) -> tuple[Any, Any]:
+    """Load the set, keep the split's first ``limit`` questions and open (or resume) the run
+    in ``out_dir``; prints the run's notes. Returns the run and the loaded set."""
+    from rag.evaluation import formats as fmt
+    from rag.evaluation import scoring as ev
+    from rag.evaluation.runner import Run
+
+    depth = max(*cuts, ev.DEPTH)
+    loaded = fmt.load_any(set_path)
+    svc = _service()
+    items = _eval_items(svc, loaded)
+    if split is not None:
+        if split not in ("dev", "test"):
+            raise ev.EvalSetError(f"--split 只能是 dev 或 test，而不是“{split}”")
+        items = [i for i in items if i.split == split]
+    run, notes = Run.open(
+        svc, set_path, items[:limit], names, depth, out_dir, answers, resume, split
+    )
+    for note in notes:
+        err.print(f"[yellow]注意[/yellow] {note}", highlight=False)
+    return run, loaded
+
+
+def _eval_progress(run: Any, resume: bool) -> tuple[dict[str, int], Any]:
+    """The questions a resumed run skips per stage (said when resuming), and a progress bar
+    on stderr over the questions left to do."""
+    from tqdm import tqdm
+
+    skipped: dict[str, int] = run.skipped()
+    if resume and any(skipped.values()):
+        out.print(
+            "续跑 resume：跳过已完成的 " + "，".join(f"{n} {c} 题" for n, c in skipped.items())
+        )
+    bar = tqdm(
+        total=len(run.items) * len(run.stages) - sum(skipped.values()),
+        unit="q",
+        file=sys.stderr,
+        disable=None,
+    )
+    return skipped, bar
+
+
+def _resume_command(
+    set_path: Path,
+    names: list[str],
+    cuts: list[int],
+    answers: bool,
+    limit: int | None,
+    out_dir: Path,
+) -> list[str]:
+    """The command line that resumes an interrupted run.
+
+    (sets/a.jsonl, ["bm25"], [1, 5], False, None, out/x) →
+    ["policyqa", "eval", "sets/a.jsonl", "--retriever", "bm25", "-k", "1,5", "--out", "out/x",
+    "--resume"]
+    """
+    return [
+        "policyqa",
+        "eval",
+        str(set_path),
+        "--retriever",
+        ",".join(names),
+        "-k",
+        ",".join(map(str, cuts)),
+        *(["--answers"] if answers else []),
+        *(["--limit", str(limit)] if limit else []),
+        "--out",
+        str(out_dir),
+        "--resume",
+    ]
+
+
+def _eval_interrupted(out_dir: Path, command: list[str]) -> None:
+    """Tell where the finished questions of an interrupted run are and how to resume it."""
+    import shlex
+
+    err.print(
+        f"已中断 interrupted：已完成的题目保存在 {out_dir}（partial.jsonl）。继续 resume with:\n  "
+        + shlex.join(command),
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _metrics_table(
