@@ -937,58 +937,8 @@ class PolicyIndex:
                 for i, _ in rows:
                     report.add("orphan_vector", i, "向量没有所属文档（缺少 doc_id）")
                 continue
-            copies: dict[str, list[str]] = {}
-            for i, m in rows:
-                copies.setdefault(str(m.get("chunk_id", "")), []).append(i)
-            extra: set[str] = set()
-            for cid, group in copies.items():
-                if len(group) < 2:
-                    continue
-                keyed = [i for i in group if keys.get(i) == doc_id]
-                report.add(
-                    "duplicate_chunk",
-                    doc_id,
-                    f"分块 {cid} 重复 {len(group)} 次（{', '.join(group)}）",
-                )
-                if len(keyed) == 1:  # the copies without a record are leftovers: delete them
-                    extra.update(i for i in group if i not in keyed)
-                else:
-                    bad_docs[doc_id] = "duplicate"
-            report.orphan_ids.extend(sorted(extra))
-            rows = [(i, m) for i, m in rows if i not in extra]
-            by_doc[doc_id] = rows
-            for i, _ in rows:
-                if remote:  # each process has its own record manager: other writers' chunks have no key here
-                    continue
-                if i not in keys:
-                    report.add(
-                        "orphan_vector", doc_id, f"向量 {i} 没有对应的记录（record manager）"
-                    )
-                    bad_docs.setdefault(doc_id, "orphan")
-                elif keys[i] != doc_id:
-                    report.add("orphan_vector", doc_id, f"向量 {i} 的记录属于另一文档“{keys[i]}”")
-                    bad_docs[doc_id] = "group"
-            hashes = {str(m.get("doc_hash", "")) for _, m in rows}
-            if len(hashes) > 1:
-                report.add(
-                    "mixed_versions",
-                    doc_id,
-                    f"同一文档混有 {len(hashes)} 个版本的分块（导入中断？）",
-                )
-                bad_docs[doc_id] = "mixed"
-            ordinals = sorted({int(m.get("ordinal", -1)) for _, m in rows})
-            if ordinals != list(range(len(ordinals))):
-                report.add("incomplete_doc", doc_id, "文档分块不完整（序号不连续）")
-                bad_docs[doc_id] = "incomplete"
-        missing: dict[str, list[str]] = {}
-        for k, g in keys.items():
-            if k not in id_set and not remote:
-                missing.setdefault(g or "", []).append(k)
-        for g, ks in missing.items():
-            report.add("missing_vector", g or "?", f"{len(ks)} 条记录在 Chroma 中没有向量")
-            if g in by_doc:
-                bad_docs[g] = "missing"
-        report.stale_keys = [k for g, ks in missing.items() for k in ks]
+            by_doc[doc_id] = _check_doc(report, doc_id, rows, keys, remote, bad_docs)
+        _check_missing(report, keys, id_set, remote, by_doc, bad_docs)
         # a doc whose only problem is orphan vectors of its own, and which is otherwise whole,
         # gets its record keys back; any other problem: the doc is deleted for the next ingest
         report.rekey = {
@@ -1166,3 +1116,97 @@ class CheckReport:
     @property
     def ok(self) -> bool:
         return not self.findings
+
+
+def _check_doc(
+    report: CheckReport,
+    doc_id: str,
+    rows: list[tuple[str, dict]],
+    keys: dict[str, str | None],
+    remote: bool,
+    bad_docs: dict[str, str],
+) -> list[tuple[str, dict]]:
+    """Check one document's chunks (Chroma id, metadata): duplicate copies, vectors without
+    or with another document's record, mixed versions, gaps in the ordinals. Findings go to
+    ``report``, why the document is bad to ``bad_docs``; returns its rows without the
+    leftover copies (which go to ``report.orphan_ids``)."""
+    extra = _check_duplicates(report, doc_id, rows, keys, bad_docs)
+    report.orphan_ids.extend(sorted(extra))
+    rows = [(i, m) for i, m in rows if i not in extra]
+    for i, _ in rows:
+        if (
+            remote
+        ):  # each process has its own record manager: other writers' chunks have no key here
+            continue
+        if i not in keys:
+            report.add("orphan_vector", doc_id, f"向量 {i} 没有对应的记录（record manager）")
+            bad_docs.setdefault(doc_id, "orphan")
+        elif keys[i] != doc_id:
+            report.add("orphan_vector", doc_id, f"向量 {i} 的记录属于另一文档“{keys[i]}”")
+            bad_docs[doc_id] = "group"
+    hashes = {str(m.get("doc_hash", "")) for _, m in rows}
+    if len(hashes) > 1:
+        report.add(
+            "mixed_versions",
+            doc_id,
+            f"同一文档混有 {len(hashes)} 个版本的分块（导入中断？）",
+        )
+        bad_docs[doc_id] = "mixed"
+    ordinals = sorted({int(m.get("ordinal", -1)) for _, m in rows})
+    if ordinals != list(range(len(ordinals))):
+        report.add("incomplete_doc", doc_id, "文档分块不完整（序号不连续）")
+        bad_docs[doc_id] = "incomplete"
+    return rows
+
+
+def _check_duplicates(
+    report: CheckReport,
+    doc_id: str,
+    rows: list[tuple[str, dict]],
+    keys: dict[str, str | None],
+    bad_docs: dict[str, str],
+) -> set[str]:
+    """Report chunks of ``doc_id`` stored more than once; returns the leftover copies to delete.
+
+    Copies a, b of one chunk, only a with a record of this document → {"b"}; when none or
+    several copies have a record, the document is marked bad ("duplicate") and nothing returned.
+    """
+    copies: dict[str, list[str]] = {}
+    for i, m in rows:
+        copies.setdefault(str(m.get("chunk_id", "")), []).append(i)
+    extra: set[str] = set()
+    for cid, group in copies.items():
+        if len(group) < 2:
+            continue
+        keyed = [i for i in group if keys.get(i) == doc_id]
+        report.add(
+            "duplicate_chunk",
+            doc_id,
+            f"分块 {cid} 重复 {len(group)} 次（{', '.join(group)}）",
+        )
+        if len(keyed) == 1:  # the copies without a record are leftovers: delete them
+            extra.update(i for i in group if i not in keyed)
+        else:
+            bad_docs[doc_id] = "duplicate"
+    return extra
+
+
+def _check_missing(
+    report: CheckReport,
+    keys: dict[str, str | None],
+    id_set: set[str],
+    remote: bool,
+    by_doc: dict[str, list[tuple[str, dict]]],
+    bad_docs: dict[str, str],
+) -> None:
+    """Report record keys without a vector in Chroma, per document; they become
+    ``report.stale_keys`` and a document that still has chunks is marked bad ("missing")."""
+    missing: dict[str, list[str]] = {}
+    for k, g in keys.items():
+        if k not in id_set and not remote:
+            missing.setdefault(g or "", []).append(k)
+    for g, ks in missing.items():
+        report.add("missing_vector", g or "?", f"{len(ks)} 条记录在 Chroma 中没有向量")
+        if g in by_doc:
+            bad_docs[g] = "missing"
+    report.stale_keys = [k for g, ks in missing.items() for k in ks]
