@@ -55,6 +55,14 @@ class Settings(BaseSettings):
     dense_weight: float = Field(
         default=1.0, ge=0, description="weight of the dense run in the fusion"
     )
+    hnsw_ef_search: int = Field(
+        default=1000,
+        ge=10,
+        le=10000,
+        description="HNSW search breadth of the dense side (Chroma's ef_search); at Chroma's "
+        "default 100, 2.8k e5 chunks gave recall@10 .76 of exact search, varying per process; "
+        "at 1000 it matched exact search and gave the same top 10 in every process",
+    )
     reranker: str = Field(
         default="",
         description="local path or cached name of a sentence-transformers CrossEncoder; empty = no rerank",

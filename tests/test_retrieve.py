@@ -461,3 +461,59 @@ def test_bad_reranker_path_is_a_chinese_config_error(
     with pytest.raises(ConfigError, match="重排序模型") as err:
         qa.search("招商六组的牵头领导是谁", k=3)
     assert str(path) in str(err.value) and re.search(r"[\u4e00-\u9fff]{4}", str(err.value))
+
+
+# ---------------------------------------------------------------- the dense side's search breadth
+
+
+def _crowded(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Unit vectors within a narrow cone, as e5 puts the chunks of one genre (cosine .85–.9)."""
+    centre = rng.normal(size=384)
+    v = centre / np.linalg.norm(centre) + 0.35 * rng.normal(size=(n, 384)) / np.sqrt(384)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_the_dense_side_finds_the_true_nearest_chunks_in_a_crowded_space(tmp_path: Path):
+    """A collection made at Chroma's default breadth (ef_search 100) missed true neighbours of
+    crowded vectors; widened, a freshly opened client returns exactly the exact top 10."""
+    import chromadb
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    from rag.store.index import widen_search
+
+    rng = np.random.default_rng(7)
+    vectors = _crowded(rng, 3000)
+    ids = [f"c{i}" for i in range(len(vectors))]
+    path = str(tmp_path / "crowded")
+    col = chromadb.PersistentClient(path).create_collection(
+        "crowded", metadata={"hnsw:space": "cosine"}
+    )
+    for i in range(0, len(ids), 500):
+        col.add(ids=ids[i : i + 500], embeddings=vectors[i : i + 500])
+    assert col.configuration["hnsw"]["ef_search"] == 100
+    assert widen_search(col, 1000) and not widen_search(col, 1000)
+    SharedSystemClient._identifier_to_system.pop(path, None)  # as a new process opens it
+    col = chromadb.PersistentClient(path).get_collection("crowded")
+    assert col.configuration["hnsw"]["ef_search"] == 1000
+    queries = vectors[:40] + 0.2 * rng.normal(size=(40, 384)) / np.sqrt(384)
+    for q in queries:
+        exact = [ids[i] for i in np.argsort(-(vectors @ q))[:10]]
+        got = col.query(query_embeddings=[q.tolist()], n_results=10)["ids"][0]
+        assert got == exact
+
+
+def test_an_index_is_searched_at_the_configured_breadth(tmp_path: Path, e5):
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "a.txt").write_text(
+        "关于招商引资的通知\n一、成立招商小组，由市长任组长。\n二、每月报送招商进展。\n",
+        encoding="utf-8",
+    )
+    from rag.settings import Settings
+
+    qa = PolicyQA(Settings(index_dir=tmp_path / "idx", hnsw_ef_search=800), embeddings=e5)
+    assert qa.ingest([tmp_path / "c"]).ok
+    hnsw = qa.index.collection.configuration["hnsw"]
+    assert (hnsw["space"], hnsw["ef_search"]) == ("cosine", 800)
+    again = PolicyQA(Settings(index_dir=tmp_path / "idx", hnsw_ef_search=1200), embeddings=e5)
+    assert again.index.collection.configuration["hnsw"]["ef_search"] == 1200
+    assert again.search("谁任招商小组组长", k=1)[0].text.startswith("一、成立招商小组")
