@@ -14,7 +14,14 @@ import pytest
 from rag.answering import Library, answer_offline
 from rag.answering.evidence import question_terms
 from rag.answering.lists import enumeration, list_items
-from rag.answering.refusal import FEATURES, default_model, missing_names
+from rag.answering.refusal import (
+    FEATURES,
+    default_model,
+    missing_names,
+    name_consistent,
+    quoted_absent,
+    unstated,
+)
 from rag.answering.types import answer_type, holds, holds_near, unlisted
 from rag.answering.units import embedding_text, is_fragment, passage_units
 from rag.service import PolicyQA
@@ -206,6 +213,51 @@ def test_a_list_inside_one_item_is_answered_from_that_item():
     assert [i.text[:2] for i in whole] == ["一是", "二是", "三是"]
 
 
+# 003_…#3 (汝州), verbatim
+TERMINALS = (
+    "在智能终端产业方面，随着一期11栋标准化厂房的建设推进，深入上海、深圳等地积极进行对接洽谈，"
+    "尤其是2017年11月，针对智能终端产业招商，在深圳召开专题招商引资推介会，会上签约意向合作项目17个。"
+)
+
+
+def test_figures_of_other_measures_and_dates_of_the_year_are_told_apart():
+    # 万/亿 without 元 count money only when no other measure follows
+    assert not holds("amount", "有效利用土地1910亩、厂房38万平方。")
+    assert holds("amount", "签约总金额592.6亿元。") and holds("amount", "总投资12亿，")
+    # "年初" answers "什么时候"
+    assert holds("date", "各县（市、区）、开发区年初要对招商引资工作进行专题研究")
+
+
+def test_a_year_or_a_phase_the_evidence_does_not_state():
+    """The quote holds "一期", the question asks for "二期"; the year asked is nowhere."""
+    assert unstated("智能终端产业园二期一共多少栋厂房？", TERMINALS, TERMINALS) == ["二期"]
+    assert unstated("智能终端产业园一期有多少栋厂房？", TERMINALS, TERMINALS) == []
+    assert unstated("2015年汝州签约了多少智能终端项目？", TERMINALS, TERMINALS) == ["2015年"]
+    assert unstated("2017年汝州签约了多少智能终端项目？", TERMINALS, TERMINALS) == []
+    # written in Chinese numerals, a year is still stated; a year's report is retrieval's business
+    assert unstated("二〇一七年签约了多少项目？", "二〇一七年，签约项目17个。", "") == []
+    assert unstated("2019年政府工作报告的增长目标是多少？", "增长6%—6.5%", "") == []
+
+
+def test_a_quoted_name_must_be_in_the_passages_and_picks_their_documents():
+    assert quoted_absent("汝州“万人进万企”招商活动是怎么搞的？", TERMINALS) == ["“万人进万企”"]
+    assert quoted_absent("汝州“双创”扶持政策有多少条？", TERMINALS) == []  # a short form
+    named = Passage(ILLS, doc_id="a", chunk_id="a-0", title="招商引资要在“五改”上下功夫")
+    other = Passage(
+        TERMINALS, doc_id="b", chunk_id="b-0", title="瞄准新兴产业 汝州致力创造招商奇迹"
+    )
+    question = "讲“五改”的那篇文章说了哪些弊病？"
+    assert name_consistent(question, [other, named], {0, 1}) == {1}
+    # no passage holds the name: all are kept (and ``missing_names`` decides)
+    assert name_consistent("“十改”说了什么？", [other, named], {0, 1}) == {0, 1}
+
+
+def test_a_list_the_question_counts_itself_needs_its_items():
+    quote = "预计到2020年，河北将打造5个战略高地、建设20个示范园区、做强100个转化机构。"
+    assert unlisted("那20个示范园区具体都是哪些？", [quote])
+    assert not unlisted("那3个目标具体都是哪些？", [quote])
+
+
 # ---------------------------------------------------------------- the pipeline on the seed corpus
 
 
@@ -234,6 +286,17 @@ def test_an_amount_the_passage_lacks_is_answered_in_part(corpus_qa: PolicyQA):
     assert a.citations and all(
         c.quote in corpus_qa.stored_texts([c.chunk_id])[c.chunk_id] for c in a.citations
     )
+
+
+def test_a_year_the_documents_do_not_cover_is_answered_in_part(corpus_qa: PolicyQA):
+    a = corpus_qa.ask("焦作2016年招商引资签约了多少个项目？")
+    assert not a.answered and a.mode == "partial", a.text
+    assert a.text.endswith("但资料未写明2016年的情况。") and a.citations
+
+
+def test_a_quoted_name_no_document_holds_is_refused(corpus_qa: PolicyQA):
+    a = corpus_qa.ask("许昌的“招商直通车”是怎么运作的？")
+    assert not a.answered and a.mode == "refusal" and "“招商直通车”" in a.text, a.text
 
 
 def test_a_mechanism_is_answered_with_its_parts(corpus_qa: PolicyQA):

@@ -27,7 +27,9 @@ from rag.answering.refusal import (
     RefusalModel,
     default_model,
     missing_names,
+    name_consistent,
     place_consistent,
+    unstated,
     word_share,
 )
 from rag.answering.types import AnswerType, answer_type, asked_types, holds, holds_near, unlisted
@@ -79,7 +81,7 @@ def candidates(question: str, hits: Sequence, library: Library) -> tuple[list, l
     appended after the hits, so hit indexes of the retrieved passages do not move.
     """
     hits = list(hits)
-    keep = place_consistent(question, hits[:PASSAGES])
+    keep = name_consistent(question, hits, place_consistent(question, hits[:PASSAGES]))
     if library.following is not None:
         seen = {h.chunk_id for h in hits}
         for i in sorted(keep)[:CONTINUED]:
@@ -200,6 +202,14 @@ def _runs(chosen: Sequence[Scored], hits: Sequence) -> list[str]:
     return [hits[h].text[a:b] for h, a, b in out]
 
 
+def _lead_document(hits: Sequence, lead: int) -> str:
+    """Everything the passages of the lead passage's document say, with its title and date."""
+    doc = hits[lead].doc_id
+    return " ".join(
+        f"{h.title} {h.date} {h.section_path} {h.text}" for h in hits if h.doc_id == doc
+    )
+
+
 def features_of(
     question: str,
     kind: AnswerType,
@@ -260,6 +270,11 @@ def answer_offline(
     p = model.probability(feats)
     if p < model.threshold or not citations:
         return Draft("refuse", text, citations, kind.name, [], feats, p)
+    unsaid = unstated(question, _lead_document(hits, lead), " ".join(c.text for c in chosen))
+    if unsaid:
+        return Draft(
+            "partial", text, citations, kind.name, [f"{q}的情况" for q in unsaid], feats, p
+        )
     if kind.checkable and feats["figure"] == 0.0:
         return Draft("partial", text, citations, kind.name, [f"具体{kind.label}"], feats, p)
     if kind.name == "list" and unlisted(question, [c.text for c in chosen]):

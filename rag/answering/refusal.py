@@ -141,6 +141,28 @@ def place_consistent(question: str, hits: Sequence) -> set[int]:
     return keep
 
 
+def name_consistent(question: str, hits: Sequence, keep: set[int]) -> set[int]:
+    """Of the passages ``keep`` lists, those of documents that contain every quoted name of the
+    question that some passage contains ("讲“五改”的那篇文章…" is not answered from a report
+    that never says 五改); all of ``keep`` when no passage contains them."""
+    places = [core(p) for p in find_places(question)]
+    for name in _QUOTED.findall(question):
+        flat = re.sub(r"\s+", "", name)
+        docs = {
+            h.doc_id
+            for h in hits
+            if flat in re.sub(r"\s+", "", f"{h.title} {h.section_path} {h.text}")
+        }
+        naming = {i for i in keep if hits[i].doc_id in docs}
+        # the question's place outranks its quoted words: "汝州…“双创”政策" stays with 汝州's
+        # article, which says 大众创业、万众创新, not with a national report that says “双创”
+        if places and not any(_names_place(hits[i], p) for i in naming for p in places):
+            continue
+        if naming:
+            keep = naming
+    return keep
+
+
 def missing_names(
     question: str, hits: Sequence, lead: int, titles: Sequence[str] = ()
 ) -> list[str]:
@@ -181,9 +203,59 @@ def missing_names(
         ):
             missing.append(place)
     missing += [g for g in GROUP.findall(question) if g not in pool]
+    missing += quoted_absent(question, pool)
     missing += [full for name, full in _programmes(question) if name not in pool]
     reports = " ".join(titles) if titles else " ".join(h.title for h in hits)
     missing += [
         f"{y}年政府工作报告" for y in YEAR_REPORT.findall(question) if f"{y}年" not in reports
     ]
     return list(dict.fromkeys(missing))
+
+
+_QUOTED = re.compile(r"[“\"]([^”\"]{2,16})[”\"]")
+
+
+def quoted_absent(question: str, pool: str) -> list[str]:
+    """Names the question puts in quotation marks that no passage contains, quoted.
+
+    A quoted name of three or more characters is a name ("“万人进万企”活动"): passages without
+    it are about something else, however many other words they share. Spaces are ignored.
+    quoted_absent("汝州“万人进万企”招商活动是怎么搞的？", "…驻地招商…") → ["“万人进万企”"]
+    """
+    flat = re.sub(r"\s+", "", pool).lower()
+    names = [re.sub(r"\s+", "", n) for n in _QUOTED.findall(question)]
+    # two characters ("双创", "五改") are usually a short form the documents may spell out whole
+    return [f"“{n}”" for n in names if len(n) >= 3 and n.lower() not in flat]
+
+
+_YEAR = re.compile(r"((?:19|20)\d{2})年")
+_NOT_PHASE = "(?![间限货望待刊末初中])"  # 期间, 期限, 期末 … are no phases
+_INSTANCE = re.compile(rf"第?[一二三四五六七八九十\d]{{1,3}}(?:期{_NOT_PHASE}|批|届|轮)")
+_CN_DIGITS = str.maketrans("0123456789", "〇一二三四五六七八九")
+
+
+def unstated(question: str, document: str, quotes: str) -> list[str]:
+    """Qualifiers of the question the evidence does not state: the reasons for an answer in part.
+
+    - a year ("2019年实际利用外资…") that the ``document`` (its retrieved passages, title and
+      date) never names, in digits or in Chinese numerals;
+    - an instance ("二期", "第三批") when the ``quotes`` name only others of its kind ("一期").
+
+    unstated("产业园二期规划建多少栋厂房？", "…", "随着一期11栋标准化厂房的建设推进") → ["二期"]
+    unstated("焦作市2019年实际利用外资金额是多少？", "去年以来…有效利用土地1910亩", "…") → ["2019年"]
+    """
+    out = []
+    # a year's report ("2008年报告定的…") names the document, not the fact: retrieval's business
+    reports = set(re.findall(r"((?:19|20)\d{2})年(?:的)?(?:国务院)?(?:政府工作)?报告", question))
+    for year in dict.fromkeys(_YEAR.findall(question)):
+        if (
+            year not in reports
+            and year not in document
+            and year.translate(_CN_DIGITS) not in document
+        ):
+            out.append(f"{year}年")
+    for m in dict.fromkeys(_INSTANCE.findall(question)):
+        others = set(re.findall(rf"第?[一二三四五六七八九十\d]{{1,3}}{m[-1]}{_NOT_PHASE}", quotes))
+        if others and m.lstrip("第") not in quotes:
+            out.append(m)
+    return out

@@ -93,7 +93,8 @@ TYPES: tuple[AnswerType, ...] = (
         ),
         re.compile(
             r"(?:19|20)\d{2}年|\d{1,2}月|[一二三四五六七八九十]+月|月底|年底|年末|季末|季度末|月末|次月|"
-            r"每年|每月|当年|当月|之前|以前|日前|[\d一二三四五六七八九十]+日|[\d一二三四五六七八九十]+号"
+            r"每年|每月|当年|当月|之前|以前|日前|[\d一二三四五六七八九十]+日|[\d一二三四五六七八九十]+号|"
+            r"年初|年中|上半年|下半年|月初|月中|季初|[一二三四]季度"
         ),
     ),
     AnswerType(
@@ -112,7 +113,14 @@ TYPES: tuple[AnswerType, ...] = (
             r"多少[^，。？?]{0,4}(?:补贴|奖励|补助|资金|经费|费用|奖金)|"
             r"给多少|拿多少|多大(?:的)?(?:规模|投资)|规模[^，。？?]{0,4}多大"
         ),
-        re.compile(_NUMERAL + r"(?:万|亿|千|百)?(?:美元|元)|" + _NUMERAL + r"(?:万|亿)(?!人)"),
+        # "38万平方米", "1910万吨", "5万人次" are no sums of money: 万/亿 count money only when no
+        # other measure follows
+        re.compile(
+            _NUMERAL
+            + r"(?:万|亿|千|百)?(?:美元|元)|"
+            + _NUMERAL
+            + r"(?:万|亿)(?![人平亩吨千瓦辆台套户个家项条次名件只头株册本部标箱座间张公])"
+        ),
     ),
     AnswerType(
         "share",
@@ -244,21 +252,30 @@ def holds_near(type_name: str, text: str, anchor: str, question: str = "") -> bo
 
 
 def unlisted(question: str, quotes: list[str]) -> bool:
-    """A question for N named items ("哪五张清单") that the quotes do not enumerate.
+    """A question for N named items ("哪五张清单", "那20个园区都是哪些") that the quotes do not
+    enumerate.
 
-    Enumerated means N items: as separate quotes, or "、"-separated in one clause.
+    Enumerated means N items (at most five needed): as separate quotes, or "、"-separated in
+    one clause.
     unlisted("“五单”具体是哪五张清单？", ["严格执行“五单一网”制度，…"]) → True
     """
-    m = re.search(r"哪([二三四五六七八九十两\d]+)[个项类条张种大家位]", question)
+    m = re.search(r"哪([二三四五六七八九十两\d]+)[个项类条张种大家位]", question) or re.search(
+        # "那20个示范园区具体都是哪些": the items of a set the question counts itself
+        r"([二三四五六七八九十两]|\d{1,2})[个项类条张种家所座][^，。？?]{1,12}?(?:具体)?(?:都|分别)?(?:是|有|包括|指)哪些",
+        question,
+    )
     if not m:
         return False
     n = _small_number(m.group(1))
-    if n is None or len(quotes) >= n:
+    if n is None:
+        return False
+    need = min(n, 5)  # a long list is enumerated when at least five of its items are quoted
+    if len(quotes) >= need:
         return False
     widest = max(
         (len(c.split("、")) for q in quotes for c in re.split(r"[，,；;。：:]", q)), default=0
     )
-    return widest < n
+    return widest < need
 
 
 def _small_number(s: str) -> int | None:
