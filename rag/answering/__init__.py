@@ -270,7 +270,9 @@ def answer_offline(
     p = model.probability(feats)
     if p < model.threshold or not citations:
         return Draft("refuse", text, citations, kind.name, [], feats, p)
-    unsaid = unstated(question, _lead_document(hits, lead), " ".join(c.text for c in chosen))
+    unsaid = unstated(
+        question, _lead_document(hits, lead), " ".join(c.text for c in chosen), kind.checkable
+    )
     if unsaid:
         return Draft(
             "partial", text, citations, kind.name, [f"{q}的情况" for q in unsaid], feats, p

@@ -218,27 +218,32 @@ _QUOTED = re.compile(r"[“\"]([^”\"]{2,16})[”\"]")
 def quoted_absent(question: str, pool: str) -> list[str]:
     """Names the question puts in quotation marks that no passage contains, quoted.
 
-    A quoted name of three or more characters is a name ("“万人进万企”活动"): passages without
+    A quoted name of three to six characters is a name ("“万人进万企”活动"): passages without
     it are about something else, however many other words they share. Spaces are ignored.
     quoted_absent("汝州“万人进万企”招商活动是怎么搞的？", "…驻地招商…") → ["“万人进万企”"]
     """
     flat = re.sub(r"\s+", "", pool).lower()
     names = [re.sub(r"\s+", "", n) for n in _QUOTED.findall(question)]
-    # two characters ("双创", "五改") are usually a short form the documents may spell out whole
-    return [f"“{n}”" for n in names if len(n) >= 3 and n.lower() not in flat]
+    # two characters ("双创", "五改") are usually a short form the documents may spell out whole;
+    # past six, a quoted message or slogan ("提示“保存版本与打印版本不一致”") whose words a user
+    # may not recall exactly
+    return [f"“{n}”" for n in names if 3 <= len(n) <= 6 and n.lower() not in flat]
 
 
 _YEAR = re.compile(r"((?:19|20)\d{2})年")
 _NOT_PHASE = "(?![间限货望待刊末初中])"  # 期间, 期限, 期末 … are no phases
-_INSTANCE = re.compile(rf"第?[一二三四五六七八九十\d]{{1,3}}(?:期{_NOT_PHASE}|批|届|轮)")
+_INSTANCE = re.compile(
+    rf"(?<![每各这那哪几同本上下前后近多])第?[一二三四五六七八九十\d]{{1,3}}(?:期{_NOT_PHASE}|批|届|轮)"
+)
 _CN_DIGITS = str.maketrans("0123456789", "〇一二三四五六七八九")
 
 
-def unstated(question: str, document: str, quotes: str) -> list[str]:
+def unstated(question: str, document: str, quotes: str, figure: bool = True) -> list[str]:
     """Qualifiers of the question the evidence does not state: the reasons for an answer in part.
 
-    - a year ("2019年实际利用外资…") that the ``document`` (its retrieved passages, title and
-      date) never names, in digits or in Chinese numerals;
+    - for a ``figure`` question (an amount, a count … of that year), a year ("2019年实际利用
+      外资…") that the ``document`` (its retrieved passages, title and date) never names, in
+      digits or in Chinese numerals ("对申报2021年度…的如何处理" asks for a rule, not a figure);
     - an instance ("二期", "第三批") when the ``quotes`` name only others of its kind ("一期").
 
     unstated("产业园二期规划建多少栋厂房？", "…", "随着一期11栋标准化厂房的建设推进") → ["二期"]
@@ -247,7 +252,7 @@ def unstated(question: str, document: str, quotes: str) -> list[str]:
     out = []
     # a year's report ("2008年报告定的…") names the document, not the fact: retrieval's business
     reports = set(re.findall(r"((?:19|20)\d{2})年(?:的)?(?:国务院)?(?:政府工作)?报告", question))
-    for year in dict.fromkeys(_YEAR.findall(question)):
+    for year in dict.fromkeys(_YEAR.findall(question) if figure else ()):
         if (
             year not in reports
             and year not in document
@@ -255,7 +260,12 @@ def unstated(question: str, document: str, quotes: str) -> list[str]:
         ):
             out.append(f"{year}年")
     for m in dict.fromkeys(_INSTANCE.findall(question)):
-        others = set(re.findall(rf"第?[一二三四五六七八九十\d]{{1,3}}{m[-1]}{_NOT_PHASE}", quotes))
+        others = set(
+            re.findall(
+                rf"(?<![每各这那哪几同本上下前后近多])第?[一二三四五六七八九十\d]{{1,3}}{m[-1]}{_NOT_PHASE}",
+                quotes,
+            )
+        )
         if others and m.lstrip("第") not in quotes:
             out.append(m)
     return out
