@@ -55,6 +55,28 @@ class Settings(BaseSettings):
     dense_weight: float = Field(
         default=1.0, ge=0, description="weight of the dense run in the fusion"
     )
+    fields_weight: float = Field(
+        default=1.0, ge=0, description="weight of the fields run (body + field_boost × fields)"
+    )
+    place_weight: float = Field(
+        default=1.0,
+        ge=0,
+        description="weight of the run over documents of a place or issuer the question names",
+    )
+    sentence_weight: float = Field(
+        default=1.0, ge=0, description="weight of the sentence (evidence unit) run"
+    )
+    field_boost: float = Field(
+        default=0.5, ge=0, description="front-matter field BM25 relative to the body's"
+    )
+    sentence_candidates: int = Field(
+        default=10, ge=0, le=100, description="first fused candidates whose sentences are scored"
+    )
+    fusion: str = Field(
+        default="rrf",
+        pattern="^(rrf|combsum)$",
+        description="rrf (ranks) or combsum (min–max normalised scores)",
+    )
     reranker: str = Field(
         default="",
         description="local path or cached name of a sentence-transformers CrossEncoder; empty = no rerank",
