@@ -228,10 +228,12 @@ _NOT_PLACE_START = tuple("各本我全该每市县省区城")
 
 def place_words(text: str) -> list[str]:
     """Place names in ``text``: whole segmenter words, tagged as nouns, of 2–4 characters
-    before 省/自治区/市/县. A suffix inside a longer word is not a place.
+    before 省/自治区/市/县, those characters nouns too. A suffix inside a longer word is not a
+    place, nor is an adjective before it.
 
     "河南省焦作市人民政府" → ["河南省", "焦作市"]; "建立社会主义市场经济体制" → [];
-    "湖北省人民政府" → ["湖北省"]; "一千一百零四个县" → []; "多快好省地建设" → []
+    "湖北省人民政府" → ["湖北省"]; "一千一百零四个县" → []; "多快好省地建设" → [];
+    "贫困县摘帽" → []
     """
     import rjieba
 
@@ -242,7 +244,13 @@ def place_words(text: str) -> list[str]:
         # an organ's name may be one word ("湖北省人民政府"): its place is a leading part
         for part in [word, *(w for w in rjieba.cut_for_search(word) if word.startswith(w))]:
             end = next((e for e in _PLACE_END if part.endswith(e)), "")
-            if end and 2 <= len(part) - len(end) <= 4 and not part.startswith(_NOT_PLACE_START):
+            name = part[: len(part) - len(end)]
+            if (
+                end
+                and 2 <= len(name) <= 4
+                and not part.startswith(_NOT_PLACE_START)
+                and all(t.startswith("n") for _, t in rjieba.tag(name))  # not 贫困县, 产粮大县
+            ):
                 out.append(part)
                 break
     return out

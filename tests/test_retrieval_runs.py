@@ -159,6 +159,7 @@ def test_fusions_on_worked_examples():
 def test_region_is_a_real_place_name():
     report_text = "坚持社会主义市场经济改革方向，建设全国统一大市场，整顿和规范市场秩序。" * 2
     assert extract_region("2019年政府工作报告", "", report_text) == ""
+    assert extract_region("", "", "贫困县全部摘帽，贫困县退出机制。") == ""
     assert extract_region("", "湖北省人民政府", "") == "湖北省"
     assert extract_region("", "", "焦作市召开大会。焦作市招商引资成效显著。") == "焦作市"
 
