@@ -20,7 +20,7 @@ sys.path.insert(0, str(SETS))
 from split import split_of  # noqa: E402
 
 
-@pytest.mark.parametrize("name", ["policy_qa.jsonl", "staff_qa.jsonl"])
+@pytest.mark.parametrize("name", ["policy_qa.jsonl", "staff_qa.jsonl", "reports_qa.jsonl"])
 def test_every_question_has_the_split_of_the_fixed_rule(name: str):
     rows = [
         json.loads(line)
@@ -34,7 +34,11 @@ def test_every_question_has_the_split_of_the_fixed_rule(name: str):
 @pytest.mark.skipif(not REPORTS.exists(), reason="shared/ corpus not present")
 @pytest.mark.parametrize(
     ("checker", "set_name"),
-    [("check_set.py", "policy_qa.jsonl"), ("check_staff_set.py", "staff_qa.jsonl")],
+    [
+        ("check_set.py", "policy_qa.jsonl"),
+        ("check_staff_set.py", "staff_qa.jsonl"),
+        ("check_reports_set.py", "reports_qa.jsonl"),
+    ],
 )
 def test_the_set_checkers_pass(checker: str, set_name: str):
     done = subprocess.run(
