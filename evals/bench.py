@@ -243,6 +243,12 @@ def synthetic_index(svc: PolicyQA, n: int, folder: Path) -> PolicyQA:
             ],
         )
     syn.index.rebuild_bm25()
+    # the sentence run's table: the copies' units are the originals' texts, but for the last
+    # one of each copy, which holds the copy marker and so has no vector (it is not scored)
+    if (svc.index.dir / "unit_vectors").exists():
+        import shutil
+
+        shutil.copytree(svc.index.dir / "unit_vectors", folder / "unit_vectors")
     return syn
 
 

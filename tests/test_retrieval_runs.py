@@ -175,3 +175,15 @@ def test_index_saved_before_fields_gets_them_on_load(notices_qa: PolicyQA, tmp_p
     loaded = BM25Index.load(tmp_path / "bm25")
     q = "济政办发〔2021〕12号"
     assert np.allclose(loaded.field_scores(q), bm25.field_scores(q))
+
+
+def test_unit_table_grows_and_is_read_back(tmp_path: Path):
+    from rag.store.units import UnitVectors
+
+    table = UnitVectors(tmp_path / "unit_vectors")
+    assert not table.lookup(["甲"])[0].any()
+    assert table.add(["甲", "乙"], np.asarray([[3.0, 4.0], [1.0, 0.0]])) == 2
+    assert table.add(["乙", "丙"], np.asarray([[0.0, 1.0], [0.0, 2.0]])) == 1  # 乙 kept as it was
+    found, rows = UnitVectors(tmp_path / "unit_vectors").lookup(["丙", "丁", "甲", "乙"])
+    assert found.tolist() == [True, False, True, True]
+    assert np.allclose(rows, [[0, 1], [0.6, 0.8], [1, 0]], atol=1e-3)  # unit length, float16

@@ -26,6 +26,26 @@ def unit_key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 
+class _Keys:
+    """Row numbers by key, as sorted 64-bit integers (8 bytes a unit, not a dict's ~100)."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        values = np.asarray([int(k, 16) for k in keys], dtype=np.uint64)
+        self.order = np.argsort(values, kind="stable")
+        self.sorted = values[self.order]
+
+    def __len__(self) -> int:
+        return len(self.sorted)
+
+    def rows(self, keys: Sequence[str]) -> np.ndarray:
+        """The row of each key, -1 where it is not in the table."""
+        if not len(self.sorted):
+            return np.full(len(keys), -1, dtype=np.int64)
+        wanted = np.asarray([int(k, 16) for k in keys], dtype=np.uint64)
+        at = np.minimum(np.searchsorted(self.sorted, wanted), len(self.sorted) - 1)
+        return np.where(self.sorted[at] == wanted, self.order[at], -1).astype(np.int64)
+
+
 class UnitVectors:
     """Unit-norm vectors by text, read from ``folder`` (reloaded when another process rewrote it)."""
 
@@ -33,7 +53,7 @@ class UnitVectors:
         self.folder = folder
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = None
-        self._rows: dict[str, int] = {}
+        self._rows = _Keys([])
         self._matrix: np.ndarray = np.zeros((0, 0), dtype=np.float16)
 
     def __len__(self) -> int:
@@ -46,9 +66,9 @@ class UnitVectors:
     def lookup(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(found mask over ``texts``, the found texts' vectors as float32 rows, in order)."""
         self._follow()
-        rows = [self._rows.get(unit_key(t), -1) for t in texts]
-        found = np.asarray([r >= 0 for r in rows], dtype=bool)
-        picked = np.asarray([r for r in rows if r >= 0], dtype=np.int64)
+        rows = self._rows.rows([unit_key(t) for t in texts])
+        found = rows >= 0
+        picked = rows[found]
         if not len(picked):
             return found, np.zeros((0, 0), dtype=np.float32)
         return found, np.asarray(self._matrix[picked], dtype=np.float32)
@@ -57,16 +77,26 @@ class UnitVectors:
         """Add the rows of texts not in the table yet (vectors scaled to length 1); the count added."""
         with self._lock:
             self._follow()
-            new = {unit_key(t): i for i, t in enumerate(texts) if unit_key(t) not in self._rows}
+            keys = [unit_key(t) for t in texts]
+            known = self._rows.rows(keys) >= 0
+            new = {k: i for i, k in enumerate(keys) if not known[i]}
             if not new:
                 return 0
             fresh = np.asarray(vectors, dtype=np.float32)[list(new.values())]
             fresh /= np.maximum(np.linalg.norm(fresh, axis=1, keepdims=True), 1e-12)
-            old = np.asarray(self._matrix) if len(self._rows) else np.zeros((0, fresh.shape[1]))
-            self._write([*self._rows, *new], np.vstack([old, fresh]).astype(np.float16))
+            n = len(self._rows)
+            old = np.asarray(self._matrix[:n]) if n else np.zeros((0, fresh.shape[1]))
+            self._write([*self._stored_keys(), *new], np.vstack([old, fresh]).astype(np.float16))
             self._stamp = None
             self._follow()
             return len(new)
+
+    def _stored_keys(self) -> list[str]:
+        """The keys of the rows as loaded (the file may hold more: a writer's rows not yet mapped)."""
+        if not self.exists():
+            return []
+        keys: list[str] = json.loads((self.folder / "keys.json").read_text(encoding="utf-8"))
+        return keys[: len(self._rows)]
 
     def _write(self, keys: list[str], matrix: np.ndarray) -> None:
         """Both files replaced atomically (matrix first: keys never name a row that is missing)."""
@@ -90,5 +120,5 @@ class UnitVectors:
             return
         keys = json.loads(path.read_text(encoding="utf-8"))
         matrix = np.load(self.folder / "vectors.npy", mmap_mode="r")
-        self._rows = {k: i for i, k in enumerate(keys[: len(matrix)])}
+        self._rows = _Keys(keys[: len(matrix)])
         self._matrix, self._stamp = matrix, stamp
