@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from ingest.metadata import extract_region
-from rag.retrieval.retrieve import Filters, HybridRetriever, named_rows
+from rag.retrieval.retrieve import Filters, HybridRetriever, named_mask
 from rag.retrieval.runs import combsum, fuse, named_issuers, named_places, rrf, sentence_run
 from rag.service import PolicyQA
 from rag.settings import Settings
@@ -92,7 +92,7 @@ def test_the_place_preference_never_empties_the_results(notices_qa: PolicyQA):
     # a place no document is about: the place run is empty and the other runs still answer
     q = "深圳市对总部企业落户有什么奖励"
     assert named_places(q) == ["深圳市", "深圳"]
-    assert len(named_rows(notices_qa.index.bm25.columns, q)) == 0
+    assert not named_mask(notices_qa.index.bm25.columns, q).any()
     docs = _docs(notices_qa, q, place_weight=100)
     assert len(docs) == 3 and "jinan_hq" in docs
     # a filter that leaves only another city's notice: still that notice, not nothing

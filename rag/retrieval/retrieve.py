@@ -536,7 +536,8 @@ def _lexical_runs(
     ("place"). Without ``field_boost`` only "bm25" is computed."""
     empty: dict[str, Run] = {"bm25": [], "fields": [], "place": []}
     bm25 = index.bm25
-    rows = _selection(bm25, filters).rows if len(bm25) and not filters.is_empty() else None
+    chosen = _selection(bm25, filters) if len(bm25) and not filters.is_empty() else None
+    rows = chosen.rows if chosen is not None else None
     if not len(bm25) or (rows is not None and not len(rows)):
         return empty
     from rag.retrieval.query import expand_for_bm25, load_synonyms
@@ -550,24 +551,23 @@ def _lexical_runs(
     out = empty | {"bm25": run(body, rows)}
     if field_boost:
         both = body + field_boost * bm25.field_scores(text)
-        named = named_rows(bm25.columns, query)
-        if rows is not None:
-            named = np.intersect1d(named, rows)
+        named = named_mask(bm25.columns, query)
+        named = np.flatnonzero(named & chosen.mask if chosen is not None else named)
         out |= {"fields": run(both, rows), "place": run(both, named) if len(named) else []}
     return out
 
 
-def named_rows(columns: MetaColumns, query: str) -> np.ndarray:
-    """Rows whose region, issuer or title holds a place or issuer the query names.
+def named_mask(columns: MetaColumns, query: str) -> np.ndarray:
+    """The rows whose region, issuer or title holds a place or issuer the query names.
 
-    "济南市对总部企业落户有什么奖励" → the rows of documents with 济南 in those fields
+    "济南市对总部企业落户有什么奖励" → True at the rows of documents with 济南 in those fields
     """
     names = named_places(query) + named_issuers(query, columns.values["issuer"])
     keep = np.zeros(columns.size, dtype=bool)
     if names:
         for field_name in ("region", "issuer", "title"):
             keep |= columns.where(field_name, lambda v: any(name in v for name in names))
-    return np.flatnonzero(keep)
+    return keep
 
 
 class CrossEncoderScorer:

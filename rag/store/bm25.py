@@ -97,8 +97,9 @@ class MetaColumns:
     """The filterable metadata of every row as numpy columns.
 
     Text fields are stored as codes into their distinct values, so a filter tests each
-    distinct value once and then selects rows with ``np.isin``: a mask over 100k rows
-    costs about a millisecond instead of a walk over 100k dicts.
+    distinct value once and then selects rows by indexing that verdict with the codes: a
+    mask over 100k rows costs well under a millisecond instead of a walk over 100k dicts
+    (``np.isin`` took 7 ms).
     """
 
     def __init__(self, metadatas: Sequence[dict]) -> None:
@@ -114,8 +115,8 @@ class MetaColumns:
 
     def where(self, name: str, keep: Callable[[str], bool]) -> np.ndarray:
         """Rows whose ``name`` value satisfies ``keep`` (a boolean array)."""
-        wanted = [code for code, value in enumerate(self.values[name]) if keep(value)]
-        return np.isin(self.codes[name], np.asarray(wanted, dtype=np.int32))
+        wanted = np.asarray([keep(value) for value in self.values[name]], dtype=bool)
+        return wanted[self.codes[name]] if len(wanted) else np.zeros(self.size, dtype=bool)
 
 
 class BM25Index:
