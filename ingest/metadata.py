@@ -222,25 +222,50 @@ def extract_date(paras: Sequence[Paragraph]) -> str:
     return ""
 
 
-_PLACE = re.compile(r"([\u4e00-\u9fff]{2,4}?(?:省|自治区|市|县))")
+_PLACE_END = ("省", "自治区", "市", "县")
 _NOT_PLACE_START = tuple("各本我全该每市县省区城")
+
+
+def place_words(text: str) -> list[str]:
+    """Place names in ``text``: whole segmenter words, tagged as nouns, of 2–4 characters
+    before 省/自治区/市/县, those characters nouns too. A suffix inside a longer word is not a
+    place, nor is an adjective before it.
+
+    "河南省焦作市人民政府" → ["河南省", "焦作市"]; "建立社会主义市场经济体制" → [];
+    "湖北省人民政府" → ["湖北省"]; "一千一百零四个县" → []; "多快好省地建设" → [];
+    "贫困县摘帽" → []
+    """
+    import rjieba
+
+    out = []
+    for word, tag in rjieba.tag(text):
+        if not tag.startswith("n"):
+            continue
+        # an organ's name may be one word ("湖北省人民政府"): its place is a leading part
+        for part in [word, *(w for w in rjieba.cut_for_search(word) if word.startswith(w))]:
+            end = next((e for e in _PLACE_END if part.endswith(e)), "")
+            name = part[: len(part) - len(end)]
+            if (
+                end
+                and 2 <= len(name) <= 4
+                and not part.startswith(_NOT_PLACE_START)
+                and all(t.startswith("n") for _, t in rjieba.tag(name))  # not 贫困县, 产粮大县
+            ):
+                out.append(part)
+                break
+    return out
 
 
 def extract_region(title: str, issuer: str, text: str, header: str = "") -> str:
     """The place a document is about: from the issuer, title or header lines, else the
-    most named city.
+    city named at least twice in the first 3000 characters, the most named first.
 
     ("", "焦作市人民政府办公室", …) → "焦作市"
     """
     for s in (issuer, title, header):
-        for m in _PLACE.finditer(s):
-            if not m.group(1).startswith(_NOT_PLACE_START):
-                return m.group(1)
-    counts = Counter(
-        m.group(1)
-        for m in _PLACE.finditer(text[:3000])
-        if not m.group(1).startswith(_NOT_PLACE_START)
-    )
+        if found := place_words(s):
+            return found[0]
+    counts = Counter(place_words(text[:3000]))
     if counts:
         place, n = counts.most_common(1)[0]
         if n >= 2:

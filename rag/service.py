@@ -116,6 +116,8 @@ class PolicyQA:
             paths, prune=prune, progress=progress, page_progress=page_progress
         )
         written = [*report.added, *report.updated]
+        if self.settings.unit_vectors_at_ingest and not self.index.units.exists():
+            written = sorted(self.index.doc_hashes())  # an index built before the table: all of it
         if written and self.settings.unit_vectors_at_ingest:
             self.warm_unit_vectors(written)
         if written or report.removed:
@@ -455,7 +457,9 @@ class PolicyQA:
         texts = list(dict.fromkeys(texts))
         batch = max(self.settings.embed_batch_size, 1) * 4
         for i in range(0, len(texts), batch):
-            self.index.embeddings.embed_documents(texts[i : i + batch])
+            part = texts[i : i + batch]
+            vectors = np.asarray(self.index.embeddings.embed_documents(part), dtype=np.float32)
+            self.index.units.add(part, vectors)  # the sentence run's table (rag.store.units)
         return len(texts)
 
     def _refuse(

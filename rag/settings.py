@@ -46,14 +46,38 @@ class Settings(BaseSettings):
     )
     embed_batch_size: int = Field(default=32, ge=1)
     default_k: int = Field(default=5, ge=1, le=100)
-    rrf_k: int = Field(
-        default=5, ge=1, le=1000, description="RRF constant: score = Σ w / (rrf_k + rank)"
+    # The hybrid fusion (rag.retrieval.runs), chosen across corpora by evals/tune_fusion.py
+    # (minimax regret in dev MRR@10 over corpus/, corpus/ + reports and the reports set).
+    fusion: str = Field(
+        default="rrf",
+        pattern="^(rrf|combsum)$",
+        description="rrf (weighted reciprocal ranks) or combsum (min–max normalised scores)",
     )
-    bm25_weight: float = Field(
-        default=3.0, ge=0, description="weight of the BM25 run in the fusion"
+    rrf_k: int = Field(
+        default=2, ge=1, le=1000, description="RRF constant: score = Σ w / (rrf_k + rank)"
     )
     dense_weight: float = Field(
         default=1.0, ge=0, description="weight of the dense run in the fusion"
+    )
+    bm25_weight: float = Field(
+        default=1.0, ge=0, description="weight of the BM25 (body) run in the fusion"
+    )
+    fields_weight: float = Field(
+        default=1.0, ge=0, description="weight of the fields run (body + field_boost × fields)"
+    )
+    place_weight: float = Field(
+        default=1.0,
+        ge=0,
+        description="weight of the run over documents of a place or issuer the question names",
+    )
+    sentence_weight: float = Field(
+        default=1.0, ge=0, description="weight of the sentence (evidence unit) run"
+    )
+    field_boost: float = Field(
+        default=0.5, ge=0, description="front-matter field BM25 relative to the body's"
+    )
+    sentence_candidates: int = Field(
+        default=10, ge=0, le=100, description="first fused candidates whose sentences are scored"
     )
     hnsw_ef_search: int = Field(
         default=1000,

@@ -14,7 +14,14 @@ from langchain_core.documents import Document as LCDocument
 
 from rag.errors import ConfigError
 from rag.records import Hit
-from rag.retrieval.retrieve import RRF_K, BM25Retriever, Filters, collapse_near_duplicates, rrf
+from rag.retrieval.retrieve import (
+    RRF_K,
+    BM25Retriever,
+    Filters,
+    collapse_near_duplicates,
+    make_retriever,
+    rrf,
+)
 from rag.service import PolicyQA
 
 JIAOZUO_NOTICE = "焦政办〔2020〕9号"
@@ -312,32 +319,33 @@ def test_query_expansion_reaches_bm25(corpus_qa: PolicyQA):
 
 
 def test_hybrid_hits_carry_ranks_and_fused_score(corpus_qa: PolicyQA):
-    """score = Σ w / (rrf_k + rank) over the runs that found the chunk (weights from settings)."""
+    """score = Σ w / (rrf_k + rank) over the runs that found the chunk (weights from settings):
+    dense, BM25, fields, named place and sentences, each hit carrying its rank in each."""
     st = corpus_qa.settings
+    retriever = make_retriever(corpus_qa.index, "hybrid", k=8)
+    weights = {
+        n: getattr(st, f"{n}_weight") for n in ("dense", "bm25", "fields", "place", "sentence")
+    }
     both = 0
     for q in QUERIES[:4]:
-        hits = corpus_qa.search(q, k=8, retriever="hybrid")
-        assert hits
-        scores = [h.score for h in hits]
+        docs = retriever.invoke(q)
+        assert docs
+        scores = [d.metadata["score"] for d in docs]
         assert scores == sorted(scores, reverse=True)
-        for h in hits:
-            assert h.dense_rank is not None or h.bm25_rank is not None
-            if h.dense_rank is not None:
-                assert h.dense_score is not None
-            if h.bm25_rank is not None:
-                assert h.bm25_score is not None and h.bm25_score > 0
+        for d in docs:
+            m = d.metadata
+            assert m.get("dense_rank") is not None or m.get("bm25_rank") is not None
+            if m.get("dense_rank") is not None:
+                assert m["dense_score"] is not None
+            if m.get("bm25_rank") is not None:
+                assert m["bm25_score"] > 0
             expected = sum(
-                w / (st.rrf_k + r)
-                for w, r in ((st.dense_weight, h.dense_rank), (st.bm25_weight, h.bm25_rank))
-                if r is not None
+                w / (st.rrf_k + m[f"{n}_rank"])
+                for n, w in weights.items()
+                if m.get(f"{n}_rank") is not None
             )
-            assert h.score == pytest.approx(expected, abs=1e-5), (
-                q,
-                h.rank,
-                h.dense_rank,
-                h.bm25_rank,
-            )
-            both += h.dense_rank is not None and h.bm25_rank is not None
+            assert m["score"] == pytest.approx(expected, abs=1e-5), (q, m)
+            both += m.get("dense_rank") is not None and m.get("bm25_rank") is not None
     assert both >= 8
     top = corpus_qa.search("招商六组的牵头领导是谁", k=3)[0]
     assert top.dense_rank is not None and top.bm25_rank is not None and "孙起鹏" in top.text

@@ -1,4 +1,4 @@
-"""Retrievers as LangChain ``BaseRetriever``s: dense (Chroma), BM25, and their RRF fusion.
+"""Retrievers as LangChain ``BaseRetriever``s: dense (Chroma), BM25, and their fusion.
 
 Each returns LangChain ``Document``s whose metadata carries the chunk's fields plus the
 evidence an evaluator needs: ``dense_rank``, ``dense_score``, ``bm25_rank``,
@@ -7,7 +7,9 @@ retriever, never by post-filtering a top-k: a row selection over the BM25 side's
 columns restricts BM25 scoring and tells the dense side which ids to search among.
 Retrievers rank chunk ids first and fetch texts only for what they return.
 
-Fusion (``rrf``) is a pure function from ranked lists to a ranked list. Near-duplicate
+The hybrid retriever fuses more runs than those two (``rag.retrieval.runs``): front-matter
+fields, the documents of a place or issuer the question names, and the sentences of the
+first candidates. Fusion (``rrf``, ``combsum``) is a pure function from runs to a run. Near-duplicate
 chunks (the same paragraph in two notices, a reprinted article) are collapsed into the
 best-ranked one, which lists the others under ``duplicates``. An optional cross-encoder
 (sentence-transformers ``CrossEncoder``, a local model path in ``POLICYQA_RERANKER``)
@@ -32,8 +34,18 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from ingest.metadata import date_as_int
+from rag.answering.units import embedding_text, passage_units
 from rag.errors import QueryError
-from rag.store.bm25 import MetaColumns
+from rag.retrieval.runs import (
+    Run,
+    evidence_of,
+    fuse,
+    named_issuers,
+    named_places,
+    sentence_run,
+)
+from rag.retrieval.runs import rrf as rrf  # re-exported: the fusion tests import it here
+from rag.store.bm25 import MetaColumns, top_rows
 from rag.store.index import PolicyIndex
 
 RRF_K = 60
@@ -197,21 +209,6 @@ class Filters:
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-def rrf(
-    runs: Sequence[Sequence[str]], weights: Sequence[float] | None = None, k: int = RRF_K
-) -> list[tuple[str, float]]:
-    """Reciprocal rank fusion: score(d) = Σ w_i / (k + rank_i(d)), ranks from 1.
-
-    [["a", "b"], ["b", "c"]] → [("b", 1/62 + 1/61), ("a", 1/61), ("c", 1/62)]
-    """
-    weights = weights or [1.0] * len(runs)
-    scores: dict[str, float] = {}
-    for run, w in zip(runs, weights, strict=True):
-        for rank, doc in enumerate(run, start=1):
-            scores[doc] = scores.get(doc, 0.0) + w / (k + rank)
-    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-
-
 def _shingles(text: str, n: int = 3) -> set[str]:
     t = re.sub(r"\s+", "", text)
     return {t[i : i + n] for i in range(max(len(t) - n + 1, 1))}
@@ -252,15 +249,22 @@ def _to_doc(chunk_key: str, text: str, meta: Mapping[str, Any], **scores: Any) -
 Ranked = list[tuple[str, dict[str, Any]]]  # (chunk id, its ranks and scores), best first
 
 
-def _documents(index: PolicyIndex, ranked: Ranked) -> list[LCDocument]:
+def _documents(
+    index: PolicyIndex, ranked: Ranked, fetched: Mapping[str, tuple[str, dict]] | None = None
+) -> list[LCDocument]:
     """LangChain documents for ranked chunk ids: texts and metadata from Chroma in one call.
 
     Retrievers rank on ids alone and fetch bodies only for what they return; at 100k chunks
-    fetching the bodies of every candidate costs more than the search.
+    fetching the bodies of every candidate costs more than the search. ``fetched`` holds
+    chunks already read (id → (text, metadata)).
     """
     if not ranked:
         return []
-    found = {cid: (text, meta) for cid, text, meta in index.chunks([cid for cid, _ in ranked])}
+    fetched = fetched or {}
+    missing = [cid for cid, _ in ranked if cid not in fetched]
+    found = dict(fetched)
+    if missing:
+        found |= {cid: (text, meta) for cid, text, meta in index.chunks(missing)}
     return [_to_doc(cid, *found[cid], **scores) for cid, scores in ranked if cid in found]
 
 
@@ -429,7 +433,11 @@ class BM25Retriever(BaseRetriever):
 
 
 class HybridRetriever(BaseRetriever):
-    """Dense and BM25 candidates fused by weighted reciprocal rank fusion."""
+    """Dense, BM25, fields, named-place and sentence runs fused (``rag.retrieval.runs``).
+
+    A run weighted 0 is not computed; with the fields, place and sentence weights at 0 this
+    is the plain dense + BM25 fusion.
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
     index: PolicyIndex
@@ -439,31 +447,127 @@ class HybridRetriever(BaseRetriever):
     dense_weight: float = 1.0
     bm25_weight: float = 3.0
     rrf_k: int = 5
+    fields_weight: float = 0.0
+    place_weight: float = 0.0
+    sentence_weight: float = 0.0
+    field_boost: float = 0.5
+    sentence_candidates: int = 10
+    fusion: str = "rrf"
 
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[LCDocument]:
+    def first_runs(self, query: str) -> dict[str, Run]:
+        """The runs over the whole index: dense, bm25, fields and place (empty when weighted 0)."""
         # one after the other: the embedder already uses every core (OpenMP), and a BM25
         # thread next to it made the tail slower, not faster, on 2 cores
-        lexical = BM25Retriever(index=self.index, filters=self.filters).ranked(
-            query, self.candidates
+        lexical = _lexical_runs(
+            self.index,
+            self.filters,
+            query,
+            self.candidates,
+            self.field_boost if self.fields_weight or self.place_weight else 0.0,
         )
         dense = DenseRetriever(index=self.index, filters=self.filters).ranked(
             query, self.candidates
         )
-        evidence: dict[str, dict[str, Any]] = {}
-        for cid, scores in dense + lexical:
-            evidence.setdefault(cid, {}).update(scores)
-        fused = rrf(
-            [[cid for cid, _ in dense], [cid for cid, _ in lexical]],
-            [self.dense_weight, self.bm25_weight],
-            k=self.rrf_k,
+        return {
+            "dense": [(cid, ev["dense_score"]) for cid, ev in dense],
+            "bm25": lexical["bm25"],
+            "fields": lexical["fields"] if self.fields_weight else [],
+            "place": lexical["place"] if self.place_weight else [],
+        }
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return {
+            "dense": self.dense_weight,
+            "bm25": self.bm25_weight,
+            "fields": self.fields_weight,
+            "place": self.place_weight,
+            "sentence": self.sentence_weight,
+        }
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[LCDocument]:
+        runs = self.first_runs(query)
+        names = list(runs)
+        fused = fuse(
+            [runs[n] for n in names], [self.weights[n] for n in names], self.fusion, self.rrf_k
         )
-        top = [
+        fetched: dict[str, tuple[str, dict]] = {}
+        if self.sentence_weight and self.sentence_candidates and fused:
+            top = [cid for cid, _ in fused[: self.sentence_candidates]]
+            fetched = {cid: (text, meta) for cid, text, meta in self.index.chunks(top)}
+            runs["sentence"] = sentence_run(
+                _unit_vector(self.index.embed_query(query)),
+                [(cid, unit_texts(*fetched[cid])) for cid in top if cid in fetched],
+                self.index.units.lookup,
+            )
+            names.append("sentence")
+            fused = fuse(
+                [runs[n] for n in names], [self.weights[n] for n in names], self.fusion, self.rrf_k
+            )
+        evidence: dict[str, dict[str, Any]] = {}
+        for name in ("dense", "bm25", *(n for n in names if n not in ("dense", "bm25"))):
+            for cid, ev in evidence_of(name, runs[name]).items():
+                evidence.setdefault(cid, {}).update(ev)
+        top_k = [
             (cid, evidence[cid] | {"score": round(score, 6)})
             for cid, score in fused[: self.k + _SPARE]
         ]
-        return collapse_near_duplicates(_documents(self.index, top), limit=self.k)
+        return collapse_near_duplicates(_documents(self.index, top_k, fetched), limit=self.k)
+
+
+def _unit_vector(vector: Sequence[float]) -> np.ndarray:
+    v = np.asarray(vector, dtype=np.float32)
+    return v / max(float(np.linalg.norm(v)), 1e-12)
+
+
+def unit_texts(text: str, meta: Mapping[str, Any]) -> list[str]:
+    """What was embedded for each evidence unit of a chunk (the keys of its unit vectors)."""
+    units = passage_units(text, str(meta.get("section_path", "")), str(meta.get("title", "")))
+    return [embedding_text(u) for u in units]
+
+
+def _lexical_runs(
+    index: PolicyIndex, filters: Filters, query: str, n: int, field_boost: float
+) -> dict[str, Run]:
+    """The BM25 runs of one expanded query: body ("bm25"), body + ``field_boost`` × fields
+    ("fields"), and the latter over the chunks of the places and issuers the query names
+    ("place"). Without ``field_boost`` only "bm25" is computed."""
+    empty: dict[str, Run] = {"bm25": [], "fields": [], "place": []}
+    bm25 = index.bm25
+    chosen = _selection(bm25, filters) if len(bm25) and not filters.is_empty() else None
+    rows = chosen.rows if chosen is not None else None
+    if not len(bm25) or (rows is not None and not len(rows)):
+        return empty
+    from rag.retrieval.query import expand_for_bm25, load_synonyms
+
+    text = expand_for_bm25(query, load_synonyms(index.settings.synonyms_file))
+    body = bm25.scores(text)
+
+    def run(scores: np.ndarray, among: np.ndarray | None) -> Run:
+        return [(bm25.ids[row], score) for row, score in top_rows(scores, n, among)]
+
+    out = empty | {"bm25": run(body, rows)}
+    if field_boost:
+        both = body + field_boost * bm25.field_scores(text)
+        named = named_mask(bm25.columns, query)
+        named = np.flatnonzero(named & chosen.mask if chosen is not None else named)
+        out |= {"fields": run(both, rows), "place": run(both, named) if len(named) else []}
+    return out
+
+
+def named_mask(columns: MetaColumns, query: str) -> np.ndarray:
+    """The rows whose region, issuer or title holds a place or issuer the query names.
+
+    "济南市对总部企业落户有什么奖励" → True at the rows of documents with 济南 in those fields
+    """
+    names = named_places(query) + named_issuers(query, columns.values["issuer"])
+    keep = np.zeros(columns.size, dtype=bool)
+    if names:
+        for field_name in ("region", "issuer", "title"):
+            keep |= columns.where(field_name, lambda v: any(name in v for name in names))
+    return keep
 
 
 class CrossEncoderScorer:
@@ -515,6 +619,15 @@ def load_reranker(model: str) -> CrossEncoderScorer:
     return _SCORERS[model]
 
 
+def hybrid_settings(st: Any) -> dict[str, Any]:
+    """The fusion settings of ``Settings`` as ``HybridRetriever`` fields."""
+    names = ("rrf_k", "fusion", "field_boost", "sentence_candidates")
+    weights = ("dense", "bm25", "fields", "place", "sentence")
+    return {n: getattr(st, n) for n in names} | {
+        f"{w}_weight": getattr(st, f"{w}_weight") for w in weights
+    }
+
+
 RETRIEVERS = {"dense": DenseRetriever, "bm25": BM25Retriever, "hybrid": HybridRetriever}
 
 
@@ -534,11 +647,7 @@ def make_retriever(
     if kind not in RETRIEVERS:
         raise QueryError(f"未知的检索方式“{kind}”：可选 bm25、dense、hybrid")
     st = index.settings
-    fusion = (
-        {"rrf_k": st.rrf_k, "bm25_weight": st.bm25_weight, "dense_weight": st.dense_weight}
-        if kind == "hybrid"
-        else {}
-    )
+    fusion = hybrid_settings(st) if kind == "hybrid" else {}
     if not reranker:
         return RETRIEVERS[kind](index=index, k=k, filters=filters or Filters(), **fusion)  # type: ignore[call-arg]
     from langchain_classic.retrievers import ContextualCompressionRetriever

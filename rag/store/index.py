@@ -54,6 +54,7 @@ from rag.settings import Settings
 from rag.store.bm25 import BM25Index, stamp_of
 from rag.store.embeddings import cached, embedder_dim, embedder_name, load_embedder
 from rag.store.locking import index_lock, read_generation
+from rag.store.units import UnitVectors
 
 log = logging.getLogger(__name__)
 
@@ -548,6 +549,11 @@ class PolicyIndex:
             zip(got["documents"], (dict(m) for m in got["metadatas"]), strict=True),
             key=lambda r: r[1].get("ordinal", 0),
         )
+
+    @functools.cached_property
+    def units(self) -> UnitVectors:
+        """The evidence units' vectors as one table (``rag.store.units``), for the sentence run."""
+        return UnitVectors(self.dir / "unit_vectors")
 
     def embed_query(self, text: str) -> list[float]:
         """The query vector, remembered for the last few hundred queries (search, then answer)."""

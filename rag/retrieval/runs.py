@@ -1,0 +1,139 @@
+"""The runs a hybrid search fuses, beyond dense and body BM25, and the fusion itself.
+
+- **fields**: body BM25 plus ``field_weight`` × the BM25 of the chunk's front-matter fields
+  (title, issuer, 文号, region, section path; ``rag.store.bm25.field_text``). A question
+  naming the issuer or a words of a title ranks that document's chunks up.
+- **named place / issuer**: the same score, only over the chunks whose region, issuer or
+  title holds a place or issuer the question names ("济南市对总部企业落户有什么奖励" →
+  济南's chunks). It is one more run in the fusion, a soft preference: it can lift a
+  document, never remove one, and when no chunk matches it is simply empty.
+- **sentences**: the best e5 cosine between the query and the evidence units (sentences,
+  ``rag.answering.units``) of each of the first fused candidates; a sentence hit votes for
+  its chunk. Only vectors already computed at ingest are used (``rag.store.units``), so a
+  query never waits for the embedder and the cost is a few candidates' rows whatever the
+  index size.
+
+A run is a list of (chunk id, score), best first. ``fuse`` combines runs by weighted
+reciprocal rank (``rrf``) or by a score-normalised sum (``combsum``: each run min–max
+scaled to [0, 1], then weighted). Everything here is a pure function of its inputs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from rag.lexicon.places import find_places
+
+Run = list[tuple[str, float]]  # (chunk id, score), best first
+
+FUSIONS = ("rrf", "combsum")
+_SUFFIX = re.compile(r"(?:省|市|县|区|自治区|地区)$")
+_ORG_END = ("政府", "办公厅", "办公室", "委员会", "局", "厅", "委", "办")
+
+
+def rrf(
+    runs: Sequence[Sequence[str]], weights: Sequence[float] | None = None, k: int = 60
+) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion: score(d) = Σ w_i / (k + rank_i(d)), ranks from 1.
+
+    [["a", "b"], ["b", "c"]] → [("b", 1/62 + 1/61), ("a", 1/61), ("c", 1/62)]
+    """
+    weights = weights or [1.0] * len(runs)
+    scores: dict[str, float] = {}
+    for run, w in zip(runs, weights, strict=True):
+        for rank, doc in enumerate(run, start=1):
+            scores[doc] = scores.get(doc, 0.0) + w / (k + rank)
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def combsum(runs: Sequence[Run], weights: Sequence[float] | None = None) -> Run:
+    """Score-normalised CombSUM: each run min–max scaled to [0, 1], then a weighted sum.
+
+    [[("a", 3.0), ("b", 1.0)], [("b", 0.9), ("c", 0.5)]] → [("a", 1.0), ("b", 1.0), ("c", 0.0)]
+    (a one-item run scales to 1; equal scores in id order)
+    """
+    weights = weights or [1.0] * len(runs)
+    scores: dict[str, float] = {}
+    for run, w in zip(runs, weights, strict=True):
+        if not run:
+            continue
+        values = [s for _, s in run]
+        lo, span = min(values), max(values) - min(values)
+        for doc, s in run:
+            scores[doc] = scores.get(doc, 0.0) + w * ((s - lo) / span if span else 1.0)
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def fuse(runs: Sequence[Run], weights: Sequence[float], method: str = "rrf", k: int = 60) -> Run:
+    """``rrf`` (ranks, constant ``k``) or ``combsum`` (scores) over runs of (id, score)."""
+    if method == "combsum":
+        return combsum(runs, weights)
+    return rrf([[doc for doc, _ in run] for run in runs], weights, k)
+
+
+def named_places(query: str) -> list[str]:
+    """Places a question names, each also without its 省/市/县/区 ("济南市" → also "济南").
+
+    "济南市对总部企业落户有什么奖励" → ["济南市", "济南"]; "招商六组的牵头领导是谁" → []
+    """
+    out: list[str] = []
+    for place in find_places(query):
+        core = _SUFFIX.sub("", place)
+        out += [p for p in (place, core) if len(p) >= 2 and p not in out]
+    return out
+
+
+def named_issuers(query: str, issuers: Sequence[str]) -> list[str]:
+    """Organs the question names that issue indexed documents (at least three characters).
+
+    ("市商务局印发的通知有哪些", ["焦作市商务局", "焦作市人民政府"]) → ["市商务局"]
+    """
+    known = [i for i in issuers if i]
+    found: set[str] = set()
+    for end in range(3, len(query) + 1):
+        if not query[:end].endswith(_ORG_END):
+            continue
+        for start in range(max(0, end - 12), end - 2):
+            name = query[start:end]
+            if any(name in i for i in known):
+                found.add(name)
+                break  # the longest one ending here
+    return sorted(n for n in found if not any(n != m and n in m for m in found))
+
+
+def sentence_run(
+    query_vector: np.ndarray,
+    candidates: Sequence[tuple[str, list[str]]],
+    vectors: Callable[[list[str]], tuple[np.ndarray, np.ndarray]],
+) -> Run:
+    """Candidates ranked by their best unit: max cosine of the query with any unit vector.
+
+    ``candidates`` are (chunk id, its unit texts); ``vectors(texts)`` returns (found mask,
+    unit-norm rows of the found texts). A chunk none of whose units has a vector is left out.
+    """
+    texts = [t for _, units in candidates for t in units]
+    if not texts:
+        return []
+    found, rows = vectors(texts)
+    cosines = np.full(len(texts), -np.inf, dtype=np.float32)
+    if len(rows):
+        cosines[found] = rows.astype(np.float32) @ query_vector.astype(np.float32)
+    best: dict[str, float] = {}
+    start = 0
+    for cid, units in candidates:
+        part = cosines[start : start + len(units)]
+        start += len(units)
+        if len(part) and np.isfinite(part.max()):
+            best[cid] = round(float(part.max()), 6)
+    return sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def evidence_of(name: str, run: Run) -> Mapping[str, dict[str, float | int]]:
+    """Per chunk, its rank and score in a run: {"c1": {"<name>_rank": 1, "<name>_score": 2.5}}."""
+    return {
+        cid: {f"{name}_rank": rank, f"{name}_score": round(score, 6)}
+        for rank, (cid, score) in enumerate(run, start=1)
+    }
