@@ -224,6 +224,9 @@ def test_figures_of_other_measures_and_dates_of_the_year_are_told_apart():
     # 万/亿 without 元 count money only when no other measure follows
     assert not holds("amount", "有效利用土地1910亩、厂房38万平方。")
     assert holds("amount", "签约总金额592.6亿元。") and holds("amount", "总投资12亿，")
+    # the counted noun ends where the verb begins ("多少个部门去落实" counts 部门, under any name)
+    assert holds("count", "分解至32个相关职能单位", "目标分给了多少个部门去落实？")
+    assert not holds("count", "分解至32个项目", "目标分给了多少个部门去落实？")
     # "年初" answers "什么时候"
     assert holds("date", "各县（市、区）、开发区年初要对招商引资工作进行专题研究")
 

@@ -300,7 +300,8 @@ def holds_count(question: str, text: str) -> bool:
         return True
     if not re.search(_NUMERAL + _NUM_UNIT + f"(?:{m.group(1)}|大)", text):
         return False
-    noun = re.split(r"[的了呢吗？?，,]", m.group(2))[0][-2:]
+    # the noun ends where a verb or particle begins: "多少个部门去落实" counts 部门
+    noun = re.split(r"[的了呢吗？?，,去来在要把给和与是被让用做]", m.group(2))[0][-2:]
     if len(noun) < 2:
         return True
     # units of government are counted under any of their names ("多少个部门" ← "32个相关职能单位")
