@@ -32,6 +32,10 @@ class Hit:
     source: str
     dense_rank: int | None = None
     bm25_rank: int | None = None
+    # the other runs of the hybrid fusion (rag.retrieval.runs): None where the chunk is not in them
+    fields_rank: int | None = None
+    place_rank: int | None = None
+    sentence_rank: int | None = None
     dense_score: float | None = None
     bm25_score: float | None = None
     rerank_score: float | None = None

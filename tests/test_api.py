@@ -87,6 +87,8 @@ def test_search_ranks_group_six_first_and_applies_filters(client: httpx.Client):
     assert len(results) == 3 and [h["rank"] for h in results] == [1, 2, 3]
     assert "孙起鹏" in results[0]["text"] and results[0]["doc_number"] == DOC_NUMBER
     assert results[0]["bm25_rank"] is not None and results[0]["score"] > 0
+    # every run of the fusion shows where it put the hit (the group's own section: first in each)
+    assert [results[0][f"{run}_rank"] for run in ("fields", "sentence")] == [1, 1]
     r = client.post(
         "/api/search",
         json={

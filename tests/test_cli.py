@@ -153,6 +153,7 @@ def test_search_context_gives_the_neighbouring_chunks(cli_env: dict[str, str]):
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout)["results"]
     assert all(
-        {"context_before", "context_after", "duplicates", "rerank_score"} <= set(r) for r in results
+        {"context_before", "context_after", "duplicates", "rerank_score", "sentence_rank"} <= set(r)
+        for r in results
     )
     assert any(r["context_before"] or r["context_after"] for r in results)
