@@ -495,7 +495,9 @@ def eval_run(
         )
     except KeyboardInterrupt:
         bar.close()
-        _eval_interrupted(out_dir, _resume_command(set_path, names, cuts, answers, limit, out_dir))
+        _eval_interrupted(
+            out_dir, _resume_command(set_path, names, cuts, answers, limit, out_dir, split)
+        )
         raise typer.Exit(130) from None
     except PolicyQAError as e:
         bar.close()
@@ -563,12 +565,14 @@ def _resume_command(
     answers: bool,
     limit: int | None,
     out_dir: Path,
+    split: str | None = None,
 ) -> list[str]:
-    """The command line that resumes an interrupted run.
+    """The command line that resumes an interrupted run (with its split: another split is
+    another question list).
 
-    (sets/a.jsonl, ["bm25"], [1, 5], False, None, out/x) →
-    ["policyqa", "eval", "sets/a.jsonl", "--retriever", "bm25", "-k", "1,5", "--out", "out/x",
-    "--resume"]
+    (sets/a.jsonl, ["bm25"], [1, 5], False, None, out/x, "dev") →
+    ["policyqa", "eval", "sets/a.jsonl", "--retriever", "bm25", "-k", "1,5", "--split", "dev",
+    "--out", "out/x", "--resume"]
     """
     return [
         "policyqa",
@@ -580,6 +584,7 @@ def _resume_command(
         ",".join(map(str, cuts)),
         *(["--answers"] if answers else []),
         *(["--limit", str(limit)] if limit else []),
+        *(["--split", split] if split else []),
         "--out",
         str(out_dir),
         "--resume",

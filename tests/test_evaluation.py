@@ -681,6 +681,15 @@ def test_cli_eval_ctrl_c_leaves_a_resumable_state(
     assert len((out / "bm25" / "partial.jsonl").read_text(encoding="utf-8").splitlines()) == 1 + 1
 
 
+def test_the_resume_command_keeps_the_split():
+    """Resuming a ``--split dev`` run without its split would score another question list."""
+    line = cli._resume_command(Path("a.jsonl"), ["bm25"], [1, 5], False, None, Path("o"), "dev")
+    assert line[line.index("--split") + 1] == "dev" and line[-1] == "--resume"
+    assert "--split" not in cli._resume_command(
+        Path("a.jsonl"), ["bm25"], [1], False, None, Path("o")
+    )
+
+
 def write_results(
     folder: Path, mrr: float, hits_at_1: dict[str, bool], correct: dict[str, bool]
 ) -> Path:
