@@ -74,8 +74,8 @@ def _docs(qa: PolicyQA, query: str, **weights: float) -> list[str]:
 
 def test_a_named_place_lifts_its_document_over_another_citys_notice(notices_qa: PolicyQA):
     q = "济南市对总部企业落户有什么奖励"
-    plain = _docs(notices_qa, q, fields_weight=0, place_weight=0, sentence_weight=0)
-    assert plain[0] == "qingdao_hq"  # the other city's notice says more of the question's words
+    words = _docs(notices_qa, q, dense_weight=0, fields_weight=0, place_weight=0, sentence_weight=0)
+    assert words[0] == "qingdao_hq"  # the other city's notice says more of the question's words
     assert _docs(notices_qa, q)[0] == "jinan_hq"
     hits = notices_qa.search(q, k=3)  # the facade, with the settings' defaults
     assert hits[0].doc_id == "jinan_hq" and hits[0].region == "济南市"
