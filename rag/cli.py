@@ -115,35 +115,6 @@ def ingest(
         raise typer.Exit(1)
 
 
-def _hit_json(hit: Any) -> dict[str, Any]:
-    d = hit.to_dict()
-    keys = (
-        "rank",
-        "score",
-        "chunk_id",
-        "doc_id",
-        "title",
-        "doc_number",
-        "kind",
-        "region",
-        "date",
-        "section_path",
-        "page",
-        "text",
-        "source",
-        "dense_rank",
-        "bm25_rank",
-        "fields_rank",
-        "place_rank",
-        "sentence_rank",
-        "dense_score",
-        "bm25_score",
-        "rerank_score",
-        "duplicates",
-    )
-    return {k: list(d[k]) if k == "duplicates" else d[k] for k in keys}
-
-
 @app.command()
 def search(
     query: Annotated[str | None, typer.Argument(help="the question")] = None,
@@ -192,7 +163,7 @@ def search(
     neighbours = {h.chunk_id: svc.context(h) for h in hits} if context else {}
     if as_json:
         results = [
-            _hit_json(h)
+            h.to_json()
             | (
                 {
                     "context_before": neighbours[h.chunk_id][0],
@@ -252,7 +223,7 @@ def _search_batch(svc: Any, batch: Path, k: int, filters: dict, retriever: str) 
                         "id": qid,
                         "query": question,
                         "rewritten_question": query,
-                        "results": [_hit_json(h) for h in hits],
+                        "results": [h.to_json() for h in hits],
                     },
                     ensure_ascii=False,
                 )

@@ -45,6 +45,17 @@ class Hit:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def to_json(self, duplicates: bool = True) -> dict[str, Any]:
+        """A search result as ``policyqa search --json`` and ``POST /api/search`` give it: every
+        field but ``ordinal``, ``duplicates`` as a list (or left out)."""
+        d = self.to_dict()
+        del d["ordinal"]
+        if duplicates:
+            d["duplicates"] = list(self.duplicates)
+        else:
+            del d["duplicates"]
+        return d
+
 
 @dataclass(frozen=True)
 class Citation:

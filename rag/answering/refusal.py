@@ -232,9 +232,9 @@ def quoted_absent(question: str, pool: str) -> list[str]:
 
 _YEAR = re.compile(r"((?:19|20)\d{2})年")
 _NOT_PHASE = "(?![间限货望待刊末初中])"  # 期间, 期限, 期末 … are no phases
-_INSTANCE = re.compile(
-    rf"(?<![每各这那哪几同本上下前后近多])第?[一二三四五六七八九十\d]{{1,3}}(?:期{_NOT_PHASE}|批|届|轮)"
-)
+# a phase's number ("二期", "第三批"), not "每一期", "这一批", "上一届"
+_PHASE_NUMBER = r"(?<![每各这那哪几同本上下前后近多])第?[一二三四五六七八九十\d]{1,3}"
+_INSTANCE = re.compile(rf"{_PHASE_NUMBER}(?:期{_NOT_PHASE}|批|届|轮)")
 _CN_DIGITS = str.maketrans("0123456789", "〇一二三四五六七八九")
 
 
@@ -260,12 +260,7 @@ def unstated(question: str, document: str, quotes: str, figure: bool = True) -> 
         ):
             out.append(f"{year}年")
     for m in dict.fromkeys(_INSTANCE.findall(question)):
-        others = set(
-            re.findall(
-                rf"(?<![每各这那哪几同本上下前后近多])第?[一二三四五六七八九十\d]{{1,3}}{m[-1]}{_NOT_PHASE}",
-                quotes,
-            )
-        )
+        others = set(re.findall(rf"{_PHASE_NUMBER}{m[-1]}{_NOT_PHASE}", quotes))
         if others and m.lstrip("第") not in quotes:
             out.append(m)
     return out

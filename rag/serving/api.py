@@ -39,29 +39,6 @@ log = logging.getLogger(__name__)
 MAX_HISTORY = 20
 MAX_UPLOAD_FILES = 20
 DATE = r"^(\d{4}(-\d{1,2}(-\d{1,2})?)?)?$"
-HIT_KEYS = (
-    "rank",
-    "score",
-    "chunk_id",
-    "doc_id",
-    "title",
-    "doc_number",
-    "kind",
-    "region",
-    "date",
-    "section_path",
-    "page",
-    "text",
-    "source",
-    "dense_rank",
-    "bm25_rank",
-    "fields_rank",
-    "place_rank",
-    "sentence_rank",
-    "dense_score",
-    "bm25_score",
-    "rerank_score",
-)
 
 
 class FilterModel(BaseModel):
@@ -366,7 +343,7 @@ def _add_reading_routes(api: FastAPI, svc: PolicyQA, access: Access) -> None:
         return {
             "query": req.query,
             "retriever": req.retriever,
-            "results": [{k: h.to_dict()[k] for k in HIT_KEYS} for h in hits],
+            "results": [h.to_json(duplicates=False) for h in hits],
         }
 
     @api.post("/api/ask", tags=["retrieval"])

@@ -327,9 +327,7 @@ class PolicyIndex:
         client, store = self._chroma()
         if widen_search(store._chroma_collection, self.settings.hnsw_ef_search) and not self.remote:
             # the vector index this process loaded keeps its old breadth: open it afresh
-            from chromadb.api.shared_system_client import SharedSystemClient
-
-            SharedSystemClient._identifier_to_system.pop(str(self.dir / "chroma"), None)
+            self._forget_client()
             client, store = self._chroma()
         if self.remote:
             store._chroma_collection = GuardedCollection(  # type: ignore[assignment]
@@ -354,10 +352,14 @@ class PolicyIndex:
         """A fresh embedded Chroma client: another process wrote to the folder, and this process's
         vector index (held in memory) does not see that. Requests already running keep the old
         client, which Chroma's per-path cache would otherwise hand back."""
+        self._forget_client()
+        self.client, self.store = self._open_store()
+
+    def _forget_client(self) -> None:
+        """Drop Chroma's cached embedded client of this folder: the next one loads it afresh."""
         from chromadb.api.shared_system_client import SharedSystemClient
 
         SharedSystemClient._identifier_to_system.pop(str(self.dir / "chroma"), None)
-        self.client, self.store = self._open_store()
 
     def _client(self) -> Any:
         import chromadb
