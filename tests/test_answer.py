@@ -128,6 +128,15 @@ def test_rewrite_swaps_the_industry_of_a_ledger_question():
     assert out == "焦作投资超过10亿元的新材料产业项目有哪些？"
 
 
+def test_rewrite_swaps_the_phrase_the_previous_question_asked_about():
+    """An untyped phrase takes the place of what the previous question asked about, so the
+    follow-up's own subject decides retrieval and the answer, not the old one."""
+    out = rewrite_followup("物价涨幅呢？", ["2013年政府工作报告定的GDP增长目标是多少？"])
+    assert out == "2013年政府工作报告定的物价涨幅是多少？"
+    out = rewrite_followup("那管农业的呢？", ["焦作管文旅、电商这块招商的是哪个组？"])
+    assert out == "焦作管农业的是哪个组？"
+
+
 def test_standalone_question_is_unchanged():
     q = "郑州市对招商引资工作的考核包括哪些方面？"
     assert rewrite_followup(q, ["焦作招商六组的牵头领导是谁？"]) == q

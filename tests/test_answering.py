@@ -104,6 +104,9 @@ def test_a_long_sentence_becomes_clause_windows_that_still_slice_the_text():
         ("招商引资的“五大弊病”有哪些？", "list"),
         ("焦作的督查激励机制是怎么运作的？", "mechanism"),
         ("报给哪里？（焦作各招商组每个月几号前要报工作情况）", "fact"),
+        ("2021年政府工作报告拟安排地方政府专项债券多少？", "amount"),
+        ("赤字率多少？", "share"),
+        ("郑州想借货运航线在天上搭一条怎样的带子？", "fact"),  # what kind of, not how
     ],
 )
 def test_answer_types(question: str, kind: str):
@@ -255,6 +258,14 @@ def test_a_quoted_name_must_be_in_the_passages_and_picks_their_documents():
     assert name_consistent("“十改”说了什么？", [other, named], {0, 1}) == {0, 1}
 
 
+def test_a_question_word_before_a_programme_word_names_no_programme():
+    """ "安排了多少专项债": 多少 is no programme's name, so nothing is missing."""
+    report = Passage(
+        "今年拟安排地方政府专项债券2.15万亿元。", title="2019年国务院政府工作报告", doc_id="r"
+    )
+    assert missing_names("2019年那份政府工作报告给地方安排了多少专项债？", [report], 0) == []
+
+
 def test_a_list_the_question_counts_itself_needs_its_items():
     quote = "预计到2020年，河北将打造5个战略高地、建设20个示范园区、做强100个转化机构。"
     assert unlisted("那20个示范园区具体都是哪些？", [quote])
@@ -289,6 +300,14 @@ def test_an_amount_the_passage_lacks_is_answered_in_part(corpus_qa: PolicyQA):
     assert a.citations and all(
         c.quote in corpus_qa.stored_texts([c.chunk_id])[c.chunk_id] for c in a.citations
     )
+
+
+def test_each_ask_of_a_question_of_two_gets_its_figure(corpus_qa: PolicyQA):
+    """Two asks, two sentences of the 汝州 article: the enterprises visited (one sentence) and the
+    机绣 projects signed (another); both figures are quoted and the answer is whole."""
+    a = corpus_qa.ask("汝州2017年驻地招商分局走访了多少家企业？全年签约了多少个机绣项目？")
+    assert a.answered and a.mode == "extractive", a.text
+    assert "300余家" in a.text and "签约机绣项目45个" in a.text, a.text
 
 
 def test_a_year_the_documents_do_not_cover_is_answered_in_part(corpus_qa: PolicyQA):

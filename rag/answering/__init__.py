@@ -13,6 +13,7 @@ query vectors, the neighbouring chunks and the document outline).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -158,8 +159,28 @@ def _choose(
     if kind.name in ("mechanism", "fact", "yesno"):
         chosen += select.paragraph_after(best, lead, units, chosen, max_chars)
     chosen += select.figure_unit(question, kind, best, scored, chosen, hits)
+    for ask in asks(question):
+        chosen += select.ask_unit(
+            ask,
+            answer_type(ask),
+            question_terms(ask, library.idf, library.synonyms),
+            best,
+            scored,
+            chosen,
+            hits,
+        )
     chosen += select.finish_cut_sentence(best, hits, library.following)
     return chosen
+
+
+def asks(question: str) -> list[str]:
+    """The asks of a question of several, each ending in its own question mark (else []).
+
+    asks("2021年报告拟安排专项债券多少？赤字率多少？") → ["2021年报告拟安排专项债券多少", "赤字率多少"]
+    """
+    own = re.sub(r"（[^）]*）", "", question)
+    parts = [p.strip() for p in re.split(r"[？?]", own) if p.strip()]
+    return parts if len(parts) >= 2 else []
 
 
 def figure_found(
@@ -263,6 +284,18 @@ def answer_offline(
         else scored[0].hit_index
     )
     feats = features_of(question, kind, hits, scored, chosen, terms, lead)
+    parts = [(a, answer_type(a)) for a in asks(question)]
+    if any(k.checkable for _, k in parts):
+        # "…走访了多少家企业？签约了多少个项目？": each ask's figure next to its own words
+        feats["figure"] = float(
+            all(
+                figure_found(
+                    a, k, chosen, question_terms(a, library.idf, library.synonyms), hits
+                )
+                for a, k in parts
+                if k.checkable
+            )
+        )
     missing = missing_names(question, hits, lead)
     if missing:
         return Draft("refuse", text, citations, kind.name, missing, feats, 0.0)

@@ -108,7 +108,7 @@ def _programmes(question: str) -> list[tuple[str, str]]:
             and len(before) >= 2
             and before not in _GENERIC
             and re.fullmatch(r"[\u4e00-\u9fffA-Za-z\d+]+", before)
-            and not re.search(r"[哪几什么那这个些]", before)
+            and not re.search(r"[哪几什么那这个些]|多少|怎|如何", before)
         ):
             out.append((before, before + word))
     return out

@@ -7,7 +7,8 @@
   explanation "前任承诺的政策，后任不愿兑现。"); the next sentence after a label or a short
   item head;
 - the unit holding the asked figure when the best one does not ("仅用时150天…");
-- the first sentence of the next chunk when the chunker cut the best sentence at its end.
+- the first sentence of the next chunk when the chunker cut the best sentence at its end;
+- for a question of several asks, the unit holding each ask's figure ("…多少？赤字率多少？").
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from rag.answer import sentences
 from rag.answering.evidence import Scored, Term
 from rag.answering.lists import ENUM
-from rag.answering.types import AnswerType, holds
+from rag.answering.types import AnswerType, holds, holds_near
 from rag.answering.units import Unit, squash
 
 _LABEL_LINE = re.compile(r"^([\u4e00-\u9fff]{2,8})[：:][^。\n]{1,40}。?$")
@@ -219,3 +220,40 @@ def runners_up(
         out.append(s)
         used += len(s.text)
     return out
+
+
+def ask_unit(
+    ask: str,
+    kind: AnswerType,
+    terms: Sequence[Term],
+    best: Scored,
+    scored: Sequence[Scored],
+    chosen: Sequence[Scored],
+    hits: Sequence,
+) -> list[Scored]:
+    """For one ask of a question of several, the best unit of the lead document that holds its
+    figure next to one of its own words, when the chosen units do not.
+
+    "…拟安排地方政府专项债券多少？赤字率多少？": the sentence with "专项债券3.65万亿元" is chosen
+    for the first ask; the second adds "赤字率拟按3.2%左右安排" (a share next to 赤字率).
+    """
+    if not kind.checkable:
+        return []
+    anchors = [
+        t.surface
+        for t in sorted(terms, key=lambda t: -t.weight * len(t.surface))
+        if len(t.surface) >= 2
+    ][:3]
+    if not anchors:
+        return []
+
+    def ok(text: str) -> bool:
+        return any(a in text and holds_near(kind.name, text, a, ask) for a in anchors)
+
+    if any(ok(c.text) for c in chosen):
+        return []
+    doc = hits[best.hit_index].doc_id
+    for s in scored:
+        if hits[s.hit_index].doc_id == doc and ok(s.text):
+            return [s]
+    return []

@@ -130,6 +130,9 @@ def rewrite_followup(question: str, history: Sequence[str]) -> str:
         # its own question about the previous topic: asked first, the topic as context
         return f"{body}{predicate}？（{prev.rstrip('？?。')}）"
     if new is None:
+        swapped = _swap_phrase(prev, body) if body else None
+        if swapped:
+            return swapped
         return f"{prev.rstrip('？?。')}（{body}）？" if body else prev
     name, surface = new
     olds = _find_typed(prev, name)
@@ -137,11 +140,9 @@ def rewrite_followup(question: str, history: Sequence[str]) -> str:
         # a city replaces a city, a bloc a bloc: "承德呢" after "河北石家庄…" swaps 石家庄
         olds = [o for o in olds if place_level(o) == place_level(surface)] or olds
     if not olds:
-        return (
-            f"{surface}{predicate}（{prev.rstrip('？?。')}）？"
-            if predicate
-            else f"{prev.rstrip('？?。')}（{surface}）？"
-        )
+        if predicate:
+            return f"{surface}{predicate}（{prev.rstrip('？?。')}）？"
+        return _swap_phrase(prev, body) or f"{prev.rstrip('？?。')}（{surface}）？"
     old = olds[-1] if name in ("mechanism", "quote") else olds[0]
     if name == "group" and not surface.startswith("招商") and old.startswith("招商"):
         surface = "招商" + surface  # "那五组呢" after "招商四组…"
@@ -152,6 +153,38 @@ def rewrite_followup(question: str, history: Sequence[str]) -> str:
         context = _QUESTION_WORDS.sub("", rewritten.replace(surface, "")).strip("，,。 ")
         return f"{surface}{predicate}？（{context}）" if context else f"{surface}{predicate}？"
     return rewritten
+
+
+_ASKED = re.compile(r"(?:是|为|有)?(?:多少|哪些|哪个|哪位|哪家|哪里|谁|什么|几)")
+
+
+def _swap_phrase(prev: str, phrase: str) -> str | None:
+    """The previous question asking the same of ``phrase``: the phrase it asked about swapped.
+
+    That phrase is what stands between the last "的" and the question word ("…定的GDP增长目标
+    是多少"), or, when the question word follows "的" ("焦作管文旅、电商这块招商的是哪个组"),
+    what precedes that "的" after a leading place. None when neither is found.
+    _swap_phrase("2013年报告定的GDP增长目标是多少？", "物价涨幅") → "2013年报告定的物价涨幅是多少？"
+    _swap_phrase("焦作管文旅、电商这块招商的是哪个组？", "管农业的") → "焦作管农业的是哪个组？"
+    """
+    p = prev.rstrip("？?。")
+    phrase = phrase.rstrip("的")
+    m = _ASKED.search(p)
+    if not m or not phrase or len(phrase) > 10:
+        return None
+    head, tail = p[: m.start()], p[m.start() :]
+    if head.endswith("的"):
+        start = max(head.rfind("，"), head.rfind(","), head[:-1].rfind("的")) + 1
+        place = PLACE.match(head, start)
+        if place:
+            start = place.end()
+        if start >= len(head) - 1:
+            return None
+        return f"{head[:start]}{phrase}的{tail}？"
+    cut = head.rfind("的")
+    if cut < 0 or cut == len(head) - 1:
+        return None
+    return f"{head[: cut + 1]}{phrase}{tail}？"
 
 
 def _topic(prev: str) -> str:
