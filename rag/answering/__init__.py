@@ -289,9 +289,7 @@ def answer_offline(
         # "…走访了多少家企业？签约了多少个项目？": each ask's figure next to its own words
         feats["figure"] = float(
             all(
-                figure_found(
-                    a, k, chosen, question_terms(a, library.idf, library.synonyms), hits
-                )
+                figure_found(a, k, chosen, question_terms(a, library.idf, library.synonyms), hits)
                 for a, k in parts
                 if k.checkable
             )
