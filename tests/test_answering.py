@@ -106,6 +106,7 @@ def test_a_long_sentence_becomes_clause_windows_that_still_slice_the_text():
         ("报给哪里？（焦作各招商组每个月几号前要报工作情况）", "fact"),
         ("2021年政府工作报告拟安排地方政府专项债券多少？", "amount"),
         ("赤字率多少？", "share"),
+        ("2024年实际使用外资的年度目标是多少？", "quantity"),
         ("郑州想借货运航线在天上搭一条怎样的带子？", "fact"),  # what kind of, not how
     ],
 )
@@ -256,6 +257,29 @@ def test_a_quoted_name_must_be_in_the_passages_and_picks_their_documents():
     assert name_consistent(question, [other, named], {0, 1}) == {1}
     # no passage holds the name: all are kept (and ``missing_names`` decides)
     assert name_consistent("“十改”说了什么？", [other, named], {0, 1}) == {0, 1}
+
+
+def test_a_figure_of_no_stated_measure_needs_a_number_next_to_its_subject():
+    """ "…的年度目标是多少": a sentence on the subject without a number does not answer it, and
+    "两个市场" in running text is no figure."""
+    assert not holds("quantity", "增强国内国际两个市场两种资源联动效应，巩固外贸外资基本盘。")
+    assert holds_near("quantity", "城镇新增就业1100万人以上，", "就业")
+
+
+def test_the_measure_a_question_asks_in_is_no_anchor():
+    """ "安排了多少万亿元": 亿元 stands next to every amount, so an amount of something else
+    (减税) does not answer for the asked 赤字."""
+    from rag.answering import figure_found
+    from rag.answering.evidence import Scored
+    from rag.answering.units import Unit
+
+    quote = "赤字率拟按3%安排。五年累计减税5.4万亿元、降费2.8万亿元。"
+    passage = Passage(quote, doc_id="r")
+    chosen = [Scored(Unit(0, 0, quote, ""), 0.5, 0.5, 0.5, 1.0)]
+    question = "财政赤字规模安排了多少万亿元？"
+    terms = question_terms(question, lambda w: 1.0)
+    assert "万亿元" in [t.surface for t in terms]
+    assert not figure_found(question, answer_type(question), chosen, terms, [passage])
 
 
 def test_a_question_word_before_a_programme_word_names_no_programme():

@@ -183,6 +183,10 @@ def asks(question: str) -> list[str]:
     return parts if len(parts) >= 2 else []
 
 
+# a measure the question asks in ("多少亿元") is no anchor: every amount stands next to it
+_MEASURE = re.compile(r"[万亿千百]*(?:美?元|块钱)|[万亿]|百分点|个百分点")
+
+
 def figure_found(
     question: str, kind: AnswerType, chosen: Sequence[Scored], terms: Sequence[Term], hits: Sequence
 ) -> bool:
@@ -193,7 +197,11 @@ def figure_found(
     text = "".join(c.text for c in chosen)
     # the most specific words first: long phrases ("技术转移") and rare words ("盘毂")
     present = sorted(
-        (t for t in terms if len(t.surface) >= 2 and t.surface in text),
+        (
+            t
+            for t in terms
+            if len(t.surface) >= 2 and t.surface in text and not _MEASURE.fullmatch(t.surface)
+        ),
         key=lambda t: -t.weight * len(t.surface),
     )
     anchors = [t.surface for t in present[:3]]

@@ -32,7 +32,7 @@ _NUM_UNIT = r"[余多来]?"
 
 @dataclass(frozen=True)
 class AnswerType:
-    name: str  # person unit amount share count duration date frequency place list mechanism yesno fact
+    name: str  # person unit amount share count quantity duration date frequency place list mechanism yesno fact
     label: str  # how a partial answer names what is missing: "具体金额"
     asks: re.Pattern[str] | None
     span: re.Pattern[str] | None  # what evidence of this type contains; None = nothing to check
@@ -44,7 +44,18 @@ class AnswerType:
 
 
 FIGURES = frozenset(
-    {"amount", "share", "count", "duration", "year", "date", "frequency", "place", "person"}
+    {
+        "amount",
+        "share",
+        "count",
+        "quantity",
+        "duration",
+        "year",
+        "date",
+        "frequency",
+        "place",
+        "person",
+    }
 )
 # a post named instead of a person ("组长由市长担任", "由分管副市长牵头"): an answer to who-questions too
 # (not "主要负责同志", "分管领导": every sentence about duties names those)
@@ -133,6 +144,13 @@ TYPES: tuple[AnswerType, ...] = (
             r"率[^，。？?]{0,8}多少"  # "赤字率多少", "失业率目标是多少"
         ),
         re.compile(r"\d+(?:\.\d+)?%|百分之|分之|" + _NUMERAL + r"成|百分点|" + _NUMERAL + r"倍"),
+    ),
+    AnswerType(
+        # a figure of no stated measure: "年度目标是多少", "定的多少"
+        "quantity",
+        "数字",
+        re.compile(r"多少(?![钱])"),
+        re.compile(r"\d|[一二三四五六七八九十百千]+(?:万|亿|倍|成)"),
     ),
     AnswerType(
         "person",
