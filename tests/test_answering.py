@@ -282,6 +282,20 @@ def test_the_measure_a_question_asks_in_is_no_anchor():
     assert not figure_found(question, answer_type(question), chosen, terms, [passage])
 
 
+def test_a_place_a_document_speaks_of_is_not_taken_for_its_owner():
+    """ "张家口是怎么做的？（这份材料提到…）" asks what the 许昌 material says of 张家口; "张家口对…的
+    标准是多少" would ask for 张家口's own policy."""
+    material = Passage(
+        "此外，张家口围绕全市产业发展战略和科技创新需求，探索实施科技招商顾问机制。",
+        title="创新招商思维 创出引资新路",
+        region="许昌市",
+        doc_id="x",
+    )
+    asked = "张家口是怎么做的？（这份材料提到城市出台了科技招商专项实施方案）"
+    assert missing_names(asked, [material], 0) == []
+    assert missing_names("张家口对科技招商顾问的补贴标准是多少？", [material], 0) == ["张家口"]
+
+
 def test_a_question_word_before_a_programme_word_names_no_programme():
     """ "安排了多少专项债": 多少 is no programme's name, so nothing is missing."""
     report = Passage(

@@ -163,6 +163,11 @@ def name_consistent(question: str, hits: Sequence, keep: set[int]) -> set[int]:
     return keep
 
 
+# "（这份材料提到…）", "那篇文章说…": the question is about what a document says, so a place it
+# starts with is a subject of that document, not the owner of the policy
+_DOCUMENT = re.compile(r"材料|文章|文件|通知|报告|这份|这篇|该文|文中")
+
+
 def missing_names(
     question: str, hits: Sequence, lead: int, titles: Sequence[str] = ()
 ) -> list[str]:
@@ -179,9 +184,10 @@ def missing_names(
     missing: list[str] = []
     places = find_places(question)
     subject = re.sub(r"^(?:请问|那么|那|关于)", "", question.strip())
-    if places and subject.startswith(places[0]) and head.region:
+    if places and subject.startswith(places[0]) and head.region and not _DOCUMENT.search(question):
         # "深圳市对…的标准是多少": the place the question starts with owns the policy; a document
         # of another place that only mentions it ("深入上海、深圳等地…洽谈") does not answer
+        # (unless the question asks what a document says of it)
         level = place_level(places[0])
         owners = {core(p) for p in find_places(head.region) if place_level(p) == level}
         if owners and core(places[0]) not in owners:
