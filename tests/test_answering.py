@@ -304,6 +304,15 @@ def test_a_question_word_before_a_programme_word_names_no_programme():
     assert missing_names("2019年那份政府工作报告给地方安排了多少专项债？", [report], 0) == []
 
 
+def test_a_question_on_the_documents_parts_is_told_from_one_on_aspects_of_its_content():
+    from rag.answering.lists import STRUCTURE_QUESTION
+
+    assert STRUCTURE_QUESTION.search("焦作这篇文章从哪几个方面总结自己的做法？")
+    assert STRUCTURE_QUESTION.search("这篇材料分哪几个部分？")
+    # the aspects of a skill the material names, not the material's own parts
+    assert not STRUCTURE_QUESTION.search("许昌材料说招商一线队伍要增强哪几方面本事？")
+
+
 def test_a_list_the_question_counts_itself_needs_its_items():
     quote = "预计到2020年，河北将打造5个战略高地、建设20个示范园区、做强100个转化机构。"
     assert unlisted("那20个示范园区具体都是哪些？", [quote])

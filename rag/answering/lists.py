@@ -229,6 +229,8 @@ def _first_sentence(hit: Any) -> int | None:
 STRUCTURE_QUESTION = re.compile(
     r"(?:文章|材料|文件|通知|意见|报告|这篇|全文|文中)[^？?]{0,12}(?:哪几|哪些|几)个?"
     r"(?:方面|部分|板块|层面|环节|阶段)"
+    # … of the document itself, not "材料说队伍要增强哪几方面本事" (the aspects of something in it)
+    r"(?:[？?。，,]|$|总结|介绍|阐述|论述|讲|说|展开|入手|来|写|谈|进行|做)"
 )
 
 
