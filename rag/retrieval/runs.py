@@ -7,6 +7,11 @@
   title holds a place or issuer the question names ("济南市对总部企业落户有什么奖励" →
   济南's chunks). It is one more run in the fusion, a soft preference: it can lift a
   document, never remove one, and when no chunk matches it is simply empty.
+- **named year**: the same score again, only over the chunks of documents dated in a year
+  the question names, or whose title holds it ("2019年政府工作报告…" → the documents of
+  2019). A year is a field of a document as a place is: the run prefers, never filters.
+  When the question ties a year to a document word ("2009年报告讲2008年…", "1995年的通知")
+  only that year counts; the others are years the text talks about.
 - **sentences**: the best e5 cosine between the query and the evidence units (sentences,
   ``rag.answering.units``) of each of the first fused candidates; a sentence hit votes for
   its chunk. Only vectors already computed at ingest are used (``rag.store.units``), so a
@@ -31,6 +36,16 @@ Run = list[tuple[str, float]]  # (chunk id, score), best first
 
 FUSIONS = ("rrf", "combsum")
 _SUFFIX = re.compile(r"(?:省|市|县|区|自治区|地区)$")
+# a year as written in a question: 2019年, 二〇一九年, 二O一九年 (digit by digit)
+_CN_YEAR_DIGIT = dict(zip("零〇○OoＯ一二三四五六七八九", "000000123456789", strict=True))
+_YEAR = re.compile(
+    r"(?<![0-9０-９])((?:19|20)[0-9]{2})年|([一二][零〇○OoＯ一二三四五六七八九]{3})年"
+)
+# what makes a named year the year of the document asked about, right after "年"
+_DOC_AFTER_YEAR = re.compile(
+    r"(?:度|的)?(?:那份|这份|那篇|这篇|那个|这个|那次|这次|份|版)?[^，。？！、,?!\s]{0,8}?"
+    r"(?:报告|通知|意见|办法|方案|规划|计划|决定|规定|文件|公报|纲要|细则|政策|条例|材料|文章|讲话)"
+)
 _ORG_END = ("政府", "办公厅", "办公室", "委员会", "局", "厅", "委", "办")
 
 
@@ -84,6 +99,29 @@ def named_places(query: str) -> list[str]:
         core = _SUFFIX.sub("", place)
         out += [p for p in (place, core) if len(p) >= 2 and p not in out]
     return out
+
+
+def named_years(query: str) -> list[int]:
+    """Years a question names (1900–2099, in digits or Chinese), those tied to a document
+    word only when there are such ("2009年报告讲2008年粮食产量" → [2009]).
+
+    "2019年政府工作报告提出的增长目标" → [2019]; "二〇二〇年以来出台了哪些政策" → [2020];
+    "1979和1980两年赤字多少" → [] (no 年 right after a year)
+    """
+    query = query.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    years: list[int] = []
+    tied: list[int] = []
+    for m in _YEAR.finditer(query):
+        if m.group(1):
+            year = int(m.group(1))
+        else:
+            year = int("".join(_CN_YEAR_DIGIT[c] for c in m.group(2)))
+        if not 1900 <= year <= 2099:
+            continue
+        years.append(year)
+        if _DOC_AFTER_YEAR.match(query, m.end()):
+            tied.append(year)
+    return list(dict.fromkeys(tied or years))
 
 
 def named_issuers(query: str, issuers: Sequence[str]) -> list[str]:
