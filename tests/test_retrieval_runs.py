@@ -185,6 +185,22 @@ def test_named_years_prefers_the_year_of_the_document_asked_about():
     assert named_years("开局那年的报告") == []
 
 
+def test_a_year_named_by_its_occasion_on_the_national_calendar():
+    # sessions of the National People's Congress: one a year, term N ≥ 5 opening in 1978 + 5(N − 5)
+    assert named_years("十一届人大一次会议上的政府工作报告中赤字多少") == [2008]
+    assert named_years("第十三届全国人民代表大会第二次会议") == [2019]
+    assert named_years("五届人大二次会议那份报告说粮食总产量达到多少") == [1979]
+    assert named_years("三届人大一次会议上的政府工作报告") == [1964]
+    # the first or last year of a five-year plan; a plan's whole span names no single year
+    assert named_years("十四五开局那年的报告安排专项债券多少") == [2021]
+    assert named_years("十五计划开局那年的政府工作报告") == [2001]
+    assert named_years("七五计划开局那年的报告说六五期间投资多少") == [1986]
+    assert named_years("十三五收官之年") == [2020]
+    assert named_years("十三五期间招商引资成效") == []
+    # the occasion names the document; a year later in the question is what it talks about
+    assert named_years("七届人大一次会议上的政府工作报告提出到1992年产值要达到多少") == [1988]
+
+
 def test_year_mask_reads_the_date_and_the_title():
     from rag.store.bm25 import MetaColumns
 
