@@ -4,7 +4,8 @@ For every (index, set) pair given with ``--pair INDEX_DIR:SET.jsonl``, every ans
 question of the split is searched once: the first runs (dense, BM25, fields, named place;
 ``HybridRetriever.first_runs``, with the service's implied filters) and the best-sentence
 score of every candidate they bring. Each fusion setting of the grid then re-fuses those
-runs in memory (RRF with its constant k, or score-normalised CombSUM; a weight per run) and
+runs in memory (RRF with its constant k, or score-normalised CombSUM; a weight per run; the
+named-year run at the fixed ``--year-weight``, default 2, as the settings have it) and
 is scored by MRR@10 and Hit@5 per pair, relevance judged as ``policyqa eval`` judges it
 (gold document and a gold answer string). Near-duplicate collapsing is left out here.
 
@@ -68,6 +69,7 @@ def collect(qa: PolicyQA, set_path: Path, split: str, field_boost: float) -> lis
             filters=qa.implied_filters(query),
             fields_weight=1.0,
             place_weight=1.0,
+            year_weight=1.0,
             field_boost=field_boost,
         )
         runs = retriever.first_runs(query)
@@ -85,24 +87,30 @@ def collect(qa: PolicyQA, set_path: Path, split: str, field_boost: float) -> lis
     return out
 
 
-def ranking(q: Question, s: Setting, sentence_candidates: int) -> list[str]:
-    """The top ``DEPTH`` chunk ids under setting ``s`` (as ``HybridRetriever`` ranks them)."""
-    runs = [q.runs[n] for n in FIRST]
-    fused = fuse(runs, s.weights[:4], s.method, s.k)
+def ranking(
+    q: Question, s: Setting, sentence_candidates: int, year_weight: float = 0.0
+) -> list[str]:
+    """The top ``DEPTH`` chunk ids under setting ``s`` (as ``HybridRetriever`` ranks them),
+    the named-year run fused at the fixed ``year_weight`` (not part of the grid)."""
+    runs = [*(q.runs[n] for n in FIRST), q.runs.get("year", [])]
+    first = (*s.weights[:4], year_weight)
+    fused = fuse(runs, first, s.method, s.k)
     if s.weights[4] and sentence_candidates:
         top = [cid for cid, _ in fused[:sentence_candidates]]
         sent = sorted(
             ((c, q.sentences[c]) for c in top if c in q.sentences), key=lambda kv: (-kv[1], kv[0])
         )
-        fused = fuse([*runs, sent], s.weights, s.method, s.k)
+        fused = fuse([*runs, sent], (*first, s.weights[4]), s.method, s.k)
     return [cid for cid, _ in fused[:DEPTH]]
 
 
-def score(questions: list[Question], s: Setting, sentence_candidates: int) -> tuple[float, float]:
+def score(
+    questions: list[Question], s: Setting, sentence_candidates: int, year_weight: float = 0.0
+) -> tuple[float, float]:
     """(MRR@10, Hit@5) of setting ``s`` over the questions."""
     rr, hit5 = [], []
     for q in questions:
-        ranked = ranking(q, s, sentence_candidates)
+        ranked = ranking(q, s, sentence_candidates, year_weight)
         first = next((i for i, cid in enumerate(ranked, 1) if cid in q.relevant), None)
         rr.append(1 / first if first else 0.0)
         hit5.append(1.0 if first and first <= 5 else 0.0)
@@ -157,6 +165,9 @@ def main() -> None:
     ap.add_argument("--split", default="dev")
     ap.add_argument("--field-boost", type=float, default=0.5)
     ap.add_argument("--sentence-candidates", type=int, default=10)
+    ap.add_argument(
+        "--year-weight", type=float, default=2.0, help="named-year run, fixed (0 = off)"
+    )
     args = ap.parse_args()
     data, names = [], []
     for pair in args.pair:
@@ -167,7 +178,8 @@ def main() -> None:
     settings = grid()
     baseline = Setting("rrf", 5, (1.0, 3.0, 0.0, 0.0, 0.0))
     table = {
-        s: [score(q, s, args.sentence_candidates) for q in data] for s in [*settings, baseline]
+        s: [score(q, s, args.sentence_candidates, args.year_weight) for q in data]
+        for s in [*settings, baseline]
     }
     chosen, regret = choose(table)
     print(f"split {args.split}; MRR@10 / Hit@5 per pair; chosen by minimax regret in MRR@10\n")
@@ -185,7 +197,7 @@ def main() -> None:
     around = neighbours(chosen, baseline)
     for _, s in around:
         if s not in table:
-            table[s] = [score(q, s, args.sentence_candidates) for q in data]
+            table[s] = [score(q, s, args.sentence_candidates, args.year_weight) for q in data]
     _print_table(names, around, table)
 
 

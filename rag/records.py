@@ -35,6 +35,7 @@ class Hit:
     # the other runs of the hybrid fusion (rag.retrieval.runs): None where the chunk is not in them
     fields_rank: int | None = None
     place_rank: int | None = None
+    year_rank: int | None = None
     sentence_rank: int | None = None
     dense_score: float | None = None
     bm25_score: float | None = None

@@ -164,6 +164,7 @@ class PolicyQA:
             bm25_rank=m.get("bm25_rank"),
             fields_rank=m.get("fields_rank"),
             place_rank=m.get("place_rank"),
+            year_rank=m.get("year_rank"),
             sentence_rank=m.get("sentence_rank"),
             dense_score=m.get("dense_score"),
             bm25_score=m.get("bm25_score"),

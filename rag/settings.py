@@ -70,6 +70,11 @@ class Settings(BaseSettings):
         ge=0,
         description="weight of the run over documents of a place or issuer the question names",
     )
+    year_weight: float = Field(
+        default=2.0,
+        ge=0,
+        description="weight of the run over documents of a year the question names (date or title)",
+    )
     sentence_weight: float = Field(
         default=1.0, ge=0, description="weight of the sentence (evidence unit) run"
     )

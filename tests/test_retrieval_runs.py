@@ -11,8 +11,16 @@ import numpy as np
 import pytest
 
 from ingest.metadata import extract_region
-from rag.retrieval.retrieve import Filters, HybridRetriever, named_mask
-from rag.retrieval.runs import combsum, fuse, named_issuers, named_places, rrf, sentence_run
+from rag.retrieval.retrieve import Filters, HybridRetriever, named_mask, year_mask
+from rag.retrieval.runs import (
+    combsum,
+    fuse,
+    named_issuers,
+    named_places,
+    named_years,
+    rrf,
+    sentence_run,
+)
 from rag.service import PolicyQA
 from rag.settings import Settings
 from rag.store.embeddings import E5Embeddings
@@ -61,6 +69,7 @@ def _retriever(qa: PolicyQA, **weights: float) -> HybridRetriever:
         "bm25_weight": st.bm25_weight,
         "fields_weight": st.fields_weight,
         "place_weight": st.place_weight,
+        "year_weight": st.year_weight,
         "sentence_weight": st.sentence_weight,
     }
     return HybridRetriever(
@@ -117,6 +126,96 @@ def test_a_title_match_ranks_a_document(notices_qa: PolicyQA):
         scores = bm25.field_scores(query)
         assert bm25.metadatas[int(np.argmax(scores))]["doc_id"] == want, query
     assert _docs(notices_qa, "总部经济的实施意见")[0] == "jinan_hq"
+
+
+# The same body of notice in two years; the earlier one says more of the question's words, and
+# neither title holds its year: only the date tells them apart.
+YEARLY = {
+    "jobs_2018.txt": (
+        "某市人力资源和社会保障局\n关于做好就业工作的通知\n某人社发〔2018〕3号\n"
+        "一、城镇新增就业目标。全年城镇新增就业目标为5万人，城镇新增就业目标分解到各县区。\n"
+        "二、做好高校毕业生就业服务。\n"
+        "某市人力资源和社会保障局\n2018年3月5日\n"
+    ),
+    "jobs_2019.txt": (
+        "某市人力资源和社会保障局\n关于做好就业工作的通知\n某人社发〔2019〕4号\n"
+        "一、全年城镇新增就业6万人以上。\n"
+        "二、做好退役军人就业服务。\n"
+        "某市人力资源和社会保障局\n2019年3月6日\n"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def yearly_qa(tmp_path_factory: pytest.TempPathFactory, e5: E5Embeddings) -> PolicyQA:
+    base = tmp_path_factory.mktemp("yearly")
+    corpus = base / "corpus"
+    corpus.mkdir()
+    for name, text in YEARLY.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    qa = PolicyQA(Settings(index_dir=base / "index"), embeddings=e5)
+    assert qa.ingest([corpus]).ok
+    return qa
+
+
+def test_a_named_year_lifts_that_years_document(yearly_qa: PolicyQA):
+    q = "2019年的通知定的城镇新增就业目标是多少？"
+    assert named_years(q) == [2019]
+    mask = year_mask(yearly_qa.index.bm25.columns, q)
+    bm25 = yearly_qa.index.bm25
+    assert {bm25.metadatas[r]["doc_id"] for r in np.flatnonzero(mask)} == {"jobs_2019"}
+    assert _docs(yearly_qa, q, year_weight=0)[0] == "jobs_2018"  # more of the words
+    docs = _retriever(yearly_qa).invoke(q)
+    assert docs[0].metadata["doc_id"] == "jobs_2019" and docs[0].metadata["year_rank"] == 1
+    assert yearly_qa.search(q, k=2)[0].doc_id == "jobs_2019"  # the settings' defaults
+    # no year named, or a year no document has: the year run is empty, nothing is lost
+    for other in ("城镇新增就业目标是多少？", "2030年的通知定的城镇新增就业目标是多少？"):
+        assert not year_mask(bm25.columns, other).any()
+        assert set(_docs(yearly_qa, other, year_weight=5)) == {"jobs_2018", "jobs_2019"}
+
+
+def test_named_years_prefers_the_year_of_the_document_asked_about():
+    assert named_years("2019年政府工作报告提出的增长目标") == [2019]
+    assert named_years("2009年报告讲2008年粮食总产量多少斤？") == [2009]
+    assert named_years("1960年的报告说，1959年粮食亩产达到多少") == [1960]
+    assert named_years("二〇二〇年以来出台了哪些政策") == [2020]
+    assert named_years("２０２１年全市招商引资到位资金多少") == [2021]
+    assert named_years("2018年和2019年城镇新增就业各多少") == [2018, 2019]
+    assert named_years("1979和1980两年赤字合计多少") == []  # no 年 right after the year
+    assert named_years("投资2000亿元") == []
+    assert named_years("开局那年的报告") == []
+
+
+def test_a_year_named_by_its_occasion_on_the_national_calendar():
+    # sessions of the National People's Congress: one a year, term N ≥ 5 opening in 1978 + 5(N − 5)
+    assert named_years("十一届人大一次会议上的政府工作报告中赤字多少") == [2008]
+    assert named_years("第十三届全国人民代表大会第二次会议") == [2019]
+    assert named_years("五届人大二次会议那份报告说粮食总产量达到多少") == [1979]
+    assert named_years("三届人大一次会议上的政府工作报告") == [1964]
+    # the first or last year of a five-year plan; a plan's whole span names no single year
+    assert named_years("十四五开局那年的报告安排专项债券多少") == [2021]
+    assert named_years("十五计划开局那年的政府工作报告") == [2001]
+    assert named_years("七五计划开局那年的报告说六五期间投资多少") == [1986]
+    assert named_years("十三五收官之年") == [2020]
+    assert named_years("十三五期间招商引资成效") == []
+    # the occasion names the document; a year later in the question is what it talks about
+    assert named_years("七届人大一次会议上的政府工作报告提出到1992年产值要达到多少") == [1988]
+
+
+def test_year_mask_reads_the_date_and_the_title():
+    from rag.store.bm25 import MetaColumns
+
+    columns = MetaColumns(
+        [
+            {"title": "2019年政府工作报告", "date_int": 0},
+            {"title": "关于就业的通知", "date_int": 20190306},
+            {"title": "关于就业的通知", "date_int": 20180305},
+            {"title": "2018年工作总结", "date_int": 20190110},
+        ]
+    )
+    assert year_mask(columns, "2019年报告的就业目标").tolist() == [True, True, False, True]
+    assert year_mask(columns, "2018年报告的就业目标").tolist() == [False, False, True, True]
+    assert not year_mask(columns, "就业目标").any()
 
 
 def test_a_sentence_hit_votes_for_its_chunk(notices_qa: PolicyQA):

@@ -32,6 +32,7 @@ RUN_SETTINGS = (
     "fusion",
     "fields_weight",
     "place_weight",
+    "year_weight",
     "sentence_weight",
     "field_boost",
     "sentence_candidates",

@@ -42,6 +42,7 @@ from rag.retrieval.runs import (
     fuse,
     named_issuers,
     named_places,
+    named_years,
     sentence_run,
 )
 from rag.retrieval.runs import rrf as rrf  # re-exported: the fusion tests import it here
@@ -449,13 +450,15 @@ class HybridRetriever(BaseRetriever):
     rrf_k: int = 5
     fields_weight: float = 0.0
     place_weight: float = 0.0
+    year_weight: float = 0.0
     sentence_weight: float = 0.0
     field_boost: float = 0.5
     sentence_candidates: int = 10
     fusion: str = "rrf"
 
     def first_runs(self, query: str) -> dict[str, Run]:
-        """The runs over the whole index: dense, bm25, fields and place (empty when weighted 0)."""
+        """The runs over the whole index: dense, bm25, fields, place and year (empty when
+        weighted 0)."""
         # one after the other: the embedder already uses every core (OpenMP), and a BM25
         # thread next to it made the tail slower, not faster, on 2 cores
         lexical = _lexical_runs(
@@ -463,7 +466,9 @@ class HybridRetriever(BaseRetriever):
             self.filters,
             query,
             self.candidates,
-            self.field_boost if self.fields_weight or self.place_weight else 0.0,
+            self.field_boost
+            if self.fields_weight or self.place_weight or self.year_weight
+            else 0.0,
         )
         dense = DenseRetriever(index=self.index, filters=self.filters).ranked(
             query, self.candidates
@@ -473,6 +478,7 @@ class HybridRetriever(BaseRetriever):
             "bm25": lexical["bm25"],
             "fields": lexical["fields"] if self.fields_weight else [],
             "place": lexical["place"] if self.place_weight else [],
+            "year": lexical["year"] if self.year_weight else [],
         }
 
     @property
@@ -482,6 +488,7 @@ class HybridRetriever(BaseRetriever):
             "bm25": self.bm25_weight,
             "fields": self.fields_weight,
             "place": self.place_weight,
+            "year": self.year_weight,
             "sentence": self.sentence_weight,
         }
 
@@ -533,8 +540,9 @@ def _lexical_runs(
 ) -> dict[str, Run]:
     """The BM25 runs of one expanded query: body ("bm25"), body + ``field_boost`` × fields
     ("fields"), and the latter over the chunks of the places and issuers the query names
-    ("place"). Without ``field_boost`` only "bm25" is computed."""
-    empty: dict[str, Run] = {"bm25": [], "fields": [], "place": []}
+    ("place") and over those of documents of a year it names ("year"). Without
+    ``field_boost`` only "bm25" is computed."""
+    empty: dict[str, Run] = {"bm25": [], "fields": [], "place": [], "year": []}
     bm25 = index.bm25
     chosen = _selection(bm25, filters) if len(bm25) and not filters.is_empty() else None
     rows = chosen.rows if chosen is not None else None
@@ -553,8 +561,27 @@ def _lexical_runs(
         both = body + field_boost * bm25.field_scores(text)
         named = named_mask(bm25.columns, query)
         named = np.flatnonzero(named & chosen.mask if chosen is not None else named)
-        out |= {"fields": run(both, rows), "place": run(both, named) if len(named) else []}
+        dated = year_mask(bm25.columns, query)
+        dated = np.flatnonzero(dated & chosen.mask if chosen is not None else dated)
+        out |= {
+            "fields": run(both, rows),
+            "place": run(both, named) if len(named) else [],
+            "year": run(both, dated) if len(dated) else [],
+        }
     return out
+
+
+def year_mask(columns: MetaColumns, query: str) -> np.ndarray:
+    """The rows of documents dated in a year the query names, or whose title holds it.
+
+    "2019年政府工作报告提出的增长目标" → True at the rows dated 2019 or titled "…2019年…"
+    """
+    keep = np.zeros(columns.size, dtype=bool)
+    years = named_years(query)
+    if years:
+        keep |= np.isin(columns.date_int // 10000, years)
+        keep |= columns.where("title", lambda v: any(f"{y}年" in v for y in years))
+    return keep
 
 
 def named_mask(columns: MetaColumns, query: str) -> np.ndarray:
@@ -622,7 +649,7 @@ def load_reranker(model: str) -> CrossEncoderScorer:
 def hybrid_settings(st: Any) -> dict[str, Any]:
     """The fusion settings of ``Settings`` as ``HybridRetriever`` fields."""
     names = ("rrf_k", "fusion", "field_boost", "sentence_candidates")
-    weights = ("dense", "bm25", "fields", "place", "sentence")
+    weights = ("dense", "bm25", "fields", "place", "year", "sentence")
     return {n: getattr(st, n) for n in names} | {
         f"{w}_weight": getattr(st, f"{w}_weight") for w in weights
     }

@@ -7,6 +7,11 @@
   title holds a place or issuer the question names ("济南市对总部企业落户有什么奖励" →
   济南's chunks). It is one more run in the fusion, a soft preference: it can lift a
   document, never remove one, and when no chunk matches it is simply empty.
+- **named year**: the same score again, only over the chunks of documents dated in a year
+  the question names, or whose title holds it ("2019年政府工作报告…" → the documents of
+  2019). A year is a field of a document as a place is: the run prefers, never filters.
+  When the question ties a year to a document word ("2009年报告讲2008年…", "1995年的通知")
+  only that year counts; the others are years the text talks about.
 - **sentences**: the best e5 cosine between the query and the evidence units (sentences,
   ``rag.answering.units``) of each of the first fused candidates; a sentence hit votes for
   its chunk. Only vectors already computed at ingest are used (``rag.store.units``), so a
@@ -31,6 +36,29 @@ Run = list[tuple[str, float]]  # (chunk id, score), best first
 
 FUSIONS = ("rrf", "combsum")
 _SUFFIX = re.compile(r"(?:省|市|县|区|自治区|地区)$")
+# a year as written in a question: 2019年, 二〇一九年, 二O一九年 (digit by digit)
+_CN_YEAR_DIGIT = dict(zip("零〇○OoＯ一二三四五六七八九", "000000123456789", strict=True))
+_YEAR = re.compile(
+    r"(?<![0-9０-９])((?:19|20)[0-9]{2})年|([一二][零〇○OoＯ一二三四五六七八九]{3})年"
+)
+# what makes a named year the year of the document asked about, right after "年"
+_DOC_AFTER_YEAR = re.compile(
+    r"(?:度|的)?(?:那份|这份|那篇|这篇|那个|这个|那次|这次|份|版)?[^，。？！、,?!\s]{0,8}?"
+    r"(?:报告|通知|意见|办法|方案|规划|计划|决定|规定|文件|公报|纲要|细则|政策|条例|材料|文章|讲话)"
+)
+# A year named by its occasion, on the national calendar: a session of the National People's
+# Congress (十一届人大一次会议 → 2008; term N ≥ 5 opens in 1978 + 5(N − 5), one session a
+# year) and the first or last year of a five-year plan (十四五开局 → 2021; plan N ≥ 3 starts in
+# 1966 + 5(N − 3)). These are calendar facts, the same in any corpus that cites them.
+_NPC_FIRST_YEAR = {1: 1954, 2: 1959, 3: 1964, 4: 1975}
+_CN_SMALL = "(?:十[一二三四五六七八九]?|[一二三四五六七八九])"
+_NPC_SESSION = re.compile(
+    rf"第?({_CN_SMALL})届(?:全国)?(?:人大|人民代表大会)(?:常委会)?第?([一二三四五六七])次(?:全体)?(?:会议)?"
+)
+_PLAN_YEAR = re.compile(
+    rf"(?<![一二三四五六七八九十])(十五|{_CN_SMALL})五(?:计划|规划)?(?:的)?"
+    r"(?:(开局|起步|开篇|第一年|头一年)|(收官|最后一年|完成之年|结束))"
+)
 _ORG_END = ("政府", "办公厅", "办公室", "委员会", "局", "厅", "委", "办")
 
 
@@ -84,6 +112,44 @@ def named_places(query: str) -> list[str]:
         core = _SUFFIX.sub("", place)
         out += [p for p in (place, core) if len(p) >= 2 and p not in out]
     return out
+
+
+def named_years(query: str) -> list[int]:
+    """Years a question names (1900–2099, in digits or Chinese), those tied to a document
+    word only when there are such ("2009年报告讲2008年粮食产量" → [2009]).
+
+    "2019年政府工作报告提出的增长目标" → [2019]; "二〇二〇年以来出台了哪些政策" → [2020];
+    "1979和1980两年赤字多少" → [] (no 年 right after a year); by its occasion:
+    "十一届人大一次会议上的报告" → [2008], "十四五开局那年的报告" → [2021]
+    """
+    query = query.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    found: list[tuple[int, int, int]] = []  # (position, year, end)
+    for m in _YEAR.finditer(query):
+        if m.group(1):
+            year = int(m.group(1))
+        else:
+            year = int("".join(_CN_YEAR_DIGIT[c] for c in m.group(2)))
+        found.append((m.start(), year, m.end()))
+    for m in _NPC_SESSION.finditer(query):
+        term, session = _cn_small(m.group(1)), _cn_small(m.group(2))
+        first = _NPC_FIRST_YEAR.get(term, 1978 + 5 * (term - 5))
+        found.append((m.start(), first + session - 1, m.end()))
+    for m in _PLAN_YEAR.finditer(query):
+        plan = 10 if m.group(1) == "十" else _cn_small(m.group(1))
+        start = {1: 1953, 2: 1958}.get(plan, 1966 + 5 * (plan - 3))
+        found.append((m.start(), start if m.group(2) else start + 4, m.end()))
+    years = [(y, end) for _, y, end in sorted(found) if 1900 <= y <= 2099]
+    tied = [y for y, end in years if _DOC_AFTER_YEAR.match(query, end)]
+    return list(dict.fromkeys(tied or [y for y, _ in years]))
+
+
+def _cn_small(s: str) -> int:
+    """A Chinese numeral below 100 written without 零: "七" → 7, "十" → 10, "十四" → 14."""
+    digits = "一二三四五六七八九"
+    if "十" not in s:
+        return digits.index(s) + 1
+    tens, _, ones = s.partition("十")
+    return (digits.index(tens) + 1 if tens else 1) * 10 + (digits.index(ones) + 1 if ones else 0)
 
 
 def named_issuers(query: str, issuers: Sequence[str]) -> list[str]:
