@@ -107,6 +107,7 @@ def test_a_long_sentence_becomes_clause_windows_that_still_slice_the_text():
         ("2021年政府工作报告拟安排地方政府专项债券多少？", "amount"),
         ("赤字率多少？", "share"),
         ("2024年实际使用外资的年度目标是多少？", "quantity"),
+        ("外出招商时间达不到1/4，会受到什么处罚？", "penalty"),
         ("郑州想借货运航线在天上搭一条怎样的带子？", "fact"),  # what kind of, not how
     ],
 )
@@ -355,6 +356,15 @@ def test_each_ask_of_a_question_of_two_gets_its_figure(corpus_qa: PolicyQA):
     a = corpus_qa.ask("汝州2017年驻地招商分局走访了多少家企业？全年签约了多少个机绣项目？")
     assert a.answered and a.mode == "extractive", a.text
     assert "300余家" in a.text and "签约机绣项目45个" in a.text, a.text
+
+
+def test_a_penalty_the_notice_does_not_set_is_answered_in_part(corpus_qa: PolicyQA):
+    """The notice requires a quarter of the year out; it sets no penalty for less: what it says,
+    and plainly what it does not."""
+    a = corpus_qa.ask("焦作县区主要负责同志外出招商时间要是达不到1/4，会受到什么处罚？")
+    assert not a.answered and a.mode == "partial", a.text
+    assert "1/4" in a.text and a.text.endswith("但资料未写明具体处罚规定。"), a.text
+    assert holds("penalty", "未在补缴期完成补缴的，将处100元罚款")
 
 
 def test_a_year_the_documents_do_not_cover_is_answered_in_part(corpus_qa: PolicyQA):

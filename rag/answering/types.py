@@ -32,7 +32,7 @@ _NUM_UNIT = r"[余多来]?"
 
 @dataclass(frozen=True)
 class AnswerType:
-    name: str  # person unit amount share count quantity duration date frequency place list mechanism yesno fact
+    name: str  # person unit amount share count quantity penalty duration date frequency place list mechanism yesno fact
     label: str  # how a partial answer names what is missing: "具体金额"
     asks: re.Pattern[str] | None
     span: re.Pattern[str] | None  # what evidence of this type contains; None = nothing to check
@@ -49,6 +49,7 @@ FIGURES = frozenset(
         "share",
         "count",
         "quantity",
+        "penalty",
         "duration",
         "year",
         "date",
@@ -144,6 +145,19 @@ TYPES: tuple[AnswerType, ...] = (
             r"率[^，。？?]{0,8}多少"  # "赤字率多少", "失业率目标是多少"
         ),
         re.compile(r"\d+(?:\.\d+)?%|百分之|分之|" + _NUMERAL + r"成|百分点|" + _NUMERAL + r"倍"),
+    ),
+    AnswerType(
+        # what follows a breach: "达不到会受到什么处罚" is answered by a sentence that says so
+        "penalty",
+        "处罚规定",
+        re.compile(
+            r"(?:什么|哪些|怎么|如何|怎样)(?:样的)?(?:处罚|处分|惩罚|惩戒|后果|问责)|"
+            r"受到[^，。？?]{0,4}(?:处罚|处分|惩罚|问责)|被(?:处罚|处分|问责|追责)"
+        ),
+        re.compile(
+            r"处罚|处分|惩罚|惩戒|问责|追责|追究|通报|约谈|罚款|罚金|警告|撤销|取消|吊销|降级|免职|"
+            r"扣分|扣减|扣除|收回|退还|追回|黑名单|失信|责令|依法|法律责任"
+        ),
     ),
     AnswerType(
         # a figure of no stated measure: "年度目标是多少", "定的多少"
