@@ -24,6 +24,17 @@ ILLS = (
     "四是竞争机制不强。一些地方不善于利用市场办法和竞争手段，导致好的资源被对方垄断，影响地方的发展。\n"
     "五是土地管理不严。有些地方招来的企业圈了地，长期不开发，导致一边是土地闲置、成片抛荒，一边是土地紧张、无地招商。"
 )
+# 003_…#3: the 五改 themselves, verbatim
+REFORMS = (
+    "2.招商引资要做好“五改”\n针对招商引资工作的现状和不足，改进招商引资要在“五改”上下功夫。这“五改”是："
+    "一要改坐等上门为主动引资。要扩大招商引资规模，必须继续发扬主动、积极、进取的精神。\n"
+    "二要改“你出资我获利”为“双方互利共赢”。只有互利共赢，才能吸引包括外资、社会资金在内的各类资金来投资。"
+    "三要改“单纯管理”为“管理加服务”。要把搞好服务放在招商引资的重要位置，树立服务至上的理念，增强服务意识，"
+    "提高服务水平。\n四要改“全民招商”为“专业招商”。提高招商引资的水平，必须培养一批专业型人才，开展专业招商，"
+    "使招商引资工作走专业化、规范化的路子。\n五要改“兼收并蓄”为“择优引资”。要把宝贵的土地资源、项目指标提供给"
+    "符合产业政策和环保政策，技术含量高、成长性强、经济效益好的企业和项目，坚决杜绝引进那些不符合产业政策，"
+    "高能耗、高污染、效益差的项目。"
+)
 # 002_…: the 焦作 “7+X” notice, its title and part headings verbatim
 NOTICE = "焦作市人民政府办公室关于建立焦作市“7+X”招商引资工作机制的通知"
 X_PARTS = {
@@ -125,11 +136,23 @@ def test_procedure_questions():
 
 
 def test_a_how_to_question_gets_the_whole_enumeration_not_one_item():
-    """ "…怎么办" whose best evidence is item three of 五大弊病: the reader gets all five."""
-    first = Passage(ILLS, ILLS_TITLE)
-    draft = answer_offline("乱收费、乱摊派的问题该怎么办？", [first], Library(idf=lambda w: 2.0))
-    for head in ("一是新官不理旧账", "三是寻租不讲服务", "五是土地管理不严"):
+    """ "培养专业型人才该怎么做" finds its words in item four of the 五改; the reader gets the
+    lead-in and all five (item four whole), each quoted verbatim."""
+    passage = Passage(REFORMS, "2.招商引资要做好“五改”")
+    draft = answer_offline("培养专业型人才该怎么做？", [passage], Library(idf=lambda w: 2.0))
+    assert "这“五改”是：" in draft.text, draft.text
+    for head in ("一要改", "二要改", "三要改", "四要改", "五要改"):
         assert head in draft.text, draft.text
+    assert "必须培养一批专业型人才" in draft.text
+    assert all(c.quote in REFORMS for c in draft.citations)
+
+
+def test_a_quoted_item_name_keeps_the_answer_to_that_item():
+    passage = Passage(REFORMS, "2.招商引资要做好“五改”")
+    draft = answer_offline(
+        "“管理加服务”这一改具体要怎么做？", [passage], Library(idf=lambda w: 2.0)
+    )
+    assert "三要改“单纯管理”为“管理加服务”" in draft.text and "一要改" not in draft.text, draft.text
 
 
 # ---------------------------------------------------------------- named mechanisms

@@ -173,7 +173,13 @@ def _choose(
     ):
         noun = lists.list_noun(question) if kind.name == "list" else ""
         whole = lists.enclosing(
-            best, hits, terms, library.following, LIST_BUDGET * max_chars, noun[-2:]
+            best,
+            hits,
+            terms,
+            library.following,
+            LIST_BUDGET * max_chars,
+            noun[-2:],
+            lists.quoted_names(question),
         )
         if whole:
             return whole, True

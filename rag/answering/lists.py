@@ -7,7 +7,11 @@ passage, or as sibling sections with their own headings ("三、健全保障机�
 enumeration runs past the end of a chunk, the next chunk of the same section is read too.
 
 A mechanism question ("7+X机制是怎么回事") gets the structure of the section (or document)
-that defines it: its sub-headings, each with its first sentence.
+that defines it: its sub-headings, each with its first sentence; a name the question quotes
+("“X”主体联动招商") picks the part whose heading holds it.
+
+When the best evidence is one item of an enumeration ("（3）人员应迅速撤离…"), a list, mechanism
+or procedure question gets the enumeration it sits in (``enclosing``): lead-in and every item.
 
     list_items("五大弊病：一是新官不理旧账。二是招商不重安商。") → [(6, "一是新官不理旧账。"), (15, "二是招商不重安商。")]
 """
@@ -114,7 +118,7 @@ def enumeration(
         # a procedure, "…该怎么办", wants every step even when its words name one item)
         one = (
             None
-            if asks_procedure(question)
+            if asks_procedure(question) and not quoted_names(question)
             else _item_asked(hit.text, items, intro, terms, top, heads_only=not topical)
         )
         if one is not None:
@@ -420,6 +424,7 @@ def enclosing(
     following: Callable[[Any], Any] | None,
     budget: int,
     noun: str = "",
+    names: Sequence[str] = (),
 ) -> list[Scored]:
     """The whole enumeration the best unit is an item (or the lead-in) of: the sentence that
     leads into it, then every item, continued into the next chunk of the section when the list
@@ -427,7 +432,9 @@ def enclosing(
 
     With ``noun`` (what a list question lists, ``list_noun``), the enumeration must be of that:
     the noun stands in its lead-in or breadcrumb ("应符合下列条件：" for "哪些条件"), or in two of
-    its items' first sentences.
+    its items' first sentences. A name the question quotes (``names``) that one item's first
+    sentence holds says the question is about that item ("“管理加服务”这一改具体要怎么做" →
+    "三要改“单纯管理”为“管理加服务”。" alone): nothing is returned.
 
     Items are quoted whole when the enumeration fits in ``budget`` characters; otherwise each
     item's first sentence (the best unit's item whole while it fits), never past ``budget``.
@@ -460,6 +467,8 @@ def enclosing(
         up += 1
     run = list(range(lo, up + 1))
     if len(run) < 2:
+        return []
+    if any(sum(n in items[i][1] for i in run) == 1 for n in names):
         return []
     headings = {squash(h) for h in hit.section_path.split(" › ") if h.strip()}
     lead = [
