@@ -116,6 +116,38 @@ def test_a_tight_budget_keeps_each_items_first_sentence_and_never_cuts_one():
     )
 
 
+# 000_…: the 焦作 article's part two, verbatim (items inline in one paragraph)
+MODES = (
+    "二、强化方式转变，拓展招商新空间。突破传统路径依赖，积极探索多元化、开放式招商新模式，促进招商有的放矢、灵活高效。"
+    "一是精准化招商。建立项目线索筛选机制，围绕产业重点，瞄准目标企业和项目加大招引力度。今年以来，共收集全市招商"
+    "项目线索892条，通过筛选报市政府确定重点项目31个，厦门海翼、奇瑞汽车、中科北龙、中科星桥等一批重点项目加快推进。"
+    "二是平台化招商。创新推行“飞地招商”、“大员招商”、“政府+平台+企业”招商等模式，建立“产业主管部门+商务部门+"
+    "要素保障部门+县（市、区）”联动协同产业招商机制，与上海产业合作促进中心签订委托招商服务协议，提升资源链接能力。"
+    "三是“数字化”招商。顺应数字经济发展趋势，谋划搭建“焦作市智慧招商数字一体化平台”，运用大数据对目标企业进行"
+    "多维度精准画像和投资意向分析，实现招商资源的智能匹配和定向推送，并推广“云招商”“云洽谈”模式，构建高效、"
+    "便捷招商新渠道。"
+)
+
+
+def test_a_short_item_head_keeps_the_sentence_that_explains_it():
+    """Too long to quote whole: each item's head "一是精准化招商。" with the sentence after it."""
+    passage = Passage(
+        MODES, "二、强化方式转变，拓展招商新空间", title="破局“内卷式”竞争", doc_id="000"
+    )
+    best = _at(0, passage, "三是“数字化”招商。")
+    got = [s.text for s in enclosing(best, [passage], [], None, 330)]
+    assert sum(map(len, got)) <= 330
+    assert (
+        got[0] == "突破传统路径依赖，积极探索多元化、开放式招商新模式，促进招商有的放矢、灵活高效。"
+    )
+    assert (
+        "一是精准化招商。" in got
+        and "建立项目线索筛选机制，围绕产业重点，瞄准目标企业和项目加大招引力度。" in got
+    )
+    assert "二是平台化招商。" in got and "三是“数字化”招商。" in got
+    assert not any("厦门海翼" in t for t in got)  # an item's third sentence is left out
+
+
 def test_a_sentence_outside_any_enumeration_is_left_alone():
     first = Passage(ILLS, ILLS_TITLE)
     lone = Passage("招商引资作为经济工作的生命线和第一抓手，正面临着前所未有的范式革命。")

@@ -114,13 +114,12 @@ def enumeration(
         intro = hit.section_path + hit.title + hit.text[: items[0][0]]
         key = max(terms, key=lambda t: t.weight * t.found_in(intro))
         topical = key.found_in(intro) and key.weight >= 0.5 * top
-        # "平台化招商推了哪几种新模式": the list inside one item, not the items (a question for
-        # a procedure, "…该怎么办", wants every step even when its words name one item)
-        one = (
-            None
-            if asks_procedure(question) and not quoted_names(question)
-            else _item_asked(hit.text, items, intro, terms, top, heads_only=not topical)
-        )
+        # "平台化招商推了哪几种新模式": the list inside one item, not the items
+        one = _item_asked(hit.text, items, intro, terms, top, heads_only=not topical)
+        if one is not None and asks_procedure(question) and not quoted_names(question):
+            # a question for a procedure ("…该怎么办") wants every step of this enumeration even
+            # when its words name one item (``enclosing``), not another passage's list
+            return []
         if one is not None:
             return [
                 _scored(s.hit_index, off, sent, terms, total)
@@ -417,6 +416,20 @@ def _sentences_at(text: str, start: int, end: int) -> list[tuple[int, str]]:
     return out
 
 
+def _whole(item: list) -> list:
+    return item
+
+
+def _head_explained(item: list) -> list:
+    """An item's first sentence, and the next when the first is only a short head
+    ("第一步：资料准备。" is explained by what follows it)."""
+    return item[:2] if len(item[0][2]) < 25 else item[:1]
+
+
+def _head(item: list) -> list:
+    return item[:1]
+
+
 def enclosing(
     best: Scored,
     hits: list,
@@ -437,7 +450,8 @@ def enclosing(
     "三要改“单纯管理”为“管理加服务”。" alone): nothing is returned.
 
     Items are quoted whole when the enumeration fits in ``budget`` characters; otherwise each
-    item's first sentence (the best unit's item whole while it fits), never past ``budget``.
+    item's first sentence (and the next after a short head: "第一步：资料准备。"), else the first
+    sentence alone — the best unit's item whole while it fits — never past ``budget``.
     Only items marked like the best unit's count ("（1）…（5）" — not the "一、" above them).
 
         best = "（3）人员应迅速撤离到安全地区；" in
@@ -497,10 +511,13 @@ def enclosing(
                 for span in _item_spans(chunk.text, more)
             ]
     parts = [p for p in parts if p]
-    size = sum(len(s) for p in [lead, *parts] for _, _, s in p)
-    if size > budget:  # each item's first sentence; the best unit's item whole while it fits
-        mine = next((k for k, p in enumerate(parts) if any(o == best.start for _, o, _ in p)), -1)
-        parts = [p if k == mine else p[:1] for k, p in enumerate(parts)]
+    mine = next((k for k, p in enumerate(parts) if any(o == best.start for _, o, _ in p)), -1)
+    # the richest quoting that fits the budget; the best unit's own item whole while it can be
+    for cut, keep in ((_whole, True), (_head_explained, True), (_head, True), (_head, False)):
+        shorter = [p if k == mine and keep else cut(p) for k, p in enumerate(parts)]
+        if sum(len(s) for p in [lead, *shorter] for _, _, s in p) <= budget:
+            break
+    parts = shorter
     chosen: list[Scored] = []
     used = 0
     for h, off, sent in [*lead, *(q for p in parts for q in p)]:
