@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from rag.answering import lists, select
-from rag.answering.compose import compose, reading_order
+from rag.answering.compose import LIST_BUDGET, compose, reading_order
 from rag.answering.evidence import Scored, Term, hard_entities, question_terms, score_units
 from rag.answering.refusal import (
     FEATURES,
@@ -33,7 +33,15 @@ from rag.answering.refusal import (
     unstated,
     word_share,
 )
-from rag.answering.types import AnswerType, answer_type, asked_types, holds, holds_near, unlisted
+from rag.answering.types import (
+    AnswerType,
+    answer_type,
+    asked_types,
+    asks_procedure,
+    holds,
+    holds_near,
+    unlisted,
+)
 from rag.answering.units import Unit, embedding_text, passage_units
 from rag.records import Citation
 from rag.retrieval.query import Synonyms
@@ -124,18 +132,22 @@ def _choose(
     terms: list,
     library: Library,
     max_chars: int,
-) -> list[Scored]:
+) -> tuple[list[Scored], bool]:
+    """The quotes of the answer, and whether they are one whole enumeration (which may take the
+    list budget, ``LIST_BUDGET`` × ``max_chars``, in as few runs as its items make)."""
     best = scored[0]
     if kind.name == "mechanism":
         named = lists.named_section(hits[:PASSAGES], units, terms, max_chars)
         if named:
-            return named
+            return named, False
     # "几个招商小组，分别由谁牵头" asks for a count and a list: the list is built, the count checked
     listing = kind.name == "list" or any(t.name == "list" for t in asked_types(question))
     if listing and lists.STRUCTURE_QUESTION.search(question) and library.outline is not None:
-        parts = lists.mechanism(question, hits, best, terms, library.outline, require_title=False)
+        parts = lists.mechanism(
+            question, hits, best, terms, library.outline, require_title=False, family=library.family
+        )
         if parts:
-            return parts
+            return parts, False
     if listing or kind.name == "mechanism":
         chosen = lists.enumeration(question, hits, scored, terms, library.following)
         if (
@@ -145,11 +157,33 @@ def _choose(
         ):
             chosen = lists.section_items(hits, best, terms, library.family)
         if not chosen and kind.name == "mechanism" and library.outline is not None:
-            chosen = lists.mechanism(question, hits, best, terms, library.outline)
+            chosen = lists.mechanism(
+                question, hits, best, terms, library.outline, family=library.family
+            )
         if not chosen and listing and library.outline is not None:
             chosen = lists.heading_items(question, hits, best, terms, library.outline)
         if chosen:
-            return chosen
+            return chosen, False
+    # the best evidence is one item of an enumeration: a list, a mechanism or a procedure is
+    # the whole enumeration (a typed fact — a person, a sum, a date — stays one statement)
+    # (a list question whose best sentence lists the things itself is answered by it)
+    if (
+        kind.name == "mechanism"
+        or (kind.name == "list" and not lists.inline_list(best.text))
+        or (kind.name == "fact" and asks_procedure(question))
+    ):
+        noun = lists.list_noun(question) if kind.name == "list" else ""
+        whole = lists.enclosing(
+            best,
+            hits,
+            terms,
+            library.following,
+            LIST_BUDGET * max_chars,
+            noun[-2:],
+            lists.quoted_names(question),
+        )
+        if whole:
+            return whole, True
     lead = hits[best.hit_index]
     chosen = select.complements(best, scored, terms, max_chars, f"{lead.title} {lead.section_path}")
     chosen += select.context_lines(question, best, lead, units, terms, chosen)
@@ -170,7 +204,7 @@ def _choose(
             hits,
         )
     chosen += select.finish_cut_sentence(best, hits, library.following)
-    return chosen
+    return chosen, False
 
 
 def asks(question: str) -> list[str]:
@@ -284,8 +318,8 @@ def answer_offline(
     scored = score_units(question, units, hits, terms, meaning, kind)
     if not scored:
         return Draft("refuse", "", [], kind.name, missing_names(question, hits, 0))
-    chosen = _choose(question, kind, hits, units, scored, terms, library, max_chars)
-    text, citations = compose(chosen, hits, max_chars)
+    chosen, whole = _choose(question, kind, hits, units, scored, terms, library, max_chars)
+    text, citations = compose(chosen, hits, max_chars, whole)
     lead = (
         min(chosen, key=lambda c: reading_order(c, hits)).hit_index
         if chosen

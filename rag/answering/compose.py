@@ -18,6 +18,8 @@ from rag.answering.evidence import Scored
 from rag.answering.units import section_label, squash
 from rag.records import Citation
 
+LIST_BUDGET = 3  # a list's or a mechanism's answer may be this many times ``max_chars``
+
 
 def _one_line(text: str) -> str:
     return re.sub(r"\s*\n\s*", "", text)
@@ -29,11 +31,14 @@ def reading_order(s: Scored, hits: Sequence) -> tuple[int, int, int]:
     return (getattr(hits[s.hit_index], "rank", 0) or s.hit_index + 1, s.hit_index, s.start)
 
 
-def compose(chosen: Sequence[Scored], hits: Sequence, max_chars: int) -> tuple[str, list[Citation]]:
+def compose(
+    chosen: Sequence[Scored], hits: Sequence, max_chars: int, whole: bool = False
+) -> tuple[str, list[Citation]]:
     """Order by passage rank then position, merge adjacent quotes, name each document once.
 
-    Lists and mechanisms (more than two runs) get twice the length budget; a quote that
-    would pass the budget ends the answer (never cut in the middle).
+    Lists and mechanisms (more than two runs, or ``whole``: one enumeration, whose adjacent
+    items merge into few runs) get ``LIST_BUDGET`` times the length budget; a quote that would
+    pass the budget ends the answer (never cut in the middle).
     """
     ordered = sorted(chosen, key=lambda s: reading_order(s, hits))
     runs: list[tuple[int, int, str]] = []  # (hit, start, quote)
@@ -49,7 +54,7 @@ def compose(chosen: Sequence[Scored], hits: Sequence, max_chars: int) -> tuple[s
                 runs[-1] = (h, start, text[start : s.start + len(s.text)])
                 continue
         runs.append((s.hit_index, s.start, s.text))
-    budget = max_chars * (3 if len(runs) > 2 else 1)
+    budget = max_chars * (LIST_BUDGET if len(runs) > 2 or whole else 1)
     parts: list[str] = []
     citations: list[Citation] = []
     named: set[str] = set()

@@ -1,13 +1,17 @@
 """Whole lists and whole mechanisms: every item of the enumeration a question points at.
 
 Policy texts enumerate in a few fixed ways — "一是…二是…", "（一）…（二）…", "1.…2.…",
-"①…", "第一，…" — either inside one paragraph ("这“五改”是：一要改…"), as lines of a
+"①…", "第一，…", "第一步：…" — either inside one paragraph ("这“五改”是：一要改…"), as lines of a
 passage, or as sibling sections with their own headings ("三、健全保障机制 › （一）高层
 调度机制 … （五）督查激励机制"). A list question gets all the items, each cited; when the
 enumeration runs past the end of a chunk, the next chunk of the same section is read too.
 
 A mechanism question ("7+X机制是怎么回事") gets the structure of the section (or document)
-that defines it: its sub-headings, each with its first sentence.
+that defines it: its sub-headings, each with its first sentence; a name the question quotes
+("“X”主体联动招商") picks the part whose heading holds it.
+
+When the best evidence is one item of an enumeration ("（3）人员应迅速撤离…"), a list, mechanism
+or procedure question gets the enumeration it sits in (``enclosing``): lead-in and every item.
 
     list_items("五大弊病：一是新官不理旧账。二是招商不重安商。") → [(6, "一是新官不理旧账。"), (15, "二是招商不重安商。")]
 """
@@ -20,11 +24,12 @@ from typing import Any
 
 from rag.answer import sentences
 from rag.answering.evidence import Scored, Term, main_weight, weight
+from rag.answering.types import asks_procedure
 from rag.answering.units import Unit, section_label, squash
 
 ENUM = re.compile(
     r"^(?:[一二三四五六七八九十]+(?:是|要|抓|看|靠)|[（(][一二三四五六七八九十\d]+[）)]|\d{1,2}[.、．]|[①-⑳]|"
-    r"第[一二三四五六七八九十]+[，,、是])"
+    r"第[一二三四五六七八九十]+(?:[，,、是]|步))"
 )
 _ITEM_START = re.compile(r"(?:^|(?<=[。；;：:\n]))\s*(?=" + ENUM.pattern[1:] + ")", re.M)
 _NOUN_AFTER = re.compile(
@@ -111,6 +116,10 @@ def enumeration(
         topical = key.found_in(intro) and key.weight >= 0.5 * top
         # "平台化招商推了哪几种新模式": the list inside one item, not the items
         one = _item_asked(hit.text, items, intro, terms, top, heads_only=not topical)
+        if one is not None and asks_procedure(question) and not quoted_names(question):
+            # a question for a procedure ("…该怎么办") wants every step of this enumeration even
+            # when its words name one item (``enclosing``), not another passage's list
+            return []
         if one is not None:
             return [
                 _scored(s.hit_index, off, sent, terms, total)
@@ -185,7 +194,9 @@ def section_items(
     """List items that are sibling sections: each one's heading line and first sentence.
 
     Used when the parent heading ("三、健全保障机制", "一、成立7个招商小组") carries the
-    question's main term. ``hits`` grows by the member sections' chunks.
+    question's main term, or question words that weigh as much together ("“X”主体联动招商中，
+    除了各县（市）区，还包括哪两类主体" against "二、实施“X”主体联动招商": 主体 + 联动 + 主体联动
+    outweigh 县（市）区). ``hits`` grows by the member sections' chunks.
     """
     members = family(hits[best.hit_index])
     if len(members) < 2 or not terms:
@@ -194,7 +205,8 @@ def section_items(
     top = main_weight(
         terms, " ".join(f"{h.title} {h.section_path} {h.text}" for h in [*hits, *members])
     )
-    if not any(t.weight >= 0.5 * top and t.found_in(parent) == 1.0 for t in terms):
+    held = sum(t.weight for t in terms if t.found_in(parent) == 1.0)
+    if not parent or held < 0.5 * top:
         return []
     lead = hits[best.hit_index]
     chosen: list[Scored] = [best] if all(m.chunk_id != lead.chunk_id for m in members) else []
@@ -295,15 +307,30 @@ def mechanism(
     terms: Sequence[Term],
     outline: Callable[[Any], list],
     require_title: bool = True,
+    family: Callable[[Any], list] | None = None,
 ) -> list[Scored]:
     """A document that defines a mechanism, by its parts: each top-level heading and first sentence.
 
     ``outline(hit)`` gives the first chunk of each top-level part of the hit's document. The
-    mechanism's name (a main question term, "7+X") must be in the document's title.
+    mechanism's name (a main question term, "7+X") must be in the document's title. A name the
+    question quotes decides first (``named_part``): the part whose heading holds it is answered
+    with its own sub-sections ("“X”主体联动招商" → "二、实施“X”主体联动招商"'s （一）…（三）), and a
+    quoted name that neither the title nor a heading holds is defined in a sentence, not by the
+    document's outline (nothing is returned).
     """
     parts = outline(hits[best.hit_index])
     if len(parts) < 2 or not terms:
         return []
+    names = quoted_names(question)
+    if names:
+        part = named_part(parts, names)
+        if part is not None:
+            children = family(part) if family is not None else []
+            return _heads(hits, children if len(children) >= 2 else [part], terms)
+        if require_title and not any(
+            f"“{n}”" in parts[0].title or n in parts[0].title for n in names
+        ):
+            return []
     top = main_weight(
         terms, " ".join(f"{h.title} {h.section_path} {h.text}" for h in [*hits, *parts])
     )
@@ -312,6 +339,25 @@ def mechanism(
     ):
         return []
     return _heads(hits, parts, terms)
+
+
+_QUOTED = re.compile(r"“([^”]{1,16})”")
+
+
+def quoted_names(question: str) -> list[str]:
+    """The names a question puts in quotation marks: "“7+X”里的“X”主体联动招商" → ["7+X", "X"]."""
+    return _QUOTED.findall(question)
+
+
+def named_part(parts: Sequence, names: Sequence[str]) -> Any | None:
+    """The part whose own heading holds a quoted name, in its quotation marks, that the
+    document's title does not hold ("二、实施“X”主体联动招商" for “X” under the title's
+    “7+X”): the section that defines the named thing. None when no part or several do."""
+    title = parts[0].title if parts else ""
+    held = [
+        p for p in parts if any(f"“{n}”" in p.section_path and f"“{n}”" not in title for n in names)
+    ]
+    return held[0] if len(held) == 1 else None
 
 
 def noun_sentences(
@@ -333,3 +379,154 @@ def noun_sentences(
         and (u.hit_index, u.start) not in have
         and u.start != best.start
     ]
+
+
+def inline_list(text: str) -> bool:
+    """Whether a sentence lists things itself, three or more "、"-separated in one clause: a list
+    question it answers needs no enumeration around it.
+
+        inline_list("厦门海翼、奇瑞汽车、中科北龙、中科星桥等一批重点项目加快推进。") → True
+    """
+    return any(len(c.split("、")) >= 3 for c in re.split(r"[，,；;。：:]", text))
+
+
+def _style(item: str) -> str:
+    """An item's marker with its number blanked: "（3）人员应…" → "（N）", "二是…" → "N是",
+    "第二步：…" → "第N步"; items of one enumeration share it."""
+    m = ENUM.match(item)
+    return re.sub(r"[一二三四五六七八九十\d]+|[①-⑳]", "N", m.group(0)) if m else ""
+
+
+def _item_spans(text: str, items: Sequence[tuple[int, str]]) -> list[tuple[int, int]]:
+    """(start, end) of each item: up to the next item, the last one up to its paragraph's end."""
+    ends = [off for off, _ in items[1:]]
+    last = text.find("\n", items[-1][0])
+    ends.append(len(text) if last < 0 else last)
+    return [(off, end) for (off, _), end in zip(items, ends, strict=True)]
+
+
+def _sentences_at(text: str, start: int, end: int) -> list[tuple[int, str]]:
+    """The sentences of ``text[start:end]`` as (offset in ``text``, sentence)."""
+    out: list[tuple[int, str]] = []
+    pos = start
+    for sent in sentences(text[start:end]):
+        off = text.find(sent, pos)
+        if off < 0:
+            continue
+        out.append((off, sent))
+        pos = off + len(sent)
+    return out
+
+
+def _whole(item: list) -> list:
+    return item
+
+
+def _head_explained(item: list) -> list:
+    """An item's first sentence, and the next when the first is only a short head
+    ("第一步：资料准备。" is explained by what follows it)."""
+    return item[:2] if len(item[0][2]) < 25 else item[:1]
+
+
+def _head(item: list) -> list:
+    return item[:1]
+
+
+def enclosing(
+    best: Scored,
+    hits: list,
+    terms: Sequence[Term],
+    following: Callable[[Any], Any] | None,
+    budget: int,
+    noun: str = "",
+    names: Sequence[str] = (),
+) -> list[Scored]:
+    """The whole enumeration the best unit is an item (or the lead-in) of: the sentence that
+    leads into it, then every item, continued into the next chunk of the section when the list
+    goes on there (``hits`` grows by that chunk).
+
+    With ``noun`` (what a list question lists, ``list_noun``), the enumeration must be of that:
+    the noun stands in its lead-in or breadcrumb ("应符合下列条件：" for "哪些条件"), or in two of
+    its items' first sentences. A name the question quotes (``names``) that one item's first
+    sentence holds says the question is about that item ("“管理加服务”这一改具体要怎么做" →
+    "三要改“单纯管理”为“管理加服务”。" alone): nothing is returned.
+
+    Items are quoted whole when the enumeration fits in ``budget`` characters; otherwise each
+    item's first sentence (and the next after a short head: "第一步：资料准备。"), else the first
+    sentence alone — the best unit's item whole while it fits — never past ``budget``.
+    Only items marked like the best unit's count ("（1）…（5）" — not the "一、" above them).
+
+        best = "（3）人员应迅速撤离到安全地区；" in
+        "核事故发生后应做好防护：（1）不惊慌；（2）禁止进入危险区；（3）人员应迅速撤离到安全地区；"
+        → ["核事故发生后应做好防护：", "（1）不惊慌；", "（2）禁止进入危险区；", "（3）人员应…"]
+    """
+    hit = hits[best.hit_index]
+    text = hit.text
+    items = list_items(text, hit.section_path)
+    if not items:
+        return []
+    spans = _item_spans(text, items)
+    inside = [i for i, (a, b) in enumerate(spans) if a <= best.start < b]
+    if inside:
+        anchor = inside[0]
+    else:  # the lead-in itself: the sentence right before the first item
+        after = best.start + len(best.text)
+        first = next((i for i, (a, _) in enumerate(spans) if a >= after), None)
+        if first is None or text[after : spans[first][0]].strip():
+            return []
+        anchor = first
+    style = _style(items[anchor][1])
+    lo, up = anchor, anchor  # the run of like-marked items around it is the enumeration
+    while lo > 0 and _style(items[lo - 1][1]) == style:
+        lo -= 1
+    while up + 1 < len(items) and _style(items[up + 1][1]) == style:
+        up += 1
+    run = list(range(lo, up + 1))
+    if len(run) < 2:
+        return []
+    if any(sum(n in items[i][1] for i in run) == 1 for n in names):
+        return []
+    headings = {squash(h) for h in hit.section_path.split(" › ") if h.strip()}
+    lead = [
+        (best.hit_index, off, s)
+        for off, s in _sentences_at(text, 0, spans[run[0]][0])[-1:]
+        if squash(s) not in headings
+        and ("\n" not in text[off : spans[run[0]][0]] or s.endswith(("：", ":")))
+    ]
+    if noun and not (
+        noun in hit.section_path + "".join(s for _, _, s in lead)
+        or sum(noun in items[i][1] for i in run) >= 2
+    ):
+        return []
+    total = sum(t.weight for t in terms) or 1.0
+    parts: list[list[tuple[int, int, str]]] = [  # per item: its sentences (hit, offset, text)
+        [(best.hit_index, off, sent) for off, sent in _sentences_at(text, *spans[i])] for i in run
+    ]
+    if following is not None and run[-1] == len(items) - 1 and len(parts[-1]) <= 2:
+        chunk = following(hit)  # the list may go on in the next chunk
+        more = continued_items(chunk.text) if chunk is not None else []
+        more = [m for m in more if _style(m[1]) == style]
+        if more and more[0][0] <= 2:
+            hits.append(chunk)
+            parts += [
+                [(len(hits) - 1, off, s) for off, s in _sentences_at(chunk.text, *span)]
+                for span in _item_spans(chunk.text, more)
+            ]
+    parts = [p for p in parts if p]
+    mine = next((k for k, p in enumerate(parts) if any(o == best.start for _, o, _ in p)), -1)
+    # the richest quoting that fits the budget; the best unit's own item whole while it can be
+    for cut, keep in ((_whole, True), (_head_explained, True), (_head, True), (_head, False)):
+        shorter = [p if k == mine and keep else cut(p) for k, p in enumerate(parts)]
+        if sum(len(s) for p in [lead, *shorter] for _, _, s in p) <= budget:
+            break
+    parts = shorter
+    chosen: list[Scored] = []
+    used = 0
+    for h, off, sent in [*lead, *(q for p in parts for q in p)]:
+        if used + len(sent) > budget:
+            if chosen:
+                break
+            continue
+        chosen.append(_scored(h, off, sent, terms, total))
+        used += len(sent)
+    return chosen if len(chosen) >= 2 else []

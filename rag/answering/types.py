@@ -221,6 +221,22 @@ TYPES: tuple[AnswerType, ...] = (
     ),
 )
 FACT = AnswerType("fact", "", None, None)
+# a question for a way of doing something — a procedure, steps, conditions — whose answer is a
+# whole enumeration when the evidence is one of its items ("异地就医网上备案流程" → steps (1)…(5))
+PROCEDURE = re.compile(
+    r"怎么(?:做|办|弄|操作|申请|办理|处理|备案|报名|认定)|如何(?:做|办|操作|申请|办理|处理|备案|报名|认定)|"
+    r"怎样(?:做|办|操作|申请|办理|处理)|流程|步骤|程序|手续|(?:哪些|什么|何种)条件|符合[^，。？?]{0,8}条件"
+)
+
+
+def asks_procedure(question: str) -> bool:
+    """Whether the question asks how something is done, step by step or by its conditions.
+
+    asks_procedure("参保人员异地就医网上备案流程") → True; asks_procedure("招商六组的牵头领导是谁？") → False
+    """
+    return bool(PROCEDURE.search(question))
+
+
 _BY_NAME = {t.name: t for t in TYPES}
 
 
