@@ -135,6 +135,9 @@ def test_rewrite_swaps_the_phrase_the_previous_question_asked_about():
     assert out == "2013年政府工作报告定的物价涨幅是多少？"
     out = rewrite_followup("那管农业的呢？", ["焦作管文旅、电商这块招商的是哪个组？"])
     assert out == "焦作管农业的是哪个组？"
+    # a time qualifies the old question; it does not replace what it asked about
+    out = rewrite_followup("那去年呢？", ["2023年政府工作报告定的GDP增长目标是多少？"])
+    assert "GDP增长目标" in out and "去年" in out
 
 
 def test_standalone_question_is_unchanged():

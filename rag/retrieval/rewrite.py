@@ -155,6 +155,7 @@ def rewrite_followup(question: str, history: Sequence[str]) -> str:
     return rewritten
 
 
+_WHEN = re.compile(r"\d|[今去明前后上下本当]年|年度|月|季度|[一二三四]期")
 _ASKED = re.compile(r"(?:是|为|有)?(?:多少|哪些|哪个|哪位|哪家|哪里|谁|什么|几)")
 
 
@@ -170,8 +171,8 @@ def _swap_phrase(prev: str, phrase: str) -> str | None:
     p = prev.rstrip("？?。")
     phrase = phrase.rstrip("的")
     m = _ASKED.search(p)
-    if not m or not phrase or len(phrase) > 10:
-        return None
+    if not m or not phrase or len(phrase) > 10 or _WHEN.search(phrase):
+        return None  # "那去年呢？" qualifies the old question, it does not replace its subject
     head, tail = p[: m.start()], p[m.start() :]
     if head.endswith("的"):
         start = max(head.rfind("，"), head.rfind(","), head[:-1].rfind("的")) + 1
