@@ -267,6 +267,31 @@ def test_a_figure_of_no_stated_measure_needs_a_number_next_to_its_subject():
     assert holds_near("quantity", "城镇新增就业1100万人以上，", "就业")
 
 
+def test_figures_of_older_reports_count_in_full_width_and_in_words():
+    """Reports of the 1980s–90s write "９．７％", "６２１亿元", "百分之八十五以上", "六百九十四个"."""
+    assert holds("share", "比上年增长９．７％。")
+    assert holds("amount", "仅中央财政当年就增加支出６２１亿元。")
+    assert holds("quantity", "农业主要作业机械化水平达到百分之八十五以上")
+    assert holds("quantity", "由六百九十四个限额以上的建设单位组成的工业建设")
+    assert holds("date", "第二步，在本世纪内，全面实现农业、工业、国防和科学技术的现代化")
+    # "以上这几项…多花了多少" refers to what was said; it counts nothing
+    assert answer_type("报告讲上一年提高工资这几项，中央财政当年多花了多少？").name != "count"
+
+
+def test_the_figure_check_anchors_on_distinct_words():
+    """ "国内生产总值增长多少": 国内生产总值, 生产总值 and 国内生产 are one word thrice; 增长, next to
+    the figure two clauses on, must be an anchor too."""
+    from rag.answering import figure_found
+    from rag.answering.evidence import Scored
+    from rag.answering.units import Unit
+
+    quote = "国内生产总值达到43800亿元，按可比价格计算，比上年增长百分之十一点八。"
+    chosen = [Scored(Unit(0, 0, quote, ""), 0.5, 0.5, 0.5, 1.0)]
+    question = "1995年报告回顾1994年国内生产总值增长多少？"
+    terms = question_terms(question, lambda w: 1.0)
+    assert figure_found(question, answer_type(question), chosen, terms, [Passage(quote)])
+
+
 def test_the_measure_a_question_asks_in_is_no_anchor():
     """ "安排了多少万亿元": 亿元 stands next to every amount, so an amount of something else
     (减税) does not answer for the asked 赤字."""
@@ -303,6 +328,8 @@ def test_a_question_word_before_a_programme_word_names_no_programme():
         "今年拟安排地方政府专项债券2.15万亿元。", title="2019年国务院政府工作报告", doc_id="r"
     )
     assert missing_names("2019年那份政府工作报告给地方安排了多少专项债？", [report], 0) == []
+    plan = Passage("第一个五年计划的基本任务", title="1955年国务院政府工作报告", doc_id="p")
+    assert missing_names("1955年报告讲一五计划的基本任务是什么？", [plan], 0) == []
 
 
 def test_a_question_on_the_documents_parts_is_told_from_one_on_aspects_of_its_content():

@@ -238,7 +238,12 @@ def figure_found(
         ),
         key=lambda t: -t.weight * len(t.surface),
     )
-    anchors = [t.surface for t in present[:3]]
+    anchors: list[str] = []
+    for t in present:  # three distinct words: not 国内生产总值, 生产总值, 国内生产
+        if not any(t.surface in a or a in t.surface for a in anchors):
+            anchors.append(t.surface)
+        if len(anchors) == 3:
+            break
     if not anchors:
         return any(holds(kind.name, c.text, question) for c in chosen)
     return any(

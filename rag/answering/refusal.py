@@ -109,6 +109,8 @@ def _programmes(question: str) -> list[tuple[str, str]]:
             and before not in _GENERIC
             and re.fullmatch(r"[\u4e00-\u9fffA-Za-z\d+]+", before)
             and not re.search(r"[哪几什么那这个些]|多少|怎|如何", before)
+            # "一五计划", "十四五规划": a plan's number, which the documents spell out in full
+            and not re.fullmatch(r"[一二三四五六七八九十]+", before)
         ):
             out.append((before, before + word))
     return out

@@ -16,6 +16,7 @@ words. The first matching type decides ("多久报送一次" is a frequency, not
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 _NUMERAL = r"[\d一二三四五六七八九十百千万两〇零.．]+"
@@ -106,13 +107,14 @@ TYPES: tuple[AnswerType, ...] = (
         re.compile(
             r"(?:19|20)\d{2}年|\d{1,2}月|[一二三四五六七八九十]+月|月底|年底|年末|季末|季度末|月末|次月|"
             r"每年|每月|当年|当月|之前|以前|日前|[\d一二三四五六七八九十]+日|[\d一二三四五六七八九十]+号|"
-            r"年初|年中|上半年|下半年|月初|月中|季初|[一二三四]季度"
+            r"年初|年中|上半年|下半年|月初|月中|季初|[一二三四]季度|世纪"
         ),
     ),
     AnswerType(
         "count",
         "数量",
-        re.compile(rf"(?<!哪)(?:多少|几)[{_COUNT_UNITS}](?!目|百分点)"),
+        # not "这几项" (a reference to what was said: "以上这几项…多花了多少")
+        re.compile(rf"(?<![哪这那])(?:多少|几)[{_COUNT_UNITS}](?!目|百分点)"),
         re.compile(_NUMERAL + _NUM_UNIT + rf"[{_COUNT_UNITS}大]"),
     ),
     AnswerType(
@@ -164,7 +166,10 @@ TYPES: tuple[AnswerType, ...] = (
         "quantity",
         "数字",
         re.compile(r"多少(?![钱])"),
-        re.compile(r"\d|[一二三四五六七八九十百千]+(?:万|亿|倍|成)"),
+        re.compile(
+            r"\d|百分之|分之|[一二三四五六七八九十百千]+(?:万|亿|倍|成)|"
+            r"[一二三四五六七八九十百千万两]{2,}[个项家人元吨亩台辆座所]"
+        ),
     ),
     AnswerType(
         "person",
@@ -264,6 +269,8 @@ def holds(type_name: str, text: str, question: str = "") -> bool:
     A place is a named place other than those the question names itself; a count needs the
     question's own measure word ("几家" → "N家").
     """
+    # full-width figures of older documents ("９．７％", "６２１亿元") are figures too
+    text = unicodedata.normalize("NFKC", text)
     if type_name == "place":
         from rag.lexicon.places import find_places
 
