@@ -278,6 +278,21 @@ def test_figures_of_older_reports_count_in_full_width_and_in_words():
     assert answer_type("报告讲上一年提高工资这几项，中央财政当年多花了多少？").name != "count"
 
 
+def test_the_asks_of_a_turn_are_told_apart():
+    from rag.answering import asks
+
+    assert asks("拟安排地方政府专项债券多少？赤字率多少？") == [
+        "拟安排地方政府专项债券多少",
+        "赤字率多少",
+    ]
+    assert asks("对过紧日子有什么硬要求，中央部门一般性支出压多少？") == [
+        "对过紧日子有什么硬要求",
+        "中央部门一般性支出压多少",
+    ]
+    assert asks("焦作在要素保障上，具体做了哪几件事？") == []  # one ask, with a lead-in
+    assert asks("招商六组的牵头领导是谁？") == []
+
+
 def test_the_figure_check_anchors_on_distinct_words():
     """ "国内生产总值增长多少": 国内生产总值, 生产总值 and 国内生产 are one word thrice; 增长, next to
     the figure two clauses on, must be an anchor too."""

@@ -211,10 +211,22 @@ def asks(question: str) -> list[str]:
     """The asks of a question of several, each ending in its own question mark (else []).
 
     asks("2021年报告拟安排专项债券多少？赤字率多少？") → ["2021年报告拟安排专项债券多少", "赤字率多少"]
+    asks("对过紧日子有什么要求，一般性支出压多少？") → ["对过紧日子有什么要求", "一般性支出压多少"]
     """
     own = re.sub(r"（[^）]*）", "", question)
     parts = [p.strip() for p in re.split(r"[？?]", own) if p.strip()]
+    if len(parts) == 1:
+        # "…有什么硬要求，中央部门一般性支出压多少": two asks in one sentence
+        clauses = [c.strip() for c in re.split(r"[，,；;]", parts[0]) if c.strip()]
+        if len(clauses) >= 2 and all(_ASKING.search(c) for c in clauses[-2:]):
+            parts = [
+                "，".join(clauses[:-1]),
+                clauses[-1],
+            ]
     return parts if len(parts) >= 2 else []
+
+
+_ASKING = re.compile(r"多少|几[个项家条次年月天]|什么|哪|谁|是否|怎么|如何|多久|多长")
 
 
 # a measure the question asks in ("多少亿元") is no anchor: every amount stands next to it
