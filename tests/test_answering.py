@@ -356,6 +356,24 @@ def test_a_question_on_the_documents_parts_is_told_from_one_on_aspects_of_its_co
     assert not STRUCTURE_QUESTION.search("许昌材料说招商一线队伍要增强哪几方面本事？")
 
 
+def test_the_year_a_question_gives_its_document_picks_the_passages_quoted():
+    """ "2012年的报告讲上一年粮食…" is answered from the 2012 report, not from the 1959 one that
+    retrieval also brought up; a year of the facts asked about ("2016年签约了多少") picks nothing,
+    nor does a span of years ("2020年以来")."""
+    from rag.answering.refusal import year_consistent
+    from rag.retrieval.runs import document_years
+
+    old = Passage(
+        "一九五九年粮食增加的绝对数将达到三千亿斤。", title="1959年政府工作报告", date="1959"
+    )
+    new = Passage("粮食产量达到11424亿斤，连续八年增产。", title="2012年政府工作报告", date="2012")
+    assert year_consistent("2012年的报告讲上一年粮食收了多少斤？", [old, new], {0, 1}) == {1}
+    assert year_consistent("1970年的报告讲粮食收了多少斤？", [old, new], {0, 1}) == {0, 1}
+    assert document_years("焦作2016年招商引资签约了多少个项目？") == []
+    assert document_years("二〇二〇年以来出台了哪些政策？") == []
+    assert document_years("十四五开局那年的报告安排地方政府专项债券多少？") == [2021]
+
+
 def test_a_list_the_question_counts_itself_needs_its_items():
     quote = "预计到2020年，河北将打造5个战略高地、建设20个示范园区、做强100个转化机构。"
     assert unlisted("那20个示范园区具体都是哪些？", [quote])

@@ -483,7 +483,11 @@ def _crowded(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def test_the_dense_side_finds_the_true_nearest_chunks_in_a_crowded_space(tmp_path: Path):
     """A collection made at Chroma's default breadth (ef_search 100) missed true neighbours of
-    crowded vectors; widened, a freshly opened client returns exactly the exact top 10."""
+    crowded vectors; widened when it is opened (before any query loads it), the next client
+    returns exactly the exact top 10."""
+    import subprocess
+    import sys
+
     import chromadb
     from chromadb.api.shared_system_client import SharedSystemClient
 
@@ -493,14 +497,21 @@ def test_the_dense_side_finds_the_true_nearest_chunks_in_a_crowded_space(tmp_pat
     vectors = _crowded(rng, 3000)
     ids = [f"c{i}" for i in range(len(vectors))]
     path = str(tmp_path / "crowded")
-    col = chromadb.PersistentClient(path).create_collection(
-        "crowded", metadata={"hnsw:space": "cosine"}
+    np.save(tmp_path / "v.npy", vectors)
+    # built by another process, as an index of an older version was
+    build = (
+        "import sys, numpy as np, chromadb\n"
+        "v = np.load(sys.argv[2])\n"
+        "col = chromadb.PersistentClient(sys.argv[1]).create_collection("
+        "'crowded', metadata={'hnsw:space': 'cosine'})\n"
+        "for i in range(0, len(v), 500):\n"
+        "    col.add(ids=[f'c{j}' for j in range(i, min(i + 500, len(v)))], embeddings=v[i : i + 500])\n"
     )
-    for i in range(0, len(ids), 500):
-        col.add(ids=ids[i : i + 500], embeddings=vectors[i : i + 500])
+    subprocess.run([sys.executable, "-c", build, path, str(tmp_path / "v.npy")], check=True)
+    col = chromadb.PersistentClient(path).get_collection("crowded")
     assert col.configuration["hnsw"]["ef_search"] == 100
     assert widen_search(col, 1000) and not widen_search(col, 1000)
-    SharedSystemClient._identifier_to_system.pop(path, None)  # as a new process opens it
+    SharedSystemClient._identifier_to_system.pop(path, None)  # what the index does on open
     col = chromadb.PersistentClient(path).get_collection("crowded")
     assert col.configuration["hnsw"]["ef_search"] == 1000
     queries = vectors[:40] + 0.2 * rng.normal(size=(40, 384)) / np.sqrt(384)

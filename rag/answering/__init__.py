@@ -32,6 +32,7 @@ from rag.answering.refusal import (
     place_consistent,
     unstated,
     word_share,
+    year_consistent,
 )
 from rag.answering.types import (
     AnswerType,
@@ -90,7 +91,11 @@ def candidates(question: str, hits: Sequence, library: Library) -> tuple[list, l
     appended after the hits, so hit indexes of the retrieved passages do not move.
     """
     hits = list(hits)
-    keep = name_consistent(question, hits, place_consistent(question, hits[:PASSAGES]))
+    keep = year_consistent(
+        question,
+        hits,
+        name_consistent(question, hits, place_consistent(question, hits[:PASSAGES])),
+    )
     if library.following is not None:
         seen = {h.chunk_id for h in hits}
         for i in sorted(keep)[:CONTINUED]:

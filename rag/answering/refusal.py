@@ -143,6 +143,24 @@ def place_consistent(question: str, hits: Sequence) -> set[int]:
     return keep
 
 
+def year_consistent(question: str, hits: Sequence, keep: set[int]) -> set[int]:
+    """Of the passages ``keep`` lists, those of the documents of the year the question gives to
+    the document it asks about ("2012年的报告讲上一年粮食…" is not answered from the 1959
+    report), when some passages are of that year; else ``keep``.
+    """
+    from rag.retrieval.runs import document_years
+
+    years = [str(y) for y in document_years(question)]
+    if not years:
+        return keep
+    dated = {
+        i
+        for i in keep
+        if (hits[i].date or "")[:4] in years or any(f"{y}年" in hits[i].title for y in years)
+    }
+    return dated or keep
+
+
 def name_consistent(question: str, hits: Sequence, keep: set[int]) -> set[int]:
     """Of the passages ``keep`` lists, those of documents that contain every quoted name of the
     question that some passage contains ("讲“五改”的那篇文章…" is not answered from a report

@@ -122,7 +122,35 @@ def named_years(query: str) -> list[int]:
     "1979和1980两年赤字多少" → [] (no 年 right after a year); by its occasion:
     "十一届人大一次会议上的报告" → [2008], "十四五开局那年的报告" → [2021]
     """
-    query = query.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    years = _years(query)
+    tied = [y for y, end in years if _DOC_AFTER_YEAR.match(_half(query), end)]
+    return list(dict.fromkeys(tied or [y for y, _ in years]))
+
+
+def document_years(query: str) -> list[int]:
+    """Only the years a question gives to the document it asks about ("2012年的报告讲上一年…"
+    → [2012]; "十四五开局那年的报告" → [2021]; "焦作2016年签约了多少个项目" → [];
+    "2020年以来出台了哪些政策" → [], a span of years)."""
+    q = _half(query)
+    return list(
+        dict.fromkeys(
+            y
+            for y, end in _years(query)
+            if _DOC_AFTER_YEAR.match(q, end) and not _SINCE.match(q, end)
+        )
+    )
+
+
+_SINCE = re.compile(r"(?:以来|以后|之后|至今|起|开始|前后|之前|以前)")
+
+
+def _half(query: str) -> str:
+    return query.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+
+
+def _years(query: str) -> list[tuple[int, int]]:
+    """(year, end offset) of every year the question names, in order of position."""
+    query = _half(query)
     found: list[tuple[int, int, int]] = []  # (position, year, end)
     for m in _YEAR.finditer(query):
         if m.group(1):
@@ -138,9 +166,7 @@ def named_years(query: str) -> list[int]:
         plan = 10 if m.group(1) == "十" else _cn_small(m.group(1))
         start = {1: 1953, 2: 1958}.get(plan, 1966 + 5 * (plan - 3))
         found.append((m.start(), start if m.group(2) else start + 4, m.end()))
-    years = [(y, end) for _, y, end in sorted(found) if 1900 <= y <= 2099]
-    tied = [y for y, end in years if _DOC_AFTER_YEAR.match(query, end)]
-    return list(dict.fromkeys(tied or [y for y, _ in years]))
+    return [(y, end) for _, y, end in sorted(found) if 1900 <= y <= 2099]
 
 
 def _cn_small(s: str) -> int:
