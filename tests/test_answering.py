@@ -307,6 +307,22 @@ def test_the_figure_check_anchors_on_distinct_words():
     assert figure_found(question, answer_type(question), chosen, terms, [Passage(quote)])
 
 
+def test_a_place_named_once_and_referred_back_to_answers_where():
+    from rag.answering import figure_found
+    from rag.answering.evidence import Scored
+    from rag.answering.units import Unit
+
+    text = (
+        "然而抚顺市财政经济部门的同志不这样看问题。"
+        "他们千方百计发动群众挖掘潜力，制订了减产不减收的三十条措施，取得了成效。"
+    )
+    chosen = [Scored(Unit(0, 0, text, ""), 0.5, 0.5, 0.5, 1.0)]
+    question = "1981年报告表扬了哪个城市制订减产不减收措施？"
+    terms = question_terms(question, lambda w: 1.0)
+    assert answer_type(question).name == "place"
+    assert figure_found(question, answer_type(question), chosen, terms, [Passage(text)])
+
+
 def test_the_measure_a_question_asks_in_is_no_anchor():
     """ "安排了多少万亿元": 亿元 stands next to every amount, so an amount of something else
     (减税) does not answer for the asked 赤字."""

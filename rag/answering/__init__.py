@@ -263,12 +263,12 @@ def figure_found(
             break
     if not anchors:
         return any(holds(kind.name, c.text, question) for c in chosen)
-    return any(
-        holds_near(kind.name, run, a, question)
-        for run in _runs(chosen, hits)
-        for a in anchors
-        if a in run
-    )
+    runs = _runs(chosen, hits)
+    if kind.name == "place":
+        # a place is named once, then referred back to ("抚顺市…。他们…制订了…措施"): the run
+        # that holds the question's words names it
+        return any(holds(kind.name, r, question) for r in runs if any(a in r for a in anchors))
+    return any(holds_near(kind.name, r, a, question) for r in runs for a in anchors if a in r)
 
 
 def _runs(chosen: Sequence[Scored], hits: Sequence) -> list[str]:
