@@ -4,6 +4,7 @@ the neighbouring-chunk context, and a real cross-encoder rerank."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -511,14 +512,30 @@ def test_the_dense_side_finds_the_true_nearest_chunks_in_a_crowded_space(tmp_pat
     col = chromadb.PersistentClient(path).get_collection("crowded")
     assert col.configuration["hnsw"]["ef_search"] == 100
     assert widen_search(col, 1000) and not widen_search(col, 1000)
-    SharedSystemClient._identifier_to_system.pop(path, None)  # what the index does on open
-    col = chromadb.PersistentClient(path).get_collection("crowded")
-    assert col.configuration["hnsw"]["ef_search"] == 1000
+    SharedSystemClient._identifier_to_system.pop(path, None)
+    assert (
+        chromadb.PersistentClient(path).get_collection("crowded").configuration["hnsw"]["ef_search"]
+        == 1000
+    )
     queries = vectors[:40] + 0.2 * rng.normal(size=(40, 384)) / np.sqrt(384)
-    for q in queries:
-        exact = [ids[i] for i in np.argsort(-(vectors @ q))[:10]]
-        got = col.query(query_embeddings=[q.tolist()], n_results=10)["ids"][0]
-        assert got == exact
+    np.save(tmp_path / "q.npy", queries)
+    # searched by the next process that opens it (a process keeps the breadth of an index it
+    # has loaded: see ``rag.store.index.widen_search``)
+    search = (
+        "import sys, json, numpy as np, chromadb\n"
+        "col = chromadb.PersistentClient(sys.argv[1]).get_collection('crowded')\n"
+        "print(json.dumps([col.query(query_embeddings=[q.tolist()], n_results=10)['ids'][0]"
+        " for q in np.load(sys.argv[2])]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", search, path, str(tmp_path / "q.npy")],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    got = json.loads(out.strip().splitlines()[-1])
+    for q, found in zip(queries, got, strict=True):
+        assert found == [ids[i] for i in np.argsort(-(vectors @ q))[:10]]
 
 
 def test_an_index_is_searched_at_the_configured_breadth(tmp_path: Path, e5):
