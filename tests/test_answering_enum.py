@@ -5,14 +5,13 @@ named part are its items."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rag.answering import Library, answer_offline
 from rag.answering.evidence import Scored, Term, question_terms
 from rag.answering.lists import enclosing, list_items, mechanism, section_items
 from rag.answering.types import asks_procedure
 from rag.answering.units import Unit
 from rag.service import PolicyQA
+from tests.test_answering import Passage
 
 # 003_…#3: the 五大弊病 of the 五改 commentary, verbatim
 ILLS_TITLE = "1.招商引资五大弊病"
@@ -53,28 +52,6 @@ TOP_TEXT = [
     X_PARTS["（一）各县（市）区"],
     "（一）高层调度机制。各招商小组牵头领导要亲力亲为，各相关单位要真抓实干，开展产业精准招商。",
 ]
-
-
-@dataclass(frozen=True)
-class Passage:
-    """The fields of ``rag.service.Hit`` the answerer reads."""
-
-    text: str
-    section_path: str = ""
-    title: str = "招商引资要在“五改”上下功夫"
-    doc_id: str = "003#3"
-    chunk_id: str = "003#3::a-0"
-    region: str = ""
-    doc_number: str = ""
-    kind: str = "news"
-    date: str = ""
-    page: int | None = None
-    source: str = "003.txt"
-    ordinal: int | None = 0
-    dense_rank: int | None = 1
-    bm25_rank: int | None = 1
-    dense_score: float | None = 0.9
-    rank: int = 1
 
 
 def _at(hit_index: int, passage: Passage, sentence: str) -> Scored:

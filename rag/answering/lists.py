@@ -175,17 +175,8 @@ def _item_sentences(
     text: str, items: Sequence[tuple[int, str]], i: int, most: int = 6
 ) -> list[tuple[int, str]]:
     """The sentences of item ``i`` (its head first), as (offset, sentence), at most ``most``."""
-    start = items[i][0]
     end = items[i + 1][0] if i + 1 < len(items) else len(text)
-    out: list[tuple[int, str]] = []
-    pos = start
-    for sent in sentences(text[start:end]):
-        off = text.find(sent, pos)
-        if off < 0:
-            continue
-        out.append((off, sent))
-        pos = off + len(sent)
-    return out[:most]
+    return _sentences_at(text, items[i][0], end)[:most]
 
 
 def section_items(
