@@ -399,6 +399,33 @@ def test_a_list_the_question_counts_itself_needs_its_items():
 # ---------------------------------------------------------------- the pipeline on the seed corpus
 
 
+def test_runners_up_join_an_unsure_best_unit_until_the_quotes_are_likely_to_hold_the_answer():
+    from rag.answering.evidence import Scored
+    from rag.answering.select import runners_up
+    from rag.answering.units import Unit
+
+    units = passage_units(ILLS, "1.招商引资五大弊病")
+    hits = [Passage(ILLS)]
+
+    def scored(*rel: float) -> list[Scored]:
+        return [Scored(u, 0.0, 0.0, 0.0, r) for u, r in zip(units, rel, strict=False)]
+
+    # a best unit of probability .95 (19 of 20 parts) stands alone
+    sure = scored(1.0, 0.03, 0.02)
+    assert runners_up(sure[0], sure, [sure[0]], 300, hits) == []
+    # one of .45 is joined by the next two (.9 of the mass), not by the fourth
+    unsure = scored(1.0, 0.6, 0.4, 0.2, 0.02)
+    joined = runners_up(unsure[0], unsure, [unsure[0]], 300, hits)
+    assert [j.text for j in joined] == [units[1].text, units[2].text]
+    # what counts is the best unit's probability (.69 here), not how close the next one comes
+    spread = scored(1.0, 0.25, 0.2)
+    assert len(runners_up(spread[0], spread, [spread[0]], 300, hits)) == 2
+    # another document's near-equal sentence is a second answer, not context
+    other = [Passage(ILLS), Passage(ILLS, doc_id="other", chunk_id="other::0")]
+    split = [unsure[0], Scored(Unit(1, units[1].start, units[1].text, ""), 0, 0, 0, 0.9)]
+    assert runners_up(split[0], split, [split[0]], 300, other) == []
+
+
 def test_a_paraphrase_with_no_shared_content_word_is_answered(corpus_qa: PolicyQA):
     """ "招来的企业没人管" shares no word with "对招进来以后的服务则重视不够": the e5 query→passage
     vectors find it."""

@@ -26,9 +26,7 @@ from rag.answering.units import Unit, squash
 _LABEL_LINE = re.compile(r"^([\u4e00-\u9fff]{2,8})[：:][^。\n]{1,40}。?$")
 _WHO = re.compile(r"谁|哪位|哪个单位|哪个部门|哪个局|什么单位|哪家单位|哪些单位|哪些部门")
 _ENDS = re.compile(r"[。！？；!?;][”」’）)]*$")
-RUNNER_UP = (
-    0.3  # units scoring at least this share of the best one join it (chosen on the dev split)
-)
+CONFIDENT = 0.9  # runners-up join the best unit until the quotes hold this share of the mass
 RUNNERS = 2
 
 
@@ -205,13 +203,22 @@ def paragraph_after(
 def runners_up(
     best: Scored, scored: Sequence[Scored], chosen: Sequence[Scored], max_chars: int, hits: Sequence
 ) -> list[Scored]:
-    """The next best units of the same document when they score almost as well as the best one:
-    when evidence is close, the reader gets both quotes rather than a guess between them."""
+    """The next best units of the same document while the unit model is unsure: when evidence is
+    close, the reader gets both quotes rather than a guess between them.
+
+    ``score`` is each unit's probability relative to the best one's, so the units' shares of the
+    summed scores are the model's probabilities that they hold the answer (calibrated on the dev
+    split: a best unit of probability .5 holds it about half the time). Runners-up join until
+    the quoted units hold ``CONFIDENT`` of that probability — a best unit of .95 stands alone,
+    one of .5 is joined by the next ones — at most ``RUNNERS`` of them.
+    """
     have = {(c.hit_index, c.start) for c in chosen}
     used = sum(len(c.text) for c in chosen)
+    total = sum(s.score for s in scored) or 1.0
+    mass = best.score / total
     out: list[Scored] = []
     for s in scored[1:8]:
-        if len(out) >= RUNNERS or s.score < RUNNER_UP * best.score:
+        if len(out) >= RUNNERS or mass >= CONFIDENT:
             break
         if (s.hit_index, s.start) in have or used + len(s.text) > max_chars:
             continue
@@ -219,6 +226,7 @@ def runners_up(
             continue  # another document's near-equal sentence is a second answer, not context
         out.append(s)
         used += len(s.text)
+        mass += s.score / total
     return out
 
 
