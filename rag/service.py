@@ -439,6 +439,7 @@ class PolicyQA:
             following=self.next_chunk,
             family=self.section_family,
             outline=self.outline,
+            document=self.document_hits,
         )
 
     def unit_vectors(self, texts: list[str]) -> np.ndarray:
@@ -539,6 +540,10 @@ class PolicyQA:
             if top and top not in parts:
                 parts[top] = replace(self._hit(0, text, meta), section_path=top)
         return list(parts.values())
+
+    def document_hits(self, hit: Hit) -> list[Hit]:
+        """Every chunk of ``hit``'s document, in reading order."""
+        return [self._hit(0, text, meta) for text, meta in self.index.document_chunks(hit.doc_id)]
 
     def _first_of_each(self, rows: Sequence[tuple[str, dict]]) -> list[Hit]:
         first: dict[str, tuple[str, dict]] = {}

@@ -111,6 +111,22 @@ def test_rewrite_swaps_the_ordinal():
     assert out == "招商引资“五改”的第四改是什么？"
 
 
+def test_rewrite_reads_a_pronoun_after_a_place_as_what_was_asked_about():
+    out = rewrite_followup(
+        "它主要起什么作用？", ["汝州今年上半年先出的那份管全年开放招商的意见叫什么？"]
+    )
+    assert out.startswith("汝州主要起什么作用？") and "开放招商的意见" in out
+
+
+def test_rewrite_carries_the_subject_into_a_turn_that_names_none():
+    out = rewrite_followup("挑出来以后省里怎么扶持？", ["河北挑京津转化项目时看重哪些条件？"])
+    assert out.startswith("挑出来以后省里怎么扶持？") and "河北挑京津转化项目" in out
+    # a turn with a subject of its own stands alone
+    assert rewrite_followup(
+        "郑州招商引资的考核由谁负责？", ["河北挑京津转化项目时看重哪些条件？"]
+    ) == ("郑州招商引资的考核由谁负责？")
+
+
 def test_rewrite_chains_two_follow_ups():
     first = "郑州在环渤海地区重点招引哪些项目？"
     one = rewrite_followup("长三角呢？", [first])

@@ -426,6 +426,51 @@ def test_runners_up_join_an_unsure_best_unit_until_the_quotes_are_likely_to_hold
     assert runners_up(split[0], split, [split[0]], 300, other) == []
 
 
+def test_a_quantity_asked_in_a_measure_needs_a_figure_in_that_measure():
+    assert holds("quantity", "规划面积1.2万亩", "科技园规划占地多少亩？")
+    assert not holds("quantity", "打造5个战略高地、建设20个示范园区", "科技园规划占地多少亩？")
+    assert holds("quantity", "打造5个战略高地", "目标是多少？")  # no measure asked: any figure
+
+
+def test_the_dating_lines_of_a_notice_and_of_a_bulletin():
+    from rag.answering.issued import asks_issue_date, asks_issuer, date_lines
+
+    assert asks_issue_date("焦作“7+X”那份通知是哪天印发的？")
+    assert asks_issue_date("许昌这份参阅材料是哪天出的？")
+    assert asks_issue_date("这个文件的发文日期是哪天？")
+    assert not asks_issue_date("瑞庆那个项目是哪天开工的？")
+    assert not asks_issue_date("各组每个月几号前要报送情况？")
+    assert asks_issuer("郑州这份意见最后是由哪个机关印发的？")
+    assert not asks_issuer("河北“52111”工程路线图是哪个部门提出的？")
+    # 004's closing: a signature date, who printed it and when; "印发" picks the printing line
+    closing = (
+        "……着力营造保障有力的招商后续服务。\n2018年2月13日\n主办：市商务局\n"
+        "抄送：市委各部门，郑州警备区。\n郑州市人民政府办公厅\n2018年2月13日印发"
+    )
+    body = "郑州市人民政府文件\n郑政〔2018〕15号\n……"
+    assert [s for _, _, s in date_lines([body, closing], "哪天印发的")] == [
+        "郑州市人民政府办公厅",
+        "2018年2月13日印发",
+    ]
+    assert [s for _, _, s in date_lines([body, closing], "什么时候发布的")] == ["2018年2月13日"]
+    for i, off, line in date_lines([body, closing], "哪天印发的"):
+        assert [body, closing][i][off : off + len(line)] == line
+    # 001's header: issuer and date on one line of the opening
+    header = "内部资料\n领导参阅\n第7期\n许昌市科技创新公共服务中心  二O二三年四月十五日\n创新招商思维 创出引资新路\n编者按：…"
+    assert [s for _, _, s in date_lines([header, "正文。"], "哪天出的")] == [
+        "许昌市科技创新公共服务中心  二O二三年四月十五日"
+    ]
+    assert date_lines(["正文，没有落款。"], "哪天印发的") == []
+
+
+def test_the_date_a_notice_was_issued_is_quoted_from_its_closing(corpus_qa: PolicyQA):
+    a = corpus_qa.ask("焦作“7+X”那份通知是哪天印发的？")
+    assert a.answered and "2020年3月6日" in a.text and "焦作市人民政府办公室" in a.text, a.text
+    assert all(c.quote in corpus_qa.stored_texts([c.chunk_id])[c.chunk_id] for c in a.citations)
+    who = corpus_qa.ask("郑州这份加强招商的意见最后是由哪个机关印发的？")
+    assert who.answered and "郑州市人民政府办公厅" in who.text, who.text
+
+
 def test_a_paraphrase_with_no_shared_content_word_is_answered(corpus_qa: PolicyQA):
     """ "招来的企业没人管" shares no word with "对招进来以后的服务则重视不够": the e5 query→passage
     vectors find it."""

@@ -23,6 +23,7 @@ import numpy as np
 from rag.answering import lists, select
 from rag.answering.compose import LIST_BUDGET, compose, reading_order
 from rag.answering.evidence import Scored, Term, hard_entities, question_terms, score_units
+from rag.answering.issued import asks_issue_date, asks_issuer, date_lines, names_issuer
 from rag.answering.refusal import (
     FEATURES,
     RefusalModel,
@@ -66,6 +67,7 @@ class Library:
     outline: Callable[[Any], list] | None = (
         None  # hit → first chunks of the parts of what defines it
     )
+    document: Callable[[Any], list] | None = None  # hit → every chunk of its document, in order
 
 
 @dataclass(frozen=True)
@@ -318,6 +320,41 @@ def features_of(
     }
 
 
+def issue_date(
+    question: str,
+    kind: AnswerType,
+    hits: list,
+    scored: Sequence[Scored],
+    terms: Sequence[Term],
+    library: Library,
+    max_chars: int,
+) -> Draft | None:
+    """ "那份通知是哪天印发的？", "…是哪个机关印发的？": the dated closing (or opening) lines of the best evidence's
+    document, quoted and cited (``rag.answering.issued``); None when it has none, or when the
+    question names what the document is not about (then the question is answered as any other).
+    """
+    lead = scored[0].hit_index
+    if library.document is None or missing_names(question, hits, lead):
+        return None
+    chunks = library.document(hits[lead])
+    lines = date_lines([c.text for c in chunks], question)
+    if not lines or (asks_issuer(question) and not names_issuer(lines)):
+        return None
+    hits = list(hits)
+    at: dict[int, int] = {}
+    chosen: list[Scored] = []
+    for i, off, line in lines:
+        if i not in at:
+            at[i] = len(hits)
+            hits.append(
+                replace(chunks[i], rank=len(hits) + 1, section_path="")
+            )  # no section's line
+        chosen.append(Scored(Unit(at[i], off, line, ""), 0.0, 0.0, 0.0, 0.0))
+    text, citations = compose(chosen, hits, max_chars)
+    feats = features_of(question, kind, hits, scored, chosen, terms, at[lines[0][0]])
+    return Draft("answer", text, citations, "date", [], feats, 1.0)
+
+
 def answer_offline(
     question: str,
     hits: Sequence,
@@ -340,6 +377,10 @@ def answer_offline(
     scored = score_units(question, units, hits, terms, meaning, kind)
     if not scored:
         return Draft("refuse", "", [], kind.name, missing_names(question, hits, 0))
+    if (asks_issue_date(question) or asks_issuer(question)) and library.document is not None:
+        dated = issue_date(question, kind, hits, scored, terms, library, max_chars)
+        if dated is not None:
+            return dated
     chosen, whole = _choose(question, kind, hits, units, scored, terms, library, max_chars)
     text, citations = compose(chosen, hits, max_chars, whole)
     lead = (

@@ -277,6 +277,8 @@ def holds(type_name: str, text: str, question: str = "") -> bool:
         return bool(set(find_places(text)) - set(find_places(question)))
     if type_name == "count" and question and not holds_count(question, text):
         return False
+    if type_name == "quantity" and question and not holds_measure(question, text):
+        return False
     t = _BY_NAME.get(type_name)
     return t is None or t.span is None or bool(t.span.search(text))
 
@@ -348,6 +350,23 @@ def _small_number(s: str) -> int | None:
     if s.startswith("十"):
         return 10 + digits.get(s[1], 0)
     return None
+
+
+# measures a quantity is asked in ("占地多少亩"); the asked figure comes in the same measure
+_MEASURES = (
+    "平方公里|平方米|平方|公顷|亩|公里|千米|米|吨|千瓦时|千瓦|兆瓦|瓦|度|立方米|升|标箱|"
+    "人次|人|户|床|万人|千克|公斤|克|小时|吨标准煤"
+)
+
+
+def holds_measure(question: str, text: str) -> bool:
+    """A quantity asked in a measure ("多少亩") is answered by a number in that measure
+    (万/亿 allowed before it): holds_measure("占地多少亩", "规划面积1.2万亩") → True,
+    holds_measure("占地多少亩", "打造5个战略高地") → False."""
+    m = re.search(rf"多少(?:万|亿)?({_MEASURES})", question)
+    if not m:
+        return True
+    return bool(re.search(rf"{_NUMERAL}(?:万|亿)?{m.group(1)}", text))
 
 
 def holds_count(question: str, text: str) -> bool:

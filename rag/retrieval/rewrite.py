@@ -94,18 +94,26 @@ def rewrite_followup(question: str, history: Sequence[str]) -> str:
     """
     q = question.strip()
     turns = [t.strip() for t in history if t and t.strip()]
-    if not turns or not is_followup(q):
+    if not turns:
         return q
     prev = turns[-1]
     if len(turns) > 1:
         prev = rewrite_followup(prev, turns[:-1])
+    if not is_followup(q):
+        if _slot(q) is None and find_places(prev):
+            # a turn that names nothing of its own goes on with the conversation's subject:
+            # "挑出来以后省里怎么扶持？" after "河北挑京津转化项目时看重哪些条件？"
+            return f"{q.rstrip('？?。')}？（{prev.rstrip('？?。')}）"
+        return q
 
     pronoun = _PRONOUN.match(q)
     if pronoun:
         topic = _topic(prev)
-        if topic:
-            return topic + q[pronoun.end() :]
-        return f"{prev.rstrip('？?。')}，{q[pronoun.end() :]}"
+        rest = q[pronoun.end() :]
+        if topic and not PLACE.fullmatch(topic):
+            return topic + rest  # "它…" after "招商六组…": the group
+        # after "汝州…那份意见叫什么？" the pronoun is what the question was about, not 汝州
+        return f"{topic}{rest.rstrip('？?。')}？（{prev.rstrip('？?。')}）"
 
     body = _TAIL.sub("", _LEAD.sub("", q))
     predicate = ""
