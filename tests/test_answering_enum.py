@@ -277,3 +277,12 @@ def test_a_quoted_part_of_a_mechanism_is_answered_with_its_section(corpus_qa: Po
     for part in ("各县（市）区", "市直有关单位", "相关组织机构"):
         assert part in a.text, (part, a.text)
     assert "健全保障机制" not in a.text
+
+
+def test_a_list_noun_that_names_nothing_in_particular_is_no_noun():
+    from rag.answering.lists import list_noun
+
+    assert list_noun("新材料产业链招引了哪些项目？") == "项目"
+    assert list_noun("“五大弊病”有哪些？") == "五大弊病"
+    assert list_noun("郑州要抓的重点产业都有哪些？") == "重点产业"
+    assert list_noun("“五改”里头那些要被改掉的老做法都有哪些？") == ""

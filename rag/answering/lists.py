@@ -41,14 +41,25 @@ _NOUN_BEFORE = re.compile(
 ENUMERATION_QUESTION = re.compile(r"哪几|几[个项类条大种部]|分别|都有哪些|有哪些|包括")
 
 
+# nouns that say nothing of what is listed: "老做法都有哪些", "有哪些东西"
+_GENERIC_NOUN = re.compile(r"(?:做法|东西|内容|事情|事儿|方面|情况|地方|名堂)$")
+_ADVERB = re.compile(r"(?:都|还|也|又|一共|总共|主要|具体|分别|大概)$")
+
+
 def list_noun(question: str) -> str:
-    """What a list question enumerates: "新材料产业链招引了哪些项目" → "项目", "“五大弊病”有哪些" → "五大弊病"."""
+    """What a list question enumerates: "新材料产业链招引了哪些项目" → "项目", "“五大弊病”有哪些" → "五大弊病".
+
+    A word that names nothing in particular is no noun: list_noun("要被改掉的老做法都有哪些") → "".
+    """
     m = _NOUN_AFTER.search(question)
     if m:
         noun = re.split(r"[的在和与及是]", m.group(1))[0]
-        return noun if len(noun) >= 2 else ""  # "哪几件事": 事 says nothing of what is listed
-    m = _NOUN_BEFORE.search(question)
-    return re.split(r"[的在和与及]", m.group(1))[-1] if m else ""
+    else:
+        m = _NOUN_BEFORE.search(question)
+        noun = _ADVERB.sub("", re.split(r"[的在和与及]", m.group(1))[-1]) if m else ""
+    if len(noun) < 2 or _GENERIC_NOUN.search(noun):
+        return ""  # "哪几件事": 事 says nothing of what is listed
+    return noun
 
 
 def list_items(text: str, section_path: str = "") -> list[tuple[int, str]]:
