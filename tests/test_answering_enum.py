@@ -286,3 +286,36 @@ def test_a_list_noun_that_names_nothing_in_particular_is_no_noun():
     assert list_noun("“五大弊病”有哪些？") == "五大弊病"
     assert list_noun("郑州要抓的重点产业都有哪些？") == "重点产业"
     assert list_noun("“五改”里头那些要被改掉的老做法都有哪些？") == ""
+
+
+def test_a_list_written_as_one_sentence_of_semicolon_parts_is_quoted_whole():
+
+    text = (
+        "汛前准备包括：建立健全迎汛指挥组织机构；组建并培训迎汛抢险队伍；储备必要的迎汛抢险物资；"
+        "制定、修订各项防洪预案；开展汛前检查和查险除险。\n汛期要加强值守。"
+    )
+    hit = Passage(text, "", title="应急局答复", doc_id="faq", chunk_id="faq::0")
+    draft = answer_offline("汛前准备都包括哪些内容？", [hit], Library(idf=lambda w: 2.0))
+    for part in ("建立健全迎汛指挥组织机构", "储备必要的迎汛抢险物资", "开展汛前检查和查险除险"):
+        assert part in draft.text, draft.text
+    assert "值守" not in draft.text
+
+
+def test_items_numbered_after_a_bracketed_title_are_items():
+    text = "【路遇消防车怎么办】1、后方有消防车发出警号，应尽快避让。2、避让后可以鸣喇叭提示前车。3、发现起火后应及时将车辆移开。"
+    assert [t[:2] for _, t in list_items(text)] == ["1、", "2、", "3、"]
+
+
+def test_a_how_question_reads_on_over_the_paragraphs_that_follow():
+    from rag.answering import asks_how
+
+    assert asks_how("普通人应该如何预防禽流感？") and asks_how("这个手续怎么办理？")
+    assert not asks_how("招商六组的牵头领导是谁？")
+    text = (
+        "预防禽流感要注意饮食卫生，禽肉和蛋类要煮熟煮透。\n"
+        "尽量避免接触活禽，不去活禽市场。\n"
+        "出现发热、咳嗽等症状时应及时就医，并主动告知接触史。"
+    )
+    hit = Passage(text, "", title="卫生健康委答复", doc_id="faq", chunk_id="faq::0")
+    draft = answer_offline("普通人应该如何预防禽流感？", [hit], Library(idf=lambda w: 2.0))
+    assert "煮熟煮透" in draft.text and "活禽市场" in draft.text and "及时就医" in draft.text

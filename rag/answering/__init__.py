@@ -191,7 +191,12 @@ def _choose(
         )
         if whole:
             return whole, True
+    if listing or asks_how(question):
+        run = lists.semicolon_run(best, units, hits)  # "甲；乙；丙。": one list in one sentence
+        if run:
+            return run, True
     lead = hits[best.hit_index]
+    whole = False
     chosen = select.complements(best, scored, terms, max_chars, f"{lead.title} {lead.section_path}")
     chosen += select.context_lines(question, best, lead, units, terms, chosen)
     if listing:
@@ -199,6 +204,12 @@ def _choose(
     chosen += select.runners_up(best, scored, chosen, max_chars, hits)
     if kind.name in ("mechanism", "fact", "yesno"):
         chosen += select.paragraph_after(best, lead, units, chosen, max_chars)
+    if kind.name in ("mechanism", "fact") and asks_how(question):
+        # "如何预防…", "怎么申请…": the way is told over the paragraphs that follow
+        rest = select.passage_rest(best, units, chosen, LIST_BUDGET * max_chars)
+        if rest:
+            chosen += rest
+            whole = True
     chosen += select.figure_unit(question, kind, best, scored, chosen, hits)
     for ask in asks(question):
         chosen += select.ask_unit(
@@ -211,7 +222,15 @@ def _choose(
             hits,
         )
     chosen += select.finish_cut_sentence(best, hits, library.following)
-    return chosen, False
+    return chosen, whole
+
+
+_HOW = re.compile(r"如何|怎么(?!样)|怎样|哪些措施|什么措施|什么办法|哪些办法")
+
+
+def asks_how(question: str) -> bool:
+    """Whether the question asks how something is done: "普通人应该如何预防禽流感？" → True."""
+    return asks_procedure(question) or bool(_HOW.search(re.sub(r"（[^）]*）", "", question)))
 
 
 def asks(question: str) -> list[str]:

@@ -31,7 +31,7 @@ ENUM = re.compile(
     r"^(?:[一二三四五六七八九十]+(?:是|要|抓|看|靠)|[（(][一二三四五六七八九十\d]+[）)]|\d{1,2}[.、．]|[①-⑳]|"
     r"第[一二三四五六七八九十]+(?:[，,、是]|步))"
 )
-_ITEM_START = re.compile(r"(?:^|(?<=[。；;：:\n]))\s*(?=" + ENUM.pattern[1:] + ")", re.M)
+_ITEM_START = re.compile(r"(?:^|(?<=[。；;：:\n】]))\s*(?=" + ENUM.pattern[1:] + ")", re.M)
 _NOUN_AFTER = re.compile(
     r"哪(?:些|(?:几|[一二三四五六七八九十两\d]+)[个项类条张大种家位件]?)[“\"]?([\u4e00-\u9fff]{1,6})"
 )
@@ -381,6 +381,38 @@ def noun_sentences(
         and (u.hit_index, u.start) not in have
         and u.start != best.start
     ]
+
+
+def semicolon_run(best: Scored, units: Sequence[Unit], hits: Sequence) -> list[Scored]:
+    """The clauses of a list written as one sentence of "；"-separated parts, when the best unit
+    is one of them (at least three): the whole list, not the parts after the best one.
+
+    "建立健全迎汛指挥组织机构；组建并培训迎汛抢险队伍；储备必要的迎汛抢险物资；…" → every part.
+    """
+    text = hits[best.hit_index].text
+    line = [
+        u
+        for u in units
+        if u.hit_index == best.hit_index
+        and "\n" not in text[min(u.start, best.start) : max(u.start, best.start)]
+    ]
+    at = next((i for i, u in enumerate(line) if u.start == best.start), None)
+    if at is None:
+        return []
+
+    def ends_part(u: Unit) -> bool:
+        return u.text.rstrip().endswith(("；", ";"))
+
+    first = at
+    while first > 0 and ends_part(line[first - 1]):
+        first -= 1
+    last = at
+    while last < len(line) - 1 and ends_part(line[last]):
+        last += 1
+    run = line[first : last + 1]
+    if len(run) < 3 or not any(ends_part(u) for u in run):
+        return []
+    return [Scored(u, 0.0, 0.0, 0.0, 0.0) for u in run]
 
 
 def inline_list(text: str) -> bool:

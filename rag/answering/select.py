@@ -200,6 +200,25 @@ def paragraph_after(
     return out
 
 
+def passage_rest(
+    best: Scored, units: Sequence[Unit], chosen: Sequence[Scored], budget: int
+) -> list[Scored]:
+    """The units after the best one's paragraph in its passage, in order, while ``budget``
+    characters allow: how something is done is told over the paragraphs that follow."""
+    have = {(c.hit_index, c.start) for c in chosen}
+    used = sum(len(c.text) for c in chosen)
+    last = max((c.start for c in chosen if c.hit_index == best.hit_index), default=best.start)
+    out: list[Scored] = []
+    for u in units:
+        if u.hit_index != best.hit_index or u.start <= last or (u.hit_index, u.start) in have:
+            continue
+        if used + len(u.text) > budget:
+            break
+        out.append(_plain(u))
+        used += len(u.text)
+    return out
+
+
 def runners_up(
     best: Scored, scored: Sequence[Scored], chosen: Sequence[Scored], max_chars: int, hits: Sequence
 ) -> list[Scored]:
