@@ -180,7 +180,7 @@ def _choose(
         or (kind.name == "fact" and asks_procedure(question))
     ):
         noun = lists.list_noun(question) if kind.name == "list" else ""
-        whole = lists.enclosing(
+        enumerated = lists.enclosing(
             best,
             hits,
             terms,
@@ -189,14 +189,14 @@ def _choose(
             noun[-2:],
             lists.quoted_names(question),
         )
-        if whole:
-            return whole, True
+        if enumerated:
+            return enumerated, True
     if listing or asks_how(question):
         run = lists.semicolon_run(best, units, hits)  # "甲；乙；丙。": one list in one sentence
         if run:
             return run, True
     lead = hits[best.hit_index]
-    whole = False
+    long = False  # a how-question's answer reads on: the list budget
     chosen = select.complements(best, scored, terms, max_chars, f"{lead.title} {lead.section_path}")
     chosen += select.context_lines(question, best, lead, units, terms, chosen)
     if listing:
@@ -209,7 +209,7 @@ def _choose(
         rest = select.passage_rest(best, units, chosen, LIST_BUDGET * max_chars)
         if rest:
             chosen += rest
-            whole = True
+            long = True
     chosen += select.figure_unit(question, kind, best, scored, chosen, hits)
     for ask in asks(question):
         chosen += select.ask_unit(
@@ -222,7 +222,7 @@ def _choose(
             hits,
         )
     chosen += select.finish_cut_sentence(best, hits, library.following)
-    return chosen, whole
+    return chosen, long
 
 
 _HOW = re.compile(r"如何|怎么(?!样)|怎样|哪些措施|什么措施|什么办法|哪些办法")
