@@ -109,6 +109,9 @@ def test_a_long_sentence_becomes_clause_windows_that_still_slice_the_text():
         ("2024年实际使用外资的年度目标是多少？", "quantity"),
         ("外出招商时间达不到1/4，会受到什么处罚？", "penalty"),
         ("郑州想借货运航线在天上搭一条怎样的带子？", "fact"),  # what kind of, not how
+        ("外资企业遇到问题可以打哪个投诉热线反映？", "contact"),
+        ("这份清单在哪个网站上能查到？", "contact"),
+        ("那支工作团队由谁当团长？", "person"),
     ],
 )
 def test_answer_types(question: str, kind: str):
@@ -430,6 +433,20 @@ def test_a_quantity_asked_in_a_measure_needs_a_figure_in_that_measure():
     assert holds("quantity", "规划面积1.2万亩", "科技园规划占地多少亩？")
     assert not holds("quantity", "打造5个战略高地、建设20个示范园区", "科技园规划占地多少亩？")
     assert holds("quantity", "打造5个战略高地", "目标是多少？")  # no measure asked: any figure
+
+
+def test_a_contact_is_a_telephone_a_website_or_an_address():
+    assert holds("contact", "可登录中国政府网（www.gov.cn）查询", "在哪个网站能查到？")
+    assert holds("contact", "咨询电话：0371-67188888", "电话是多少？")
+    assert holds("contact", "拨打12345市民服务热线", "打哪个热线？")
+    assert holds("contact", "地址：郑州市金水路16号", "办公地址在哪里？")
+    assert not holds("contact", "全面实施全国统一的市场准入负面清单制度。", "在哪个网站能查到？")
+    assert not holds("contact", "大力发展“互联网+”，推进政务服务网建设。", "打哪个热线？")
+
+
+def test_people_counted_are_counted_in_people():
+    assert holds("count", "组建5人工作专班", "专班配几个人？")
+    assert not holds("count", "实行一个重点项目、一支工作团队", "工作团队一般配几个人？")
 
 
 def test_the_dating_lines_of_a_notice_and_of_a_bulletin():

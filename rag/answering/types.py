@@ -46,6 +46,7 @@ class AnswerType:
 
 FIGURES = frozenset(
     {
+        "contact",
         "amount",
         "share",
         "count",
@@ -65,6 +66,21 @@ _POST = r"(?:常务)?副?(?:书记|市长|省长|县长|区长|主任|局长|厅
 _COUNT_UNITS = "个家项名人次批条所座户处位类种支场期轮列趟架艘辆台套件栋幢间层笔份"
 
 TYPES: tuple[AnswerType, ...] = (
+    AnswerType(
+        # a telephone, a hotline, a website, an e-mail or a street address: "打哪个热线", "在哪个网站查"
+        "contact",
+        "联系方式",
+        re.compile(
+            r"电话|热线|网站|网址|邮箱|电子邮件|联系方式|怎么联系|(?:办公|通讯|联系|详细)?地址|办公地点|在哪(?:个|些)?网"
+        ),
+        re.compile(
+            r"(?:https?://|www\.)[\w./-]+|[\w-]+\.(?:gov\.cn|com\.cn|com|cn|org|net)\b|[\w.]+@[\w.]+|"
+            r"\d{3,4}[-－—]\d{7,8}|(?<!\d)1[3-9]\d{9}(?!\d)|(?<!\d)123\d{2}(?!\d)|"
+            r"(?:电话|热线|传真)[：:为是]?\s*\d{5,}|"
+            r"[\u4e00-\u9fff]{2,}(?:路|街|大道|大街|巷)[\d一二三四五六七八九十]+号|\d+(?:号楼|室)|"
+            r"(?<![互物电管])(?<!互联)[\u4e00-\u9fff]{2,8}(?:网站|网)(?=[（(”，。、；]|$)"
+        ),
+    ),
     AnswerType(
         "frequency",
         "频次",
@@ -176,7 +192,7 @@ TYPES: tuple[AnswerType, ...] = (
         "人员",
         re.compile(
             r"(?:组长|负责人|局长|主任|书记|市长|省长|主席|董事长|总经理|领导|联络员)[^，。？?]{0,3}(?:是谁|由谁|是哪位|谁)|"
-            r"由谁担任|谁担任|哪位|叫什么名字|(?<!单位)(?<!部门)(?<!机构)是谁"
+            r"由谁担任|谁担任|由谁当|谁(?:来)?当|谁任|哪位|叫什么名字|(?<!单位)(?<!部门)(?<!机构)是谁"
         ),
         re.compile(_NAME + "|" + _POST),
     ),
@@ -375,6 +391,10 @@ def holds_count(question: str, text: str) -> bool:
     m = re.search(rf"(?<!哪)(?:多少|几)([{_COUNT_UNITS}])([\u4e00-\u9fff]{{0,8}})", question)
     if not m:
         return True
+    if re.match(
+        r"人(?![才员民口])", m.group(2)
+    ):  # "配几个人": people ("5人", "3名"), not "一个项目"
+        return bool(re.search(_NUMERAL + _NUM_UNIT + r"(?:个人|名|位|人)", text))
     if not re.search(_NUMERAL + _NUM_UNIT + f"(?:{m.group(1)}|大)", text):
         return False
     # the noun ends where a verb or particle begins: "多少个部门去落实" counts 部门
