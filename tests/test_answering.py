@@ -435,6 +435,29 @@ def test_a_quantity_asked_in_a_measure_needs_a_figure_in_that_measure():
     assert holds("quantity", "打造5个战略高地", "目标是多少？")  # no measure asked: any figure
 
 
+def test_a_report_speaks_of_the_years_it_reviews_without_naming_them():
+    from rag.answering.refusal import implied_years, unstated
+
+    review = "一、过去一年和五年工作回顾：全年国内生产总值增长3%，城镇新增就业1206万人。"
+    assert implied_years("2023", review) == {"2023", "2022"}
+    assert implied_years("2023", "过去五年，我们…") == {
+        "2023",
+        "2022",
+        "2021",
+        "2020",
+        "2019",
+        "2018",
+    }
+    assert implied_years("2023", "今年发展主要预期目标") == {"2023"}
+    assert (
+        unstated("2023年的报告回顾2022年，城镇新增就业多少？", review, review, True, "2023") == []
+    )
+    # a year before the review is still not stated
+    assert unstated("2023年的报告里2015年新增就业多少？", review, review, True, "2023") == [
+        "2015年"
+    ]
+
+
 def test_a_contact_is_a_telephone_a_website_or_an_address():
     assert holds("contact", "可登录中国政府网（www.gov.cn）查询", "在哪个网站能查到？")
     assert holds("contact", "咨询电话：0371-67188888", "电话是多少？")

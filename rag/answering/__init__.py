@@ -308,6 +308,14 @@ def _runs(chosen: Sequence[Scored], hits: Sequence) -> list[str]:
     return [hits[h].text[a:b] for h, a, b in out]
 
 
+def _year_of(hit: Any) -> str:
+    """The year a passage's document was issued, from its date ("2023-03-05", "2018") or title."""
+    m = re.match(r"((?:19|20)\d{2})", str(getattr(hit, "date", "") or "")) or re.match(
+        r"((?:19|20)\d{2})年", str(getattr(hit, "title", "") or "")
+    )
+    return m.group(1) if m else ""
+
+
 def _lead_document(hits: Sequence, lead: int) -> str:
     """Everything the passages of the lead passage's document say, with its title and date."""
     doc = hits[lead].doc_id
@@ -426,7 +434,11 @@ def answer_offline(
     if p < model.threshold or not citations:
         return Draft("refuse", text, citations, kind.name, [], feats, p)
     unsaid = unstated(
-        question, _lead_document(hits, lead), " ".join(c.text for c in chosen), kind.checkable
+        question,
+        _lead_document(hits, lead),
+        " ".join(c.text for c in chosen),
+        kind.checkable,
+        _year_of(hits[lead]),
     )
     if unsaid:
         return Draft(

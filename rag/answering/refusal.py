@@ -264,7 +264,29 @@ _INSTANCE = re.compile(rf"{_PHASE_NUMBER}(?:期{_NOT_PHASE}|批|届|轮)")
 _CN_DIGITS = str.maketrans("0123456789", "〇一二三四五六七八九")
 
 
-def unstated(question: str, document: str, quotes: str, figure: bool = True) -> list[str]:
+_CN_COUNT = {c: i for i, c in enumerate("一两三四五六七八九十", start=1)} | {"二": 2}
+_PAST = re.compile(r"过去([一两二三四五六七八九十\d])年|(去年|上一?年|过去一年)")
+
+
+def implied_years(year: str, document: str) -> set[str]:
+    """The years a document of ``year`` speaks of without naming them: its own ("今年"), and
+    the ones before it it reviews ("去年", "过去一年", "过去五年").
+
+    implied_years("2023", "…过去一年…过去五年…") → {"2023", "2022", "2021", "2020", "2019", "2018"}
+    implied_years("2023", "今年发展主要预期目标…") → {"2023"}
+    """
+    if not re.fullmatch(r"(?:19|20)\d{2}", year):
+        return set()
+    back = 0
+    for m in _PAST.finditer(document):
+        n = m.group(1)
+        back = max(back, 1 if m.group(2) else int(n) if n.isdigit() else _CN_COUNT.get(n, 0))
+    return {str(int(year) - i) for i in range(back + 1)}
+
+
+def unstated(
+    question: str, document: str, quotes: str, figure: bool = True, year: str = ""
+) -> list[str]:
     """Qualifiers of the question the evidence does not state: the reasons for an answer in part.
 
     - for a ``figure`` question (an amount, a count … of that year), a year ("2019年实际利用
@@ -274,10 +296,13 @@ def unstated(question: str, document: str, quotes: str, figure: bool = True) -> 
 
     unstated("产业园二期规划建多少栋厂房？", "…", "随着一期11栋标准化厂房的建设推进") → ["二期"]
     unstated("焦作市2019年实际利用外资金额是多少？", "去年以来…有效利用土地1910亩", "…") → ["2019年"]
+    unstated("2023年的报告回顾2022年，新增就业多少？", "过去一年…", "…", year="2023") → []
     """
     out = []
     # a year's report ("2008年报告定的…") names the document, not the fact: retrieval's business
     reports = set(re.findall(r"((?:19|20)\d{2})年(?:的)?(?:国务院)?(?:政府工作)?报告", question))
+    # the document's own year and the years it reviews ("2023年的报告回顾2022年…": "过去一年")
+    reports |= implied_years(year, document)
     for year in dict.fromkeys(_YEAR.findall(question) if figure else ()):
         if (
             year not in reports
