@@ -503,6 +503,11 @@ def test_the_dating_lines_of_a_notice_and_of_a_bulletin():
     assert date_lines(["正文，没有落款。"], "哪天印发的") == []
 
 
+def test_which_group_is_answered_with_its_leader_and_unit(corpus_qa: PolicyQA):
+    a = corpus_qa.ask("焦作管农业的是哪个组？")
+    assert a.answered and "招商三组" in a.text and "牵头领导" in a.text, a.text
+
+
 def test_the_date_a_notice_was_issued_is_quoted_from_its_closing(corpus_qa: PolicyQA):
     a = corpus_qa.ask("焦作“7+X”那份通知是哪天印发的？")
     assert a.answered and "2020年3月6日" in a.text and "焦作市人民政府办公室" in a.text, a.text
