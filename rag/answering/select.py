@@ -24,7 +24,9 @@ from rag.answering.types import AnswerType, holds, holds_near
 from rag.answering.units import Unit, squash
 
 _LABEL_LINE = re.compile(r"^([\u4e00-\u9fff]{2,8})[：:][^。\n]{1,40}。?$")
-_WHO = re.compile(r"谁|哪位|哪个单位|哪个部门|哪个局|什么单位|哪家单位|哪些单位|哪些部门|哪个(?:小)?组|哪一组")
+_WHO = re.compile(
+    r"谁|哪位|哪个单位|哪个部门|哪个局|什么单位|哪家单位|哪些单位|哪些部门|哪个(?:小)?组|哪一组"
+)
 _ENDS = re.compile(r"[。！？；!?;][”」’）)]*$")
 CONFIDENT = 0.9  # runners-up join the best unit until the quotes hold this share of the mass
 RUNNERS = 2
