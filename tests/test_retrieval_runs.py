@@ -50,16 +50,23 @@ NOTICES = {
 }
 
 
-@pytest.fixture(scope="module")
-def notices_qa(tmp_path_factory: pytest.TempPathFactory, e5: E5Embeddings) -> PolicyQA:
-    base = tmp_path_factory.mktemp("notices")
+def _ingested(
+    tmp_path_factory: pytest.TempPathFactory, e5: E5Embeddings, name: str, files: dict[str, str]
+) -> PolicyQA:
+    """A fresh index of ``files`` (name → text), written as a corpus folder and ingested."""
+    base = tmp_path_factory.mktemp(name)
     corpus = base / "corpus"
     corpus.mkdir()
-    for name, text in NOTICES.items():
-        (corpus / name).write_text(text, encoding="utf-8")
+    for file, text in files.items():
+        (corpus / file).write_text(text, encoding="utf-8")
     qa = PolicyQA(Settings(index_dir=base / "index"), embeddings=e5)
     assert qa.ingest([corpus]).ok
     return qa
+
+
+@pytest.fixture(scope="module")
+def notices_qa(tmp_path_factory: pytest.TempPathFactory, e5: E5Embeddings) -> PolicyQA:
+    return _ingested(tmp_path_factory, e5, "notices", NOTICES)
 
 
 def _retriever(qa: PolicyQA, **weights: float) -> HybridRetriever:
@@ -148,14 +155,7 @@ YEARLY = {
 
 @pytest.fixture(scope="module")
 def yearly_qa(tmp_path_factory: pytest.TempPathFactory, e5: E5Embeddings) -> PolicyQA:
-    base = tmp_path_factory.mktemp("yearly")
-    corpus = base / "corpus"
-    corpus.mkdir()
-    for name, text in YEARLY.items():
-        (corpus / name).write_text(text, encoding="utf-8")
-    qa = PolicyQA(Settings(index_dir=base / "index"), embeddings=e5)
-    assert qa.ingest([corpus]).ok
-    return qa
+    return _ingested(tmp_path_factory, e5, "yearly", YEARLY)
 
 
 def test_a_named_year_lifts_that_years_document(yearly_qa: PolicyQA):
