@@ -39,6 +39,7 @@ from rag.answering.types import (
     AnswerType,
     answer_type,
     asked_types,
+    asks_how,
     asks_procedure,
     holds,
     holds_near,
@@ -225,14 +226,6 @@ def _choose(
     return chosen, long
 
 
-_HOW = re.compile(r"如何|怎么(?!样)|怎样|哪些措施|什么措施|什么办法|哪些办法")
-
-
-def asks_how(question: str) -> bool:
-    """Whether the question asks how something is done: "普通人应该如何预防禽流感？" → True."""
-    return asks_procedure(question) or bool(_HOW.search(re.sub(r"（[^）]*）", "", question)))
-
-
 def asks(question: str) -> list[str]:
     """The asks of a question of several, each ending in its own question mark (else []).
 
@@ -356,12 +349,15 @@ def issue_date(
     library: Library,
     max_chars: int,
 ) -> Draft | None:
-    """ "那份通知是哪天印发的？", "…是哪个机关印发的？": the dated closing (or opening) lines of the best evidence's
-    document, quoted and cited (``rag.answering.issued``); None when it has none, or when the
-    question names what the document is not about (then the question is answered as any other).
+    """ "那份通知是哪天印发的？", "…是哪个机关印发的？": the dated closing (or opening) lines of
+    the best evidence's document, quoted and cited (``rag.answering.issued``); None for other
+    questions, for a document without such lines, or when the question names what the document
+    is not about (then the question is answered as any other).
     """
+    if not (asks_issue_date(question) or asks_issuer(question)) or library.document is None:
+        return None
     lead = scored[0].hit_index
-    if library.document is None or missing_names(question, hits, lead):
+    if missing_names(question, hits, lead):
         return None
     chunks = library.document(hits[lead])
     lines = date_lines([c.text for c in chunks], question)
@@ -373,9 +369,8 @@ def issue_date(
     for i, off, line in lines:
         if i not in at:
             at[i] = len(hits)
-            hits.append(
-                replace(chunks[i], rank=len(hits) + 1, section_path="")
-            )  # no section's line
+            # a closing or header line belongs to no section
+            hits.append(replace(chunks[i], rank=len(hits) + 1, section_path=""))
         chosen.append(Scored(Unit(at[i], off, line, ""), 0.0, 0.0, 0.0, 0.0))
     text, citations = compose(chosen, hits, max_chars)
     feats = features_of(question, kind, hits, scored, chosen, terms, at[lines[0][0]])
@@ -404,10 +399,9 @@ def answer_offline(
     scored = score_units(question, units, hits, terms, meaning, kind)
     if not scored:
         return Draft("refuse", "", [], kind.name, missing_names(question, hits, 0))
-    if (asks_issue_date(question) or asks_issuer(question)) and library.document is not None:
-        dated = issue_date(question, kind, hits, scored, terms, library, max_chars)
-        if dated is not None:
-            return dated
+    dated = issue_date(question, kind, hits, scored, terms, library, max_chars)
+    if dated is not None:
+        return dated
     chosen, whole = _choose(question, kind, hits, units, scored, terms, library, max_chars)
     text, citations = compose(chosen, hits, max_chars, whole)
     lead = (
@@ -451,4 +445,12 @@ def answer_offline(
     return Draft("answer", text, citations, kind.name, [], feats, p)
 
 
-__all__ = ["FEATURES", "Draft", "Library", "answer_offline", "features_of", "hard_entities"]
+__all__ = [
+    "FEATURES",
+    "Draft",
+    "Library",
+    "answer_offline",
+    "asks_how",
+    "features_of",
+    "hard_entities",
+]

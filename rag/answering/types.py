@@ -258,6 +258,15 @@ def asks_procedure(question: str) -> bool:
     return bool(PROCEDURE.search(question))
 
 
+_HOW = re.compile(r"如何|怎么(?!样)|怎样|哪些措施|什么措施|什么办法|哪些办法")
+
+
+def asks_how(question: str) -> bool:
+    """Whether the question asks how something is done — a procedure, or a way or measures:
+    asks_how("普通人应该如何预防禽流感？") → True; asks_how("招商六组的牵头领导是谁？") → False."""
+    return asks_procedure(question) or bool(_HOW.search(re.sub(r"（[^）]*）", "", question)))
+
+
 _BY_NAME = {t.name: t for t in TYPES}
 
 
