@@ -75,6 +75,11 @@ class Settings(BaseSettings):
         ge=0,
         description="weight of the run over documents of a year the question names (date or title)",
     )
+    kind_weight: float = Field(
+        default=2.0,
+        ge=0,
+        description="weight of the run over documents of the kind the question names (文章, 文件…)",
+    )
     sentence_weight: float = Field(
         default=1.0, ge=0, description="weight of the sentence (evidence unit) run"
     )

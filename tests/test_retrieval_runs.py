@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 
 from ingest.metadata import extract_region
-from rag.retrieval.retrieve import Filters, HybridRetriever, named_mask, year_mask
+from rag.retrieval.retrieve import Filters, HybridRetriever, kind_mask, named_mask, year_mask
 from rag.retrieval.runs import (
     combsum,
     fuse,
     named_issuers,
+    named_kinds,
     named_places,
     named_years,
     rrf,
@@ -77,6 +78,7 @@ def _retriever(qa: PolicyQA, **weights: float) -> HybridRetriever:
         "fields_weight": st.fields_weight,
         "place_weight": st.place_weight,
         "year_weight": st.year_weight,
+        "kind_weight": st.kind_weight,
         "sentence_weight": st.sentence_weight,
     }
     return HybridRetriever(
@@ -286,3 +288,51 @@ def test_unit_table_grows_and_is_read_back(tmp_path: Path):
     found, rows = UnitVectors(tmp_path / "unit_vectors").lookup(["丙", "丁", "甲", "乙"])
     assert found.tolist() == [True, False, True, True]
     assert np.allclose(rows, [[0, 1], [0.6, 0.8], [1, 0]], atol=1e-3)  # unit length, float16
+
+
+# A notice and an experience article on the same subject; the notice says more of the
+# question's words, so without the genre preference it comes first.
+GENRES = {
+    "park_notice.txt": (
+        "某市人民政府办公室\n关于加快园区建设的通知\n某政办〔2021〕5号\n"
+        "一、园区建设的关键是园区基础设施建设，园区建设要统筹推进。\n"
+        "二、园区建设用地优先保障，园区建设资金按年度安排。\n"
+        "某市人民政府办公室\n2021年3月1日\n"
+    ),
+    "park_article.txt": (
+        "建好园区的几点体会\n"
+        "一、选准主导产业。园区要围绕一两个主导产业招引上下游企业，形成集群。\n"
+        "二、把服务做实。为入园企业提供全程代办，做到拿地即开工。\n"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def genres_qa(tmp_path_factory: pytest.TempPathFactory, e5: E5Embeddings) -> PolicyQA:
+    return _ingested(tmp_path_factory, e5, "genres", GENRES)
+
+
+def test_a_named_genre_lifts_documents_of_that_kind(genres_qa: PolicyQA):
+    kinds = {d["doc_id"]: d["kind"] for d in genres_qa.documents()}
+    assert kinds == {"park_notice": "policy_notice", "park_article": "experience_article"}
+    q = "那篇文章说园区建设的关键是什么？"
+    assert named_kinds(q) == ["experience_article", "news"]
+    assert _docs(genres_qa, q, kind_weight=0)[0] == "park_notice"  # more of the words
+    assert _docs(genres_qa, q)[0] == "park_article"
+    assert genres_qa.search(q, k=2)[0].doc_id == "park_article"  # the settings' defaults
+    # "那份文件" names the notice; a question naming no genre keeps the plain order
+    assert _docs(genres_qa, "那份文件说园区建设的关键是什么？")[0] == "park_notice"
+    bm25 = genres_qa.index.bm25
+    assert not kind_mask(bm25.columns, "园区建设的关键是什么？").any()
+
+
+def test_genre_words_name_a_document_only_when_they_point_at_one():
+    assert named_kinds("许昌材料说现在各地一窝蜂在搞什么？") == ["experience_article", "news"]
+    assert named_kinds("郑州那份文件里，把拉投资比作什么？") == ["policy_notice"]
+    assert named_kinds("河北那篇报道提到哪些园区？") == ["news"]
+    assert named_kinds("记者采访的是哪位局长？") == ["news"]
+    # application papers, a product, a phone call: no document named
+    assert named_kinds("申请高新技术企业认定要提交什么材料？") == []
+    assert named_kinds("申报材料里哪些是必备材料？") == []
+    assert named_kinds("新材料产业引进了哪些项目？") == []
+    assert named_kinds("是直接去取证书还是等电话通知？") == []

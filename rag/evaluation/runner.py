@@ -33,6 +33,7 @@ RUN_SETTINGS = (
     "fields_weight",
     "place_weight",
     "year_weight",
+    "kind_weight",
     "sentence_weight",
     "field_boost",
     "sentence_candidates",

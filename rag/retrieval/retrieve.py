@@ -41,6 +41,7 @@ from rag.retrieval.runs import (
     evidence_of,
     fuse,
     named_issuers,
+    named_kinds,
     named_places,
     named_years,
     sentence_run,
@@ -451,14 +452,15 @@ class HybridRetriever(BaseRetriever):
     fields_weight: float = 0.0
     place_weight: float = 0.0
     year_weight: float = 0.0
+    kind_weight: float = 0.0
     sentence_weight: float = 0.0
     field_boost: float = 0.5
     sentence_candidates: int = 10
     fusion: str = "rrf"
 
     def first_runs(self, query: str) -> dict[str, Run]:
-        """The runs over the whole index: dense, bm25, fields, place and year (empty when
-        weighted 0)."""
+        """The runs over the whole index: dense, bm25, fields, place, year and kind (empty
+        when weighted 0)."""
         # one after the other: the embedder already uses every core (OpenMP), and a BM25
         # thread next to it made the tail slower, not faster, on 2 cores
         lexical = _lexical_runs(
@@ -467,7 +469,7 @@ class HybridRetriever(BaseRetriever):
             query,
             self.candidates,
             self.field_boost
-            if self.fields_weight or self.place_weight or self.year_weight
+            if self.fields_weight or self.place_weight or self.year_weight or self.kind_weight
             else 0.0,
         )
         dense = DenseRetriever(index=self.index, filters=self.filters).ranked(
@@ -479,6 +481,7 @@ class HybridRetriever(BaseRetriever):
             "fields": lexical["fields"] if self.fields_weight else [],
             "place": lexical["place"] if self.place_weight else [],
             "year": lexical["year"] if self.year_weight else [],
+            "kind": lexical["kind"] if self.kind_weight else [],
         }
 
     @property
@@ -489,6 +492,7 @@ class HybridRetriever(BaseRetriever):
             "fields": self.fields_weight,
             "place": self.place_weight,
             "year": self.year_weight,
+            "kind": self.kind_weight,
             "sentence": self.sentence_weight,
         }
 
@@ -540,9 +544,9 @@ def _lexical_runs(
 ) -> dict[str, Run]:
     """The BM25 runs of one expanded query: body ("bm25"), body + ``field_boost`` × fields
     ("fields"), and the latter over the chunks of the places and issuers the query names
-    ("place") and over those of documents of a year it names ("year"). Without
-    ``field_boost`` only "bm25" is computed."""
-    empty: dict[str, Run] = {"bm25": [], "fields": [], "place": [], "year": []}
+    ("place"), over those of documents of a year it names ("year") and over those of the
+    kind of document it names ("kind"). Without ``field_boost`` only "bm25" is computed."""
+    empty: dict[str, Run] = {"bm25": [], "fields": [], "place": [], "year": [], "kind": []}
     bm25 = index.bm25
     chosen = _selection(bm25, filters) if len(bm25) and not filters.is_empty() else None
     rows = chosen.rows if chosen is not None else None
@@ -563,10 +567,14 @@ def _lexical_runs(
         named = np.flatnonzero(named & chosen.mask if chosen is not None else named)
         dated = year_mask(bm25.columns, query)
         dated = np.flatnonzero(dated & chosen.mask if chosen is not None else dated)
+        kinds = kind_mask(bm25.columns, query)
+        kinds = np.flatnonzero(kinds & chosen.mask if chosen is not None else kinds)
+        everything = len(rows) if rows is not None else len(bm25)
         out |= {
             "fields": run(both, rows),
             "place": run(both, named) if len(named) else [],
             "year": run(both, dated) if len(dated) else [],
+            "kind": run(both, kinds) if 0 < len(kinds) < everything else [],
         }
     return out
 
@@ -582,6 +590,17 @@ def year_mask(columns: MetaColumns, query: str) -> np.ndarray:
         keep |= np.isin(columns.date_int // 10000, years)
         keep |= columns.where("title", lambda v: any(f"{y}年" in v for y in years))
     return keep
+
+
+def kind_mask(columns: MetaColumns, query: str) -> np.ndarray:
+    """The rows of documents of the kind the query's genre words name (``named_kinds``).
+
+    "那篇评论开头怎么评价…" → True at the rows of experience articles and news
+    """
+    kinds = set(named_kinds(query))
+    if not kinds:
+        return np.zeros(columns.size, dtype=bool)
+    return columns.where("kind", lambda v: v in kinds)
 
 
 def named_mask(columns: MetaColumns, query: str) -> np.ndarray:
@@ -649,7 +668,7 @@ def load_reranker(model: str) -> CrossEncoderScorer:
 def hybrid_settings(st: Any) -> dict[str, Any]:
     """The fusion settings of ``Settings`` as ``HybridRetriever`` fields."""
     names = ("rrf_k", "fusion", "field_boost", "sentence_candidates")
-    weights = ("dense", "bm25", "fields", "place", "year", "sentence")
+    weights = ("dense", "bm25", "fields", "place", "year", "kind", "sentence")
     return {n: getattr(st, n) for n in names} | {
         f"{w}_weight": getattr(st, f"{w}_weight") for w in weights
     }
