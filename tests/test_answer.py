@@ -127,6 +127,22 @@ def test_rewrite_carries_the_subject_into_a_turn_that_names_none():
     ) == ("郑州招商引资的考核由谁负责？")
 
 
+def test_rewrite_carries_the_subject_when_the_turn_names_no_place_or_points_back():
+    # an industry of its own but no place: still the conversation's 河北
+    out = rewrite_followup("跟医药沾边的是哪个？", ["河北的科技成果转化专项重点支持哪些领域？"])
+    assert out.startswith("跟医药沾边的是哪个？") and "河北的科技成果转化专项" in out
+    # "这个机制" points back at the mechanism of the previous turn
+    out = rewrite_followup("建这个机制是为了什么？", ["焦作“7+X”那份通知是谁发的？"])
+    assert out.startswith("建这个机制是为了什么？") and "焦作“7+X”" in out
+    # a bare 哪 asks a question of its own about the previous topic, no phrase swapped in
+    out = rewrite_followup("那重点都放在哪了？", ["“五改”那篇文章讲了哪五大弊病？"])
+    assert out.startswith("重点都放在哪了？") and "“五改”那篇文章" in out
+    # a group or a year starts a subject of its own
+    assert rewrite_followup("招商七组的牵头领导是谁？", ["焦作招商六组管哪些产业？"]) == (
+        "招商七组的牵头领导是谁？"
+    )
+
+
 def test_rewrite_chains_two_follow_ups():
     first = "郑州在环渤海地区重点招引哪些项目？"
     one = rewrite_followup("长三角呢？", [first])

@@ -16,6 +16,8 @@ from rag.answering.evidence import question_terms
 from rag.answering.lists import enumeration, list_items
 from rag.answering.refusal import (
     FEATURES,
+    action_absent,
+    asked_action,
     default_model,
     missing_names,
     name_consistent,
@@ -558,6 +560,30 @@ def test_a_penalty_the_notice_does_not_set_is_answered_in_part(corpus_qa: Policy
     assert not a.answered and a.mode == "partial", a.text
     assert "1/4" in a.text and a.text.endswith("但资料未写明具体处罚规定。"), a.text
     assert holds("penalty", "未在补缴期完成补缴的，将处100元罚款")
+
+
+def test_a_who_question_whose_action_no_quote_names_is_answered_in_part(corpus_qa: PolicyQA):
+    """The 郑州 notice puts the big projects into a management system and says nothing of who
+    upgrades it: the answer quotes what it says and that the unit is not written."""
+    assert asked_action("郑州的重大项目管理系统由哪个部门负责开发维护？") == ["开发", "维护"]
+    assert asked_action("那套招商专案由谁来审定？") == ["审定"]
+    assert asked_action("招商六组的牵头领导是谁？") == []
+    quote = "将重大招商引资项目进展情况纳入重大项目管理系统，进行动态跟踪"
+    assert action_absent("这个管理系统由哪个部门负责升级？", quote)
+    assert not action_absent("项目进展由哪个部门负责动态跟踪？", quote)
+    a = corpus_qa.ask("郑州把重大招商引资项目纳入的管理系统由哪个单位负责升级？")
+    assert not a.answered and a.mode == "partial", a.text
+    assert "重大项目管理系统" in a.text and a.text.endswith("但资料未写明具体单位。"), a.text
+    # the same kind of question whose action the notice does name is answered
+    b = corpus_qa.ask("焦作招商六组的牵头单位是哪个？")
+    assert b.answered and "市工业和信息化局" in b.text, b.text
+
+
+def test_a_place_question_wants_a_place_of_the_level_it_asks():
+    asked = "汝州驻地招商分局在上海的办公点设在哪个区？"
+    assert not holds("place", "各招商分局分别在上海、浙江、福建、广东等30余地市开展招商", asked)
+    assert holds("place", "项目落户在焦作市山阳区", "焦作那个项目落在哪个区？")
+    assert holds("place", "分别在上海、浙江、福建开展招商", "驻地招商分局设在哪些地方？")
 
 
 def test_a_year_the_documents_do_not_cover_is_answered_in_part(corpus_qa: PolicyQA):

@@ -27,6 +27,7 @@ from rag.answering.issued import asks_issue_date, asks_issuer, date_lines, names
 from rag.answering.refusal import (
     FEATURES,
     RefusalModel,
+    action_absent,
     default_model,
     missing_names,
     name_consistent,
@@ -439,6 +440,10 @@ def answer_offline(
             "partial", text, citations, kind.name, [f"{q}的情况" for q in unsaid], feats, p
         )
     if kind.checkable and feats["figure"] == 0.0:
+        return Draft("partial", text, citations, kind.name, [f"具体{kind.label}"], feats, p)
+    if kind.name in ("unit", "person") and action_absent(
+        question, " ".join(c.text for c in chosen), library.synonyms
+    ):
         return Draft("partial", text, citations, kind.name, [f"具体{kind.label}"], feats, p)
     if kind.name == "list" and unlisted(question, [c.text for c in chosen]):
         return Draft("partial", text, citations, kind.name, ["逐项的具体内容"], feats, p)

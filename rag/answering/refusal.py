@@ -16,7 +16,9 @@ Two kinds of evidence decide, in this order:
    (``evals/fit_refusal.py`` → ``rag/data/refusal_model.json``).
 
 A question whose topic is covered but whose asked figure is absent is answered in part
-(``compose.partial``), never silently with the wrong figure.
+(``compose.partial``), never silently with the wrong figure; so is a who-question whose
+asked action the quotes never name (``action_absent``: who "开发维护" a system is not
+answered by the sentence that only says the system exists).
 """
 
 from __future__ import annotations
@@ -254,6 +256,52 @@ def quoted_absent(question: str, pool: str) -> list[str]:
     # past six, a quoted message or slogan ("提示“保存版本与打印版本不一致”") whose words a user
     # may not recall exactly
     return [f"“{n}”" for n in names if 3 <= len(n) <= 6 and n.lower() not in flat]
+
+
+# a who-question's asker ("由哪个部门", "交给哪家机构", "由谁来") and the words around the
+# action that carry no action of their own
+_WHO_ASK = re.compile(
+    r"由?(?:哪个|哪些|哪家|哪位|什么|谁)"
+    r"(?:单位|部门|机构|局|委|办|人|领导|组|报刊|媒体|公司|企业|银行|平台)?"
+)
+_NO_ACTION = frozenset("来 去 在 具体 主要 负责 一般 平时 通常 专门 统一 直接 最终 最后".split())
+
+
+def asked_action(question: str) -> list[str]:
+    """The words of what a who-question asks the agent of: the clause after "由哪个部门/谁".
+
+    asked_action("郑州的重大项目管理系统由哪个部门负责开发维护？") → ["开发", "维护"]
+    asked_action("那套招商专案由谁来审定？") → ["审定"]
+    asked_action("招商六组的牵头领导是谁？") → [] (nothing after the asker)
+    """
+    import rjieba
+
+    own = re.sub(r"（[^）]*）", "", question)
+    m = _WHO_ASK.search(own)
+    if not m:
+        return []
+    tail = re.split(r"[，,。？?；;！!]", own[m.end() :])[0]
+    return [
+        w
+        for w in rjieba.cut(tail)
+        if len(w) >= 2 and w not in _NO_ACTION and re.fullmatch(r"[\u4e00-\u9fff]+", w)
+    ]
+
+
+def action_absent(question: str, quotes: str, alternatives: object = None) -> bool:
+    """A who-question whose asked action the quotes never name: who "开发维护" a system is
+    not answered by a sentence that only says the system exists.
+
+    ``alternatives`` (the synonym glossary, ``Synonyms.alternatives``) may spell an action
+    otherwise. False when the question has no such action.
+    """
+    words = asked_action(question)
+    spell = getattr(alternatives, "alternatives", None)
+
+    def present(w: str) -> bool:
+        return w in quotes or bool(spell and any(a in quotes for a in spell(w)))
+
+    return bool(words) and not any(present(w) for w in words)
 
 
 _YEAR = re.compile(r"((?:19|20)\d{2})年")

@@ -291,15 +291,18 @@ def asked_types(question: str) -> list[AnswerType]:
 def holds(type_name: str, text: str, question: str = "") -> bool:
     """Whether ``text`` contains a span of the type (True for types with nothing to check).
 
-    A place is a named place other than those the question names itself; a count needs the
-    question's own measure word ("几家" → "N家").
+    A place is a named place other than those the question names itself, of the level it asks
+    ("哪个区" → a county or district); a count needs the question's own measure word ("几家" →
+    "N家").
     """
     # full-width figures of older documents ("９．７％", "６２１亿元") are figures too
     text = unicodedata.normalize("NFKC", text)
     if type_name == "place":
-        from rag.lexicon.places import find_places
+        from rag.lexicon.places import find_places, place_level
 
-        return bool(set(find_places(text)) - set(find_places(question)))
+        found = set(find_places(text)) - set(find_places(question))
+        level = next((lv for lv, asks in _PLACE_LEVELS if asks.search(question)), "")
+        return any(not level or place_level(p) == level for p in found)
     if type_name == "count" and question and not holds_count(question, text):
         return False
     if type_name == "quantity" and question and not holds_measure(question, text):
@@ -308,6 +311,11 @@ def holds(type_name: str, text: str, question: str = "") -> bool:
     return t is None or t.span is None or bool(t.span.search(text))
 
 
+# the level a place question asks for: "设在上海哪个区" is not answered by "浙江、福建"
+_PLACE_LEVELS = (
+    ("county", re.compile(r"哪(?:个|些|一)?(?:区|县|县区|区县)(?![域级])")),
+    ("province", re.compile(r"哪(?:个|些|一)?省(?![级份])")),
+)
 _BODIES = frozenset("部门 单位 机构 处室 科室".split())
 _FIELD = re.compile(r"(?:^|[；;\n])\s*[\u4e00-\u9fff]{2,6}[：:]")
 _SENT = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]?")

@@ -41,8 +41,14 @@ _LEAD = re.compile(r"^(?:那么|那|还有|另外|再问一下|请问)[，,]?")
 _TAIL = re.compile(r"(?:方面|这方面|的情况|情况)?(?:呢|吗)?[？?。！!\s]*$")
 _BOUNDARY_BEFORE = "的里中在与和及、，,“”：:（）() "
 _QUESTION_WORDS = re.compile(
-    r"哪些|哪个|哪位|哪里|哪儿|什么|多少|多久|多长|几|怎么|如何|是否|谁|吗|呢|[？?]"
+    r"哪些|哪个|哪位|哪里|哪儿|哪|什么|啥|多少|多久|多长|几|怎么|如何|是否|谁|吗|呢|[？?]"
 )
+# a thing named by pointing back at the conversation: "建这个机制想达到啥目的", "这份通知谁印发的"
+_POINTS_BACK = re.compile(
+    r"(?:这|那)(?:个|份|项|些|套|次|种|条)|该(?=[\u4e00-\u9fff]{0,3}(?:机制|通知|文件|项目|政策|办法|措施|组|园区|平台))|它"
+)
+# typed entities that start a conversation's new subject of their own ("招商七组的…", "2019年…")
+_OWN_SUBJECT = ("group", "ordinal", "year", "quote")
 
 
 def _slot(text: str) -> tuple[str, str] | None:
@@ -100,9 +106,16 @@ def rewrite_followup(question: str, history: Sequence[str]) -> str:
     if len(turns) > 1:
         prev = rewrite_followup(prev, turns[:-1])
     if not is_followup(q):
-        if _slot(q) is None and find_places(prev):
-            # a turn that names nothing of its own goes on with the conversation's subject:
-            # "挑出来以后省里怎么扶持？" after "河北挑京津转化项目时看重哪些条件？"
+        slot = _slot(q)
+        if (
+            _POINTS_BACK.search(q)
+            or find_places(prev)
+            and not find_places(q)
+            and (slot is None or slot[0] not in _OWN_SUBJECT)
+        ):
+            # a turn that names no place of its own, or points back ("这个机制"), goes on with
+            # the conversation's subject: "挑出来以后省里怎么扶持？" after "河北挑京津转化项目时
+            # 看重哪些条件？", "跟汽车沾边的是哪个？" after "河北…重点支持哪些领域？"
             return f"{q.rstrip('？?。')}？（{prev.rstrip('？?。')}）"
         return q
 
