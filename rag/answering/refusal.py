@@ -261,8 +261,8 @@ def quoted_absent(question: str, pool: str) -> list[str]:
 # a who-question's asker ("由哪个部门", "交给哪家机构", "由谁来") and the words around the
 # action that carry no action of their own
 _WHO_ASK = re.compile(
-    r"由?(?:哪个|哪些|哪家|哪位|什么|谁)"
-    r"(?:单位|部门|机构|局|委|办|人|领导|组|报刊|媒体|公司|企业|银行|平台)?"
+    r"由?(?:谁|(?:哪个|哪些|哪家|哪位|什么)"
+    r"(?:单位|部门|机构|局(?![面势])|委|办(?![法事])|人|领导|组(?![织成建])|报刊|媒体|公司|企业|银行|平台))"
 )
 _NO_ACTION = frozenset("来 去 在 具体 主要 负责 一般 平时 通常 专门 统一 直接 最终 最后".split())
 
