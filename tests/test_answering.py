@@ -571,6 +571,11 @@ def test_a_who_question_whose_action_no_quote_names_is_answered_in_part(corpus_q
     quote = "将重大招商引资项目进展情况纳入重大项目管理系统，进行动态跟踪"
     assert action_absent("这个管理系统由哪个部门负责升级？", quote)
     assert not action_absent("项目进展由哪个部门负责动态跟踪？", quote)
+    # a bare "负责" is answered by any statement of a duty, and by nothing else
+    service = "实行“一站式”全程代理式服务、“保姆”式服务"
+    assert asked_action("“一站式”服务由哪个部门具体负责？") == ["负责"]
+    assert action_absent("“一站式”服务由哪个部门具体负责？", service)
+    assert not action_absent("招商六组由哪个部门具体负责？", "牵头单位：市工业和信息化局。")
     a = corpus_qa.ask("郑州把重大招商引资项目纳入的管理系统由哪个单位负责升级？")
     assert not a.answered and a.mode == "partial", a.text
     assert "重大项目管理系统" in a.text and a.text.endswith("但资料未写明具体单位。"), a.text

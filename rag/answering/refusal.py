@@ -264,7 +264,10 @@ _WHO_ASK = re.compile(
     r"由?(?:谁|(?:哪个|哪些|哪家|哪位|什么)"
     r"(?:单位|部门|机构|局(?![面势])|委|办(?![法事])|人|领导|组(?![织成建])|报刊|媒体|公司|企业|银行|平台))"
 )
-_NO_ACTION = frozenset("来 去 在 具体 主要 负责 一般 平时 通常 专门 统一 直接 最终 最后".split())
+_NO_ACTION = frozenset("来 去 在 具体 主要 一般 平时 通常 专门 统一 直接 最终 最后".split())
+# "由哪个部门负责" is answered by any statement of a duty: "牵头单位：…", "由…承担", "职责"
+_DUTY = frozenset("负责 牵头 主管 主抓 承担 抓总".split())
+_DUTY_WORDS = re.compile(r"负责|牵头|主管|主抓|承担|抓总|职责|分管|主办|管理")
 
 
 def asked_action(question: str) -> list[str]:
@@ -272,6 +275,7 @@ def asked_action(question: str) -> list[str]:
 
     asked_action("郑州的重大项目管理系统由哪个部门负责开发维护？") → ["开发", "维护"]
     asked_action("那套招商专案由谁来审定？") → ["审定"]
+    asked_action("“一站式”服务由哪个部门具体负责？") → ["负责"] (any duty word answers it)
     asked_action("招商六组的牵头领导是谁？") → [] (nothing after the asker)
     """
     import rjieba
@@ -299,8 +303,12 @@ def action_absent(question: str, quotes: str, alternatives: object = None) -> bo
     spell = getattr(alternatives, "alternatives", None)
 
     def present(w: str) -> bool:
+        if w in _DUTY:
+            return bool(_DUTY_WORDS.search(quotes))
         return w in quotes or bool(spell and any(a in quotes for a in spell(w)))
 
+    # "负责开发维护": the duty is said of everyone; the action is what must be there
+    words = [w for w in words if w not in _DUTY] or words
     return bool(words) and not any(present(w) for w in words)
 
 
