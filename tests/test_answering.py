@@ -565,7 +565,11 @@ def test_a_penalty_the_notice_does_not_set_is_answered_in_part(corpus_qa: Policy
 def test_a_who_question_whose_action_no_quote_names_is_answered_in_part(corpus_qa: PolicyQA):
     """The 郑州 notice puts the big projects into a management system and says nothing of who
     upgrades it: the answer quotes what it says and that the unit is not written."""
-    assert asked_action("郑州的重大项目管理系统由哪个部门负责开发维护？") == ["开发", "维护"]
+    assert asked_action("郑州的重大项目管理系统由哪个部门负责开发维护？") == [
+        "负责",
+        "开发",
+        "维护",
+    ]
     assert asked_action("那套招商专案由谁来审定？") == ["审定"]
     assert asked_action("招商六组的牵头领导是谁？") == []
     quote = "将重大招商引资项目进展情况纳入重大项目管理系统，进行动态跟踪"

@@ -273,7 +273,7 @@ _DUTY_WORDS = re.compile(r"负责|牵头|主管|主抓|承担|抓总|职责|分�
 def asked_action(question: str) -> list[str]:
     """The words of what a who-question asks the agent of: the clause after "由哪个部门/谁".
 
-    asked_action("郑州的重大项目管理系统由哪个部门负责开发维护？") → ["开发", "维护"]
+    asked_action("郑州的重大项目管理系统由哪个部门负责开发维护？") → ["负责", "开发", "维护"]
     asked_action("那套招商专案由谁来审定？") → ["审定"]
     asked_action("“一站式”服务由哪个部门具体负责？") → ["负责"] (any duty word answers it)
     asked_action("招商六组的牵头领导是谁？") → [] (nothing after the asker)
