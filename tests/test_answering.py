@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answering import Library, answer_offline
+from rag.answering import Library, about, answer_offline
 from rag.answering.evidence import question_terms
 from rag.answering.lists import enumeration, list_items
 from rag.answering.refusal import (
@@ -659,3 +659,17 @@ def test_the_same_question_gets_the_same_verdict_with_other_documents_indexed(
     for q in VERDICT_QUESTIONS:
         a, b = corpus_qa.ask(q), bigger.ask(q)
         assert (a.answered, a.mode) == (b.answered, b.mode), (q, a.mode, b.mode, a.text, b.text)
+
+
+def test_the_words_naming_the_document_are_not_looked_for_in_its_sentences():
+    """ "文章说…", "那份文件里…" pick the document (retrieval reads them); no sentence of it says
+    "文章", so the evidence is scored on the rest."""
+    assert (
+        about("文章说想把引资盘子做大，得有股什么样的劲？")
+        == "想把引资盘子做大，得有股什么样的劲？"
+    )
+    assert (
+        about("郑州那份文件里，把拉投资比作经济发展的什么？") == "郑州把拉投资比作经济发展的什么？"
+    )
+    assert about("新材料产业引进了哪些项目？") == "新材料产业引进了哪些项目？"
+    assert about("文章说了什么？") == "文章说了什么？"  # nothing left to score on

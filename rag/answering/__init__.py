@@ -227,6 +227,25 @@ def _choose(
     return chosen, long
 
 
+# how a question names the document it asks about ("许昌材料说", "按文章的说法", "郑州那份文件
+# 里"): words that pick the document, which retrieval reads, and that no sentence of it says
+_DOCUMENT_REFERENCE = re.compile(
+    r"(?:按|据|照|根据)?(?:这|那|该)?[份篇]?(?:文章|评论|经验材料|(?<![新原])材料(?!产业|领域|行业)|文件|通知|报道|稿子)"
+    r"(?:里|中|上|开头|结尾)?(?:的说法|说|讲|提到|提出|指出|认为|写|称)?(?:的|了)?[，,]?"
+)
+
+
+def about(question: str) -> str:
+    """The question without the words that name the document it asks about.
+
+    about("文章说想把引资盘子做大，得有股什么样的劲？") → "想把引资盘子做大，得有股什么样的劲？"
+    about("郑州那份文件里，把拉投资比作经济发展的什么？") → "郑州把拉投资比作经济发展的什么？"
+    about("新材料产业引进了哪些项目？") → unchanged
+    """
+    out = _DOCUMENT_REFERENCE.sub("", question)
+    return out if len(re.sub(r"\W", "", out)) >= 4 else question
+
+
 def asks(question: str) -> list[str]:
     """The asks of a question of several, each ending in its own question mark (else []).
 
@@ -395,8 +414,9 @@ def answer_offline(
     if not hits:
         return Draft("refuse", "", [], kind.name)
     hits, units = candidates(question, hits, library)
-    terms = question_terms(question, library.idf, library.synonyms)
-    meaning = meaning_of(question, units, library)
+    content = about(question)
+    terms = question_terms(content, library.idf, library.synonyms)
+    meaning = meaning_of(content, units, library)
     scored = score_units(question, units, hits, terms, meaning, kind)
     if not scored:
         return Draft("refuse", "", [], kind.name, missing_names(question, hits, 0))
