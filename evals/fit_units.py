@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.answering import candidates, meaning_of
+from rag.answering import about, candidates, meaning_of
 from rag.answering.evidence import (
     UNIT_FEATURES,
     UNIT_MODEL_FILE,
@@ -60,13 +60,14 @@ def collect(index_dir: Path, sets: list[Path], split: str = "dev") -> list[Group
             positive = np.array([any(g in normalize(u.text) for g in gold) for u in units])
             if not positive.any():
                 continue  # retrieval missed it: no unit to learn from
-            terms = question_terms(question, library.idf, library.synonyms)
+            content = about(question)  # as answer_offline: without the document's name
+            terms = question_terms(content, library.idf, library.synonyms)
             x = unit_features(
                 question,
                 units,
                 hits,
                 terms,
-                meaning_of(question, units, library),
+                meaning_of(content, units, library),
                 answer_type(question),
             )
             groups.append((item.id, x, positive))
