@@ -19,6 +19,7 @@ from rag.answering.refusal import (
     action_absent,
     asked_action,
     default_model,
+    kind_consistent,
     missing_names,
     name_consistent,
     quoted_absent,
@@ -673,3 +674,15 @@ def test_the_words_naming_the_document_are_not_looked_for_in_its_sentences():
     )
     assert about("新材料产业引进了哪些项目？") == "新材料产业引进了哪些项目？"
     assert about("文章说了什么？") == "文章说了什么？"  # nothing left to score on
+
+
+def test_a_question_naming_the_kind_of_document_is_answered_from_that_kind():
+    """ "那篇评论说…" is not answered from a government work report when an article is among
+    the passages; with none of that kind every passage stays."""
+    from types import SimpleNamespace
+
+    hits = [SimpleNamespace(kind=k) for k in ("report", "experience_article", "report", "news")]
+    q = "那篇评论说企业进门以后的服务各地做得怎么样？"
+    assert kind_consistent(q, hits, {0, 1, 2, 3}) == {1, 3}
+    assert kind_consistent(q, hits, {0, 2}) == {0, 2}
+    assert kind_consistent("企业进门以后的服务做得怎么样？", hits, {0, 1, 2, 3}) == {0, 1, 2, 3}

@@ -29,6 +29,7 @@ from rag.answering.refusal import (
     RefusalModel,
     action_absent,
     default_model,
+    kind_consistent,
     missing_names,
     name_consistent,
     place_consistent,
@@ -88,17 +89,22 @@ class Draft:
 def candidates(question: str, hits: Sequence, library: Library) -> tuple[list, list[Unit]]:
     """The passages an answer may quote and their units, in order.
 
-    The first ``PASSAGES`` hits that agree with the places the question names, then the next
+    The first ``PASSAGES`` hits that agree with the places, years, quoted names and the kind
+    of document the question names (``refusal.*_consistent``), then the next
     chunk of the same section of the first ``CONTINUED`` of them (a section the chunker cut in
     two goes on there: "…对重要线索紧盯不放、重点项目每周跟踪" may open the chunk after the one
     retrieval found). A continuation takes its passage's retrieval rank (``Hit.rank``) and is
     appended after the hits, so hit indexes of the retrieved passages do not move.
     """
     hits = list(hits)
-    keep = year_consistent(
+    keep = kind_consistent(
         question,
         hits,
-        name_consistent(question, hits, place_consistent(question, hits[:PASSAGES])),
+        year_consistent(
+            question,
+            hits,
+            name_consistent(question, hits, place_consistent(question, hits[:PASSAGES])),
+        ),
     )
     if library.following is not None:
         seen = {h.chunk_id for h in hits}

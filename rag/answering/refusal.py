@@ -163,6 +163,18 @@ def year_consistent(question: str, hits: Sequence, keep: set[int]) -> set[int]:
     return dated or keep
 
 
+def kind_consistent(question: str, hits: Sequence, keep: set[int]) -> set[int]:
+    """Of the passages ``keep`` lists, those of the kind of document the question names it by
+    ("那篇评论说…" is not answered from a government work report), when some are of that kind;
+    else ``keep``. The genre words are retrieval's (``rag.retrieval.runs.named_kinds``)."""
+    from rag.retrieval.runs import named_kinds
+
+    kinds = set(named_kinds(question))
+    if not kinds:
+        return keep
+    return {i for i in keep if hits[i].kind in kinds} or keep
+
+
 def name_consistent(question: str, hits: Sequence, keep: set[int]) -> set[int]:
     """Of the passages ``keep`` lists, those of documents that contain every quoted name of the
     question that some passage contains ("讲“五改”的那篇文章…" is not answered from a report
