@@ -137,6 +137,9 @@ def test_rewrite_carries_the_subject_when_the_turn_names_no_place_or_points_back
     # a bare 哪 asks a question of its own about the previous topic, no phrase swapped in
     out = rewrite_followup("那重点都放在哪了？", ["“五改”那篇文章讲了哪五大弊病？"])
     assert out.startswith("重点都放在哪了？") and "“五改”那篇文章" in out
+    # a quoted name is the conversation's subject as a place is
+    out = rewrite_followup("服务要放在什么位置？", ["“五改”里第三改讲的是什么？"])
+    assert out.startswith("服务要放在什么位置？") and "“五改”" in out
     # a group or a year starts a subject of its own
     assert rewrite_followup("招商七组的牵头领导是谁？", ["焦作招商六组管哪些产业？"]) == (
         "招商七组的牵头领导是谁？"

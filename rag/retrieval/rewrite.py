@@ -109,13 +109,14 @@ def rewrite_followup(question: str, history: Sequence[str]) -> str:
         slot = _slot(q)
         if (
             _POINTS_BACK.search(q)
-            or find_places(prev)
+            or (find_places(prev) or _slot(prev) is not None)
             and not find_places(q)
             and (slot is None or slot[0] not in _OWN_SUBJECT)
         ):
             # a turn that names no place of its own, or points back ("这个机制"), goes on with
-            # the conversation's subject: "挑出来以后省里怎么扶持？" after "河北挑京津转化项目时
-            # 看重哪些条件？", "跟汽车沾边的是哪个？" after "河北…重点支持哪些领域？"
+            # the conversation's subject (a place, a quoted name, a group…): "挑出来以后省里怎么
+            # 扶持？" after "河北挑京津转化项目时看重哪些条件？", "服务要摆到什么位置？" after
+            # "“五改”里第三改是把什么改成什么？"
             return f"{q.rstrip('？?。')}？（{prev.rstrip('？?。')}）"
         return q
 
