@@ -200,6 +200,12 @@ def test_a_year_named_by_its_occasion_on_the_national_calendar():
     assert named_years("七五计划开局那年的报告说六五期间投资多少") == [1986]
     assert named_years("十三五收官之年") == [2020]
     assert named_years("十三五期间招商引资成效") == []
+    # anniversaries count from 1978, 1949 and 1921; the Party congress meets every five years
+    assert named_years("改革开放40周年那年的报告里赤字率定多少") == [2018]
+    assert named_years("新中国成立七十周年那年的政府工作报告") == [2019]
+    assert named_years("建党一百周年那年的报告") == [2021]
+    assert named_years("十九大召开那年的报告") == [2017]
+    assert named_years("十八大之后的第一份政府工作报告") == [2013]
     # the occasion names the document; a year later in the question is what it talks about
     assert named_years("七届人大一次会议上的政府工作报告提出到1992年产值要达到多少") == [1988]
 

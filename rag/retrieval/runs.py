@@ -79,6 +79,18 @@ _GENRES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"报道|新闻|记者"), ("news",)),
     (re.compile(rf"{_THAT}(?:文件|通知)|(?:文件|通知){_SAYS}|红头|发文"), ("policy_notice",)),
 )
+# An anniversary ("改革开放40周年那年", "新中国成立七十周年") and a Party congress ("十八大召开那
+# 年"; "十八大之后的第一份报告" is the next year's): the congress meets every five years since
+# the twelfth (1982), and the anniversaries count from 1978, 1949 and 1921.
+_CN_NUMBER = r"[\d一二三四五六七八九十百]+"
+_ANNIVERSARY = re.compile(
+    rf"(改革开放|新中国成立|中华人民共和国成立|共和国成立|建国|建党|中国共产党成立)({_CN_NUMBER})周年"
+)
+_ANNIVERSARY_BASE = {"改革开放": 1978, "建党": 1921, "中国共产党成立": 1921}
+_CONGRESS = re.compile(
+    r"(?:党的)?(十[二三四五六七八九]|二十[一二三]?)大(?:召开)?"
+    r"((?:之|以)?后的?第一(?:份|个|年|次)|的?(?:次年|第二年))?"
+)
 _ORG_END = ("政府", "办公厅", "办公室", "委员会", "局", "厅", "委", "办")
 
 
@@ -199,7 +211,27 @@ def _years(query: str) -> list[tuple[int, int]]:
         plan = 10 if m.group(1) == "十" else _cn_small(m.group(1))
         start = {1: 1953, 2: 1958}.get(plan, 1966 + 5 * (plan - 3))
         found.append((m.start(), start if m.group(2) else start + 4, m.end()))
+    for m in _ANNIVERSARY.finditer(query):
+        n = _cn_number(m.group(2))
+        if n:
+            found.append((m.start(), _ANNIVERSARY_BASE.get(m.group(1), 1949) + n, m.end()))
+    for m in _CONGRESS.finditer(query):
+        congress = _cn_number(m.group(1))
+        year = 1982 + 5 * (congress - 12) + (1 if m.group(2) else 0)
+        found.append((m.start(), year, m.end()))
     return [(y, end) for _, y, end in sorted(found) if 1900 <= y <= 2099]
+
+
+def _cn_number(s: str) -> int:
+    """A whole number below 1000 in digits or Chinese numerals: "40", "四十", "一百" → 100."""
+    if s.isdigit():
+        return int(s)
+    total, digits = 0, "一二三四五六七八九"
+    for unit, size in (("百", 100), ("十", 10)):
+        if unit in s:
+            head, _, s = s.partition(unit)
+            total += (digits.index(head) + 1 if head else 1) * size
+    return total + (digits.index(s) + 1 if s and s in digits else 0)
 
 
 def _cn_small(s: str) -> int:
