@@ -26,7 +26,7 @@ from rag.answering.refusal import (
     unstated,
 )
 from rag.answering.types import answer_type, holds, holds_near, unlisted
-from rag.answering.units import embedding_text, is_fragment, passage_units
+from rag.answering.units import embedding_text, is_addressee_line, is_fragment, passage_units
 from rag.service import PolicyQA
 from rag.settings import Settings
 
@@ -686,3 +686,15 @@ def test_a_question_naming_the_kind_of_document_is_answered_from_that_kind():
     assert kind_consistent(q, hits, {0, 1, 2, 3}) == {1, 3}
     assert kind_consistent(q, hits, {0, 2}) == {0, 2}
     assert kind_consistent("企业进门以后的服务做得怎么样？", hits, {0, 1, 2, 3}) == {0, 1, 2, 3}
+
+
+def test_a_notices_addressees_answer_only_who_received_it(corpus_qa: PolicyQA):
+    """The salutation "各县（市）区人民政府，…各有关单位：" is who the notice went to: it is
+    quoted for that question and for no other."""
+    line = "各县（市）区人民政府，市城乡一体化示范区管委会，市人民政府各部门，各有关单位："
+    assert is_addressee_line(line) and is_addressee_line("抄送：市委各部门，郑州警备区。")
+    assert not is_addressee_line("市对外开放领导小组办公室、市商务局要发挥牵头抓总作用。")
+    a = corpus_qa.ask("焦作“7+X”那份通知下发给了哪些单位？")
+    assert a.answered and any("各有关单位" in c.quote for c in a.citations), a.text
+    b = corpus_qa.ask("焦作城乡一体化示范区的招商工作怎么开展？")
+    assert not any(is_addressee_line(c.quote) for c in b.citations), b.text

@@ -47,7 +47,13 @@ from rag.answering.types import (
     holds_near,
     unlisted,
 )
-from rag.answering.units import Unit, embedding_text, passage_units
+from rag.answering.units import (
+    RECIPIENTS,
+    Unit,
+    embedding_text,
+    is_addressee_line,
+    passage_units,
+)
 from rag.records import Citation
 from rag.retrieval.query import Synonyms
 
@@ -122,11 +128,14 @@ def candidates(question: str, hits: Sequence, library: Library) -> tuple[list, l
                         dense_score=hits[i].dense_score,
                     )
                 )
+    # a notice's addressees answer who received it, and nothing else
+    addressed = bool(RECIPIENTS.search(question))
     units = [
         u
         for i, h in enumerate(hits)
         if i in keep
         for u in passage_units(h.text, h.section_path, h.title, i)
+        if addressed or not is_addressee_line(u.text)
     ]
     return hits, units
 

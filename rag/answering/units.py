@@ -117,3 +117,22 @@ def embedding_text(unit: Unit) -> str:
         if unit.heading and squash(unit.heading) not in squash(unit.text)
         else unit.text
     )
+
+
+# the addressees of a notice ("各县（市）区人民政府，市人民政府各部门，各有关单位：") and its
+# copy line ("抄送：市委各部门，…"): who received it, which answers no other question
+_ADDRESSEES = re.compile(
+    r"^(?:抄送[：:].*|(?:[^。；！？]{0,30}(?:人民政府|管委会|各部门|各有关单位|各单位|各处室|各委办局|"
+    r"各直属机构|主管部门)[，、]?){2,}[^。；！？]{0,20}[：:]\s*)$"
+)
+# a question about who a document went to
+RECIPIENTS = re.compile(r"发给|下发|印发给|发到|抄送|抄给|主送|送达|哪些单位参考|发至|下发给")
+
+
+def is_addressee_line(text: str) -> bool:
+    """Whether a unit is a notice's addressee or copy line.
+
+    is_addressee_line("各县（市）区人民政府，市城乡一体化示范区管委会，市人民政府各部门，各有关单位：") → True
+    is_addressee_line("市商务局要发挥牵头抓总作用。") → False
+    """
+    return bool(_ADDRESSEES.match(text.strip()))
