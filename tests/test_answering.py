@@ -576,6 +576,12 @@ def test_a_who_question_whose_action_no_quote_names_is_answered_in_part(corpus_q
     quote = "将重大招商引资项目进展情况纳入重大项目管理系统，进行动态跟踪"
     assert action_absent("这个管理系统由哪个部门负责升级？", quote)
     assert not action_absent("项目进展由哪个部门负责动态跟踪？", quote)
+    # a when-question's action: the year something "获批" needs a quote that says so
+    assert asked_action("雄安国家技术转移中心是哪一年获批的？") == ["获批"]
+    assert action_absent(
+        "雄安的技术转移中心是哪一年获批的？", "到2020年，省级以上产业联盟达到100家"
+    )
+    assert not action_absent("服务中心是哪一年成立的？", "2019年，成立焦作市招商引资服务中心")
     # a bare "负责" is answered by any statement of a duty, and by nothing else
     service = "实行“一站式”全程代理式服务、“保姆”式服务"
     assert asked_action("“一站式”服务由哪个部门具体负责？") == ["负责"]

@@ -286,18 +286,24 @@ _DUTY = frozenset("负责 牵头 主管 主抓 承担 抓总".split())
 _DUTY_WORDS = re.compile(r"负责|牵头|主管|主抓|承担|抓总|职责|分管|主办|管理")
 
 
+# a when-question's asker: "哪一年获批的", "什么时候成立"
+_WHEN_ASK = re.compile(r"哪一?年|什么时候|何时|哪天|几月份?|哪个月|什么时间")
+
+
 def asked_action(question: str) -> list[str]:
-    """The words of what a who-question asks the agent of: the clause after "由哪个部门/谁".
+    """The words of what a who- or when-question asks the agent or the time of: the clause
+    after "由哪个部门/谁" or "哪一年/什么时候".
 
     asked_action("郑州的重大项目管理系统由哪个部门负责开发维护？") → ["负责", "开发", "维护"]
     asked_action("那套招商专案由谁来审定？") → ["审定"]
     asked_action("“一站式”服务由哪个部门具体负责？") → ["负责"] (any duty word answers it)
     asked_action("招商六组的牵头领导是谁？") → [] (nothing after the asker)
+    asked_action("雄安国家技术转移中心是哪一年获批的？") → ["获批"]
     """
     import rjieba
 
     own = re.sub(r"（[^）]*）", "", question)
-    m = _WHO_ASK.search(own)
+    m = _WHO_ASK.search(own) or _WHEN_ASK.search(own)
     if not m:
         return []
     tail = re.split(r"[，,。？?；;！!]", own[m.end() :])[0]
@@ -309,8 +315,9 @@ def asked_action(question: str) -> list[str]:
 
 
 def action_absent(question: str, quotes: str, alternatives: object = None) -> bool:
-    """A who-question whose asked action the quotes never name: who "开发维护" a system is
-    not answered by a sentence that only says the system exists.
+    """A who- or when-question whose asked action the quotes never name: who "开发维护" a
+    system is not answered by a sentence that only says the system exists, nor the year it
+    "获批" by one that names a year for something else.
 
     ``alternatives`` (the synonym glossary, ``Synonyms.alternatives``) may spell an action
     otherwise. False when the question has no such action.
