@@ -279,7 +279,7 @@ _WHO_ASK = re.compile(
 _NO_ACTION = frozenset(
     "来 去 在 具体 主要 一般 平时 通常 专门 统一 直接 最终 最后 "
     # light verbs: the action is in their object, which the question has already named
-    "完成 进行 开展 办理 实施 执行 落实 处理 操作 组织 负责人".split()
+    "完成 进行 开展 办理 实施 执行 落实 处理 操作 组织 负责人 开始 启动 发生".split()
 )
 # "由哪个部门负责" is answered by any statement of a duty: "牵头单位：…", "由…承担", "职责"
 _DUTY = frozenset("负责 牵头 主管 主抓 承担 抓总".split())
