@@ -140,6 +140,13 @@ def test_rewrite_carries_the_subject_when_the_turn_names_no_place_or_points_back
     # a quoted name is the conversation's subject as a place is
     out = rewrite_followup("服务要放在什么位置？", ["“五改”里第三改讲的是什么？"])
     assert out.startswith("服务要放在什么位置？") and "“五改”" in out
+    # an ordinal counts the items of the conversation's subject; "最后一条" is an ordinal too
+    out = rewrite_followup("第一条说的是啥？", ["“四个一”推进机制包括哪几条？"])
+    assert out.startswith("第一条说的是啥？") and "“四个一”" in out
+    assert (
+        rewrite_followup("最后一项呢？", ["五大弊病的第一项是什么？"])
+        == "五大弊病的最后一项是什么？"
+    )
     # a group or a year starts a subject of its own
     assert rewrite_followup("招商七组的牵头领导是谁？", ["焦作招商六组管哪些产业？"]) == (
         "招商七组的牵头领导是谁？"

@@ -23,7 +23,7 @@ from rag.lexicon.places import PLACE, find_places, place_level
 _NUM = r"[一二三四五六七八九十百零〇两\d]+"
 _SLOTS: list[tuple[str, re.Pattern[str]]] = [
     ("group", re.compile(rf"(?:招商)?{_NUM}组")),
-    ("ordinal", re.compile(rf"第{_NUM}[改条项点章节款]")),
+    ("ordinal", re.compile(rf"第{_NUM}[改条项点章节款]|最后一?[改条项点]")),
     ("year", re.compile(r"(?:19|20)\d{2}年")),
     ("quote", re.compile(r"[“\"「][^”\"」]{1,20}[”\"」]")),
     ("mechanism", re.compile(r"[\u4e00-\u9fff]{2,6}?机制")),
@@ -48,7 +48,8 @@ _POINTS_BACK = re.compile(
     r"(?:这|那)(?:个|份|项|些|套|次|种|条)|该(?=[\u4e00-\u9fff]{0,3}(?:机制|通知|文件|项目|政策|办法|措施|组|园区|平台))|它"
 )
 # typed entities that start a conversation's new subject of their own ("招商七组的…", "2019年…")
-_OWN_SUBJECT = ("group", "ordinal", "year", "quote")
+# ("第二项" is not: it counts the items of what the conversation is about)
+_OWN_SUBJECT = ("group", "year", "quote")
 
 
 def _slot(text: str) -> tuple[str, str] | None:
