@@ -476,7 +476,7 @@ def answer_offline(
         )
     if kind.checkable and feats["figure"] == 0.0:
         return Draft("partial", text, citations, kind.name, [f"具体{kind.label}"], feats, p)
-    if kind.name in ("unit", "person", "year", "date") and action_absent(
+    if kind.name in ("unit", "person") and action_absent(
         question, " ".join(c.text for c in chosen), library.synonyms
     ):
         return Draft("partial", text, citations, kind.name, [f"具体{kind.label}"], feats, p)

@@ -17,8 +17,8 @@ Two kinds of evidence decide, in this order:
 
 A question whose topic is covered but whose asked figure is absent is answered in part
 (``compose.partial``), never silently with the wrong figure; so is a who-question whose
-asked action the quotes never name (``action_absent``: who "开发维护" a system is not
-answered by the sentence that only says the system exists).
+asked action the quotes never name while they state nobody's duty (``action_absent``: who
+"开发维护" a system is not answered by the sentence that only says the system exists).
 """
 
 from __future__ import annotations
@@ -283,27 +283,21 @@ _NO_ACTION = frozenset(
 )
 # "由哪个部门负责" is answered by any statement of a duty: "牵头单位：…", "由…承担", "职责"
 _DUTY = frozenset("负责 牵头 主管 主抓 承担 抓总".split())
-_DUTY_WORDS = re.compile(r"负责|牵头|主管|主抓|承担|抓总|职责|分管|主办|管理")
-
-
-# a when-question's asker: "哪一年获批的", "什么时候成立"
-_WHEN_ASK = re.compile(r"哪一?年|什么时候|何时|哪天|几月份?|哪个月|什么时间")
+_DUTY_WORDS = re.compile(r"负责|牵头|主管|主抓|承担|抓总|职责|分管|主办")
 
 
 def asked_action(question: str) -> list[str]:
-    """The words of what a who- or when-question asks the agent or the time of: the clause
-    after "由哪个部门/谁" or "哪一年/什么时候".
+    """The words of what a who-question asks the agent of: the clause after "由哪个部门/谁".
 
     asked_action("郑州的重大项目管理系统由哪个部门负责开发维护？") → ["负责", "开发", "维护"]
     asked_action("那套招商专案由谁来审定？") → ["审定"]
     asked_action("“一站式”服务由哪个部门具体负责？") → ["负责"] (any duty word answers it)
     asked_action("招商六组的牵头领导是谁？") → [] (nothing after the asker)
-    asked_action("雄安国家技术转移中心是哪一年获批的？") → ["获批"]
     """
     import rjieba
 
     own = re.sub(r"（[^）]*）", "", question)
-    m = _WHO_ASK.search(own) or _WHEN_ASK.search(own)
+    m = _WHO_ASK.search(own)
     if not m:
         return []
     tail = re.split(r"[，,。？?；;！!]", own[m.end() :])[0]
@@ -315,24 +309,23 @@ def asked_action(question: str) -> list[str]:
 
 
 def action_absent(question: str, quotes: str, alternatives: object = None) -> bool:
-    """A who- or when-question whose asked action the quotes never name: who "开发维护" a
-    system is not answered by a sentence that only says the system exists, nor the year it
-    "获批" by one that names a year for something else.
+    """A who-question the quotes do not answer: they neither name its asked action nor state
+    anyone's duty. Who "开发维护" a system is not answered by the sentence that only says the
+    system exists; "由哪个局挑头" is answered by "牵头单位：市住房和城乡建设局" although 挑头 is
+    not 牵头 (staff word actions their own way: 挂帅, 拍板, 指定).
 
     ``alternatives`` (the synonym glossary, ``Synonyms.alternatives``) may spell an action
-    otherwise. False when the question has no such action.
+    otherwise. False when the question asks no action.
     """
-    words = asked_action(question)
+    words = [w for w in asked_action(question) if w not in _DUTY]
     spell = getattr(alternatives, "alternatives", None)
-
-    def present(w: str) -> bool:
-        if w in _DUTY:
-            return bool(_DUTY_WORDS.search(quotes))
-        return w in quotes or bool(spell and any(a in quotes for a in spell(w)))
-
-    # "负责开发维护": the duty is said of everyone; the action is what must be there
-    words = [w for w in words if w not in _DUTY] or words
-    return bool(words) and not any(present(w) for w in words)
+    if _DUTY_WORDS.search(quotes):
+        # a quote that states who leads or answers for something ("牵头单位：…", "由…负责")
+        # answers a who-question however the question words the action (挂帅, 挑头, 指定)
+        return False
+    if not asked_action(question):
+        return False
+    return not any(w in quotes or bool(spell and any(a in quotes for a in spell(w))) for w in words)
 
 
 _YEAR = re.compile(r"((?:19|20)\d{2})年")
