@@ -282,8 +282,8 @@ _NO_ACTION = frozenset(
     "完成 进行 开展 办理 实施 执行 落实 处理 操作 组织 负责人 开始 启动 发生".split()
 )
 # "由哪个部门负责" is answered by any statement of a duty: "牵头单位：…", "由…承担", "职责"
-_DUTY = frozenset("负责 牵头 主管 主抓 承担 抓总".split())
-_DUTY_WORDS = re.compile(r"负责|牵头|主管|主抓|承担|抓总|职责|分管|主办")
+_DUTY = ("负责", "牵头", "主管", "主抓", "承担", "抓总", "职责", "分管", "主办")
+_DUTY_WORDS = re.compile("|".join(_DUTY))
 
 
 def asked_action(question: str) -> list[str]:
@@ -317,15 +317,17 @@ def action_absent(question: str, quotes: str, alternatives: object = None) -> bo
     ``alternatives`` (the synonym glossary, ``Synonyms.alternatives``) may spell an action
     otherwise. False when the question asks no action.
     """
-    words = [w for w in asked_action(question) if w not in _DUTY]
+    asked = asked_action(question)
+    # a quote that states who leads or answers for something ("牵头单位：…", "由…负责")
+    # answers a who-question however the question words the action (挂帅, 挑头, 指定)
+    if not asked or _DUTY_WORDS.search(quotes):
+        return False
     spell = getattr(alternatives, "alternatives", None)
-    if _DUTY_WORDS.search(quotes):
-        # a quote that states who leads or answers for something ("牵头单位：…", "由…负责")
-        # answers a who-question however the question words the action (挂帅, 挑头, 指定)
-        return False
-    if not asked_action(question):
-        return False
-    return not any(w in quotes or bool(spell and any(a in quotes for a in spell(w))) for w in words)
+    return not any(
+        w in quotes or bool(spell and any(a in quotes for a in spell(w)))
+        for w in asked
+        if w not in _DUTY
+    )
 
 
 _YEAR = re.compile(r"((?:19|20)\d{2})年")

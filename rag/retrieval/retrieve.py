@@ -563,12 +563,13 @@ def _lexical_runs(
     out = empty | {"bm25": run(body, rows)}
     if field_boost:
         both = body + field_boost * bm25.field_scores(text)
-        named = named_mask(bm25.columns, query)
-        named = np.flatnonzero(named & chosen.mask if chosen is not None else named)
-        dated = year_mask(bm25.columns, query)
-        dated = np.flatnonzero(dated & chosen.mask if chosen is not None else dated)
-        kinds = kind_mask(bm25.columns, query)
-        kinds = np.flatnonzero(kinds & chosen.mask if chosen is not None else kinds)
+
+        def rows_of(mask: np.ndarray) -> np.ndarray:  # within the filters' selection
+            return np.flatnonzero(mask & chosen.mask if chosen is not None else mask)
+
+        named = rows_of(named_mask(bm25.columns, query))
+        dated = rows_of(year_mask(bm25.columns, query))
+        kinds = rows_of(kind_mask(bm25.columns, query))
         everything = len(rows) if rows is not None else len(bm25)
         out |= {
             "fields": run(both, rows),
