@@ -106,7 +106,9 @@ def test_a_long_sentence_becomes_clause_windows_that_still_slice_the_text():
         ("瑞庆那个项目落在焦作哪个县区？", "place"),
         ("招商引资的“五大弊病”有哪些？", "list"),
         ("焦作的督查激励机制是怎么运作的？", "mechanism"),
-        ("报给哪里？（焦作各招商组每个月几号前要报工作情况）", "fact"),
+        ("报给哪里？（焦作各招商组每个月几号前要报工作情况）", "unit"),
+        ("各组定的年度行动计划要报哪里审批？", "unit"),
+        ("那套招商专案由谁来审定？", "unit"),
         ("2021年政府工作报告拟安排地方政府专项债券多少？", "amount"),
         ("赤字率多少？", "share"),
         ("2024年实际使用外资的年度目标是多少？", "quantity"),
@@ -573,6 +575,7 @@ def test_a_who_question_whose_action_no_quote_names_is_answered_in_part(corpus_q
     ]
     assert asked_action("那套招商专案由谁来审定？") == ["审定"]
     assert asked_action("招商六组的牵头领导是谁？") == []
+    assert asked_action("郑州的靶向项目库由谁来编制？") == ["编制"]  # not "来编制"
     quote = "将重大招商引资项目进展情况纳入重大项目管理系统，进行动态跟踪"
     assert action_absent("这个管理系统由哪个部门负责升级？", quote)
     assert not action_absent("项目进展由哪个部门负责动态跟踪？", quote)
@@ -589,6 +592,18 @@ def test_a_who_question_whose_action_no_quote_names_is_answered_in_part(corpus_q
     # the same kind of question whose action the notice does name is answered
     b = corpus_qa.ask("焦作招商六组的牵头单位是哪个？")
     assert b.answered and "市工业和信息化局" in b.text, b.text
+
+
+def test_the_agent_of_a_long_sentence_is_its_subject(corpus_qa: PolicyQA):
+    """Local governments answer for work, and they open the sentence that says what they do."""
+    said = (
+        "各县（市、区）、开发区要结合产业发展动态，加强对国内外500强企业战略规划等信息的研判，"
+        "在认真分析的基础上，编制出全市靶向项目库，进行动态跟踪管理。"
+    )
+    assert holds_near("unit", said, "靶向项目库", "郑州的靶向项目库由谁来编？")
+    assert not holds_near("amount", said, "靶向项目库")
+    a = corpus_qa.ask("郑州的靶向项目库由谁来编？")
+    assert a.answered and "开发区" in a.text, a.text
 
 
 def test_a_place_question_wants_a_place_of_the_level_it_asks():

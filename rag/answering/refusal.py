@@ -300,7 +300,8 @@ def asked_action(question: str) -> list[str]:
     m = _WHO_ASK.search(own)
     if not m:
         return []
-    tail = re.split(r"[，,。？?；;！!]", own[m.end() :])[0]
+    # "由谁来编": 来 carries no action, and the segmenter would glue it to the verb ("来编")
+    tail = re.split(r"[，,。？?；;！!]", own[m.end() :])[0].removeprefix("来")
     return [
         w
         for w in rjieba.cut(tail)

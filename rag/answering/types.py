@@ -201,9 +201,15 @@ TYPES: tuple[AnswerType, ...] = (
         "单位",
         re.compile(
             r"哪个(?:单位|部门|局|机构|委|办)|哪些(?:单位|部门|机构)|什么(?:单位|部门|机构)|哪家|"
-            r"(?:牵头|责任|主管|主办|配合)单位|归哪|由哪"
+            r"(?:牵头|责任|主管|主办|配合)单位|归哪|由哪|"
+            # an agent asked with 谁 or 哪里: "由谁来审定", "要报哪里审批", "向哪里报告"
+            r"由谁|谁来|(?:报|送|交|报送|上报|提交|呈报)(?:给|到|至)?哪里|向哪里|哪里(?:审批|批准|审定|认定|受理)"
         ),
-        re.compile(r"[局委办厅部院所行会社]|中心|公司|集团|政府|单位|部门|机构|管委会|平台"),
+        # local governments answer for work too: "各县（市、区）、开发区要…编制出全市靶向项目库"
+        re.compile(
+            r"[局委办厅部院所行会社]|中心|公司|集团|政府|单位|部门|机构|管委会|平台|"
+            r"开发区|产业集聚区|各(?:县|区|市|乡镇)|县（市、?区）"
+        ),
     ),
     AnswerType(
         "place",
@@ -274,7 +280,7 @@ def answer_type(question: str) -> AnswerType:
     """The first type whose asking pattern the question matches, else ``fact``.
 
     Context a follow-up carries in brackets does not decide: "报给哪里？（每个月几号前要报）"
-    asks for a place, not a date.
+    asks for a unit, not a date.
     """
     own = re.sub(r"（[^）]*）", "", question)
     for t in TYPES:
@@ -323,6 +329,9 @@ _SENT = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]?")
 _CLAUSES = re.compile(r"[^，,：:]+[，,：:]?")
 
 
+_AGENTS = ("unit", "person")
+
+
 def holds_near(type_name: str, text: str, anchor: str, question: str = "") -> bool:
     """``holds`` within the clause naming ``anchor`` and its neighbours, in the same sentence.
 
@@ -337,9 +346,12 @@ def holds_near(type_name: str, text: str, anchor: str, question: str = "") -> bo
             continue
         clauses = _CLAUSES.findall(sent)
         for i, clause in enumerate(clauses):
-            if anchor in clause and holds(
-                type_name, "".join(clauses[max(0, i - 1) : i + 2]), question
-            ):
+            near = "".join(clauses[max(0, i - 1) : i + 2])
+            if type_name in _AGENTS:
+                # the agent of a long sentence is its subject, at its head: "各县（市、区）、
+                # 开发区要结合…，…，编制出全市靶向项目库"
+                near = clauses[0] + near
+            if anchor in clause and holds(type_name, near, question):
                 return True
     return False
 
