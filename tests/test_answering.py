@@ -17,6 +17,7 @@ from rag.answering.lists import enumeration, list_items
 from rag.answering.refusal import (
     FEATURES,
     action_absent,
+    agent_beside,
     asked_action,
     default_model,
     kind_consistent,
@@ -109,6 +110,8 @@ def test_a_long_sentence_becomes_clause_windows_that_still_slice_the_text():
         ("报给哪里？（焦作各招商组每个月几号前要报工作情况）", "unit"),
         ("各组定的年度行动计划要报哪里审批？", "unit"),
         ("那套招商专案由谁来审定？", "unit"),
+        ("市里几个月一次听各组汇报进展？", "frequency"),
+        ("那个发动机项目是谁家的？", "fact"),  # a company, not a person
         ("2021年政府工作报告拟安排地方政府专项债券多少？", "amount"),
         ("赤字率多少？", "share"),
         ("2024年实际使用外资的年度目标是多少？", "quantity"),
@@ -299,6 +302,10 @@ def test_the_asks_of_a_turn_are_told_apart():
     ]
     assert asks("焦作在要素保障上，具体做了哪几件事？") == []  # one ask, with a lead-in
     assert asks("招商六组的牵头领导是谁？") == []
+    assert asks("那两场推介会一共请来多少客人，合同金额多大？") == [
+        "那两场推介会一共请来多少客人",
+        "合同金额多大",
+    ]
 
 
 def test_the_figure_check_anchors_on_distinct_words():
@@ -589,6 +596,12 @@ def test_a_who_question_whose_action_no_quote_names_is_answered_in_part(corpus_q
     a = corpus_qa.ask("焦作的智慧招商数字一体化平台由哪个单位负责运营？")
     assert not a.answered and a.mode == "partial", a.text
     assert "智慧招商数字一体化平台" in a.text and a.text.endswith("但资料未写明具体单位。"), a.text
+    # the agent beside the question's own words answers it, however the action is worded
+    said = "近日，河北省科技厅发布消息，围绕“京津研发、河北转化”，河北提出“52111”工程路线图"
+    assert agent_beside("unit", said, ["河北", "消息", "部门"])
+    assert not agent_beside("unit", service, ["一站式", "服务", "部门"])  # 实行 is no agency
+    c = corpus_qa.ask("河北要把京津上千项成果落到本省的那个消息，是哪个部门对外放出来的？")
+    assert c.answered and "河北省科技厅" in c.text, c.text
     # the same kind of question whose action the notice does name is answered
     b = corpus_qa.ask("焦作招商六组的牵头单位是哪个？")
     assert b.answered and "市工业和信息化局" in b.text, b.text

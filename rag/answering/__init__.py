@@ -28,6 +28,7 @@ from rag.answering.refusal import (
     FEATURES,
     RefusalModel,
     action_absent,
+    agent_beside,
     default_model,
     kind_consistent,
     missing_names,
@@ -280,7 +281,7 @@ def asks(question: str) -> list[str]:
     return parts if len(parts) >= 2 else []
 
 
-_ASKING = re.compile(r"多少|几[个项家条次年月天]|什么|哪|谁|是否|怎么|如何|多久|多长")
+_ASKING = re.compile(r"多少|几[个项家条次年月天]|什么|哪|谁|是否|怎么|如何|多久|多长|多大|多高")
 
 
 # a measure the question asks in ("多少亿元") is no anchor: every amount stands next to it
@@ -476,8 +477,11 @@ def answer_offline(
         )
     if kind.checkable and feats["figure"] == 0.0:
         return Draft("partial", text, citations, kind.name, [f"具体{kind.label}"], feats, p)
-    if kind.name in ("unit", "person") and action_absent(
-        question, " ".join(c.text for c in chosen), library.synonyms
+    said = " ".join(c.text for c in chosen)
+    if (
+        kind.name in ("unit", "person")
+        and action_absent(question, said, library.synonyms)
+        and not agent_beside(kind.name, said, [t.surface for t in terms])
     ):
         return Draft("partial", text, citations, kind.name, [f"具体{kind.label}"], feats, p)
     if kind.name == "list" and unlisted(question, [c.text for c in chosen]):
