@@ -26,7 +26,7 @@ from rag.answering.refusal import (
     quoted_absent,
     unstated,
 )
-from rag.answering.types import answer_type, holds, holds_near, unlisted
+from rag.answering.types import answer_type, holds, holds_near, names_agency, unlisted
 from rag.answering.units import embedding_text, is_addressee_line, is_fragment, passage_units
 from rag.service import PolicyQA
 from rag.settings import Settings
@@ -605,6 +605,22 @@ def test_a_who_question_whose_action_no_quote_names_is_answered_in_part(corpus_q
     # the same kind of question whose action the notice does name is answered
     b = corpus_qa.ask("焦作招商六组的牵头单位是哪个？")
     assert b.answered and "市工业和信息化局" in b.text, b.text
+
+
+def test_a_bare_who_is_answered_by_an_agency_too():
+    """ "是谁负责" names no post: a unit answers it. "组长是谁" wants a person."""
+    said = "市领导牵头协调，专班持续跟进，由市商务局统筹调度"
+    assert holds("person", said, "重点项目的全程服务是谁出面协调？")
+    assert not holds("person", said, "专班的组长是谁？")
+    assert names_agency("近日，河北省科技厅发布消息")
+    assert not names_agency("实行“一站式”全程代理式服务、“保姆”式服务")
+    assert names_agency("各县（市、区）、开发区要结合产业发展动态")
+    assert not names_agency("丽水经济技术开发区的“基金+飞地”招商模式", local=False)
+
+
+def test_any_measure_answers_a_count_asked_with_ge():
+    assert holds("count", "以“一个集群、一只基金”的方式", "每个产业集群配几个基金？")
+    assert not holds("count", "以“一个集群、一只基金”的方式", "每个集群配几家银行？")
 
 
 def test_the_agent_of_a_long_sentence_is_its_subject(corpus_qa: PolicyQA):

@@ -481,7 +481,7 @@ def answer_offline(
     if (
         kind.name in ("unit", "person")
         and action_absent(question, said, library.synonyms)
-        and not agent_beside(kind.name, said, [t.surface for t in terms])
+        and not agent_beside(kind.name, said, [t.surface for t in terms], question)
     ):
         return Draft("partial", text, citations, kind.name, [f"具体{kind.label}"], feats, p)
     if kind.name == "list" and unlisted(question, [c.text for c in chosen]):

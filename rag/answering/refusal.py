@@ -32,7 +32,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from rag.answering.evidence import GROUP, Term, core
-from rag.answering.types import holds
+from rag.answering.types import holds, names_agency
 from rag.lexicon.places import find_places, place_level
 
 MODEL_FILE = Path(__file__).resolve().parent.parent / "data" / "refusal_model.json"
@@ -313,7 +313,7 @@ def asked_action(question: str) -> list[str]:
 _CLAUSE = re.compile(r"[^，,。；;：:！!？?\n]+")
 
 
-def agent_beside(kind: str, quotes: str, words: Sequence[str]) -> bool:
+def agent_beside(kind: str, quotes: str, words: Sequence[str], question: str = "") -> bool:
     """Whether a clause of the quotes names an agent of ``kind`` ("unit", "person") beside one of
     the question's ``words`` — the agent, its action and its object in one clause ("河北省科技厅
     发布消息" answers who put the news out, however the question words 发布). The question's
@@ -321,8 +321,6 @@ def agent_beside(kind: str, quotes: str, words: Sequence[str]) -> bool:
 
     agent_beside("unit", "近日，河北省科技厅发布消息，…", ["消息", "河北"]) → True
     """
-    import rjieba
-
     words = sorted((w for w in words if len(w) >= 2), key=len, reverse=True)
     for clause in _CLAUSE.findall(quotes):
         if not any(w in clause for w in words):
@@ -330,18 +328,12 @@ def agent_beside(kind: str, quotes: str, words: Sequence[str]) -> bool:
         rest = clause
         for w in words:
             rest = rest.replace(w, "，")
-        if kind == "person" and holds(kind, rest):
+        if kind == "person" and holds(kind, rest, question):
             return True
-        # a unit is a word of its own with an agency's ending ("科技厅", "商务局"), not any
-        # character that may end one (实行, 社会, 开发区 of a place)
-        if kind == "unit" and any(len(w) >= 3 and _AGENCY.search(w) for w in rjieba.cut(rest)):
+        # a zone named beside the topic ("丽水经济技术开发区的“基金+飞地”模式") is no agent
+        if kind == "unit" and names_agency(rest, local=False):
             return True
     return False
-
-
-_AGENCY = re.compile(
-    r"(?:局|厅|委|办|研究院|研究所|中心|公司|集团|政府|管委会|协会|商会|委员会|银行|部门)$"
-)
 
 
 def action_absent(question: str, quotes: str, alternatives: object = None) -> bool:

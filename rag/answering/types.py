@@ -310,6 +310,10 @@ def holds(type_name: str, text: str, question: str = "") -> bool:
         found = set(find_places(text)) - set(find_places(question))
         level = next((lv for lv, asks in _PLACE_LEVELS if asks.search(question)), "")
         return any(not level or place_level(p) == level for p in found)
+    if type_name == "person" and question and _BARE_WHO.search(question):
+        # "是谁负责编出来的": a bare 谁 is answered by a unit as well ("各县（市、区）、开发区")
+        if names_agency(text):
+            return True
     if type_name == "count" and question and not holds_count(question, text):
         return False
     if type_name == "quantity" and question and not holds_measure(question, text):
@@ -331,6 +335,30 @@ _CLAUSES = re.compile(r"[^，,：:]+[，,：:]?")
 
 
 _AGENTS = ("unit", "person")
+# an agency is a word of its own with an agency's ending ("科技厅", "商务局"), or a local
+# government ("各县（市、区）、开发区") — not any character that may end one (实行, 社会)
+_AGENCY = re.compile(
+    r"(?:局|厅|委|办|研究院|研究所|中心|公司|集团|政府|管委会|协会|商会|委员会|银行|部门)$"
+)
+_LOCAL = re.compile(r"开发区|产业集聚区|各(?:县|区|市|乡镇)|县（市、?区）")
+
+
+def names_agency(text: str, local: bool = True) -> bool:
+    """Whether ``text`` names an agency (or, with ``local``, a local government):
+    names_agency("近日，河北省科技厅发布消息") → True,
+    names_agency("实行“一站式”全程代理式服务") → False."""
+    import rjieba
+
+    return bool(local and _LOCAL.search(text)) or any(
+        len(w) >= 3 and _AGENCY.search(w) for w in rjieba.cut(text)
+    )
+
+
+# a 谁 that names no person's post or name: "是谁负责", "谁出面牵头" (not "组长是谁", "哪位")
+_BARE_WHO = re.compile(
+    r"^(?!.*(?:组长|负责人|局长|主任|书记|市长|省长|主席|董事长|总经理|领导|联络员|哪位|名字|同志))"
+    r".*(?:是谁|由谁|谁)(?!家)"
+)
 
 
 def holds_near(type_name: str, text: str, anchor: str, question: str = "") -> bool:
@@ -425,7 +453,9 @@ def holds_count(question: str, text: str) -> bool:
         r"人(?![才员民口])", m.group(2)
     ):  # "配几个人": people ("5人", "3名"), not "一个项目"
         return bool(re.search(_NUMERAL + _NUM_UNIT + r"(?:个人|名|位|人)", text))
-    if not re.search(_NUMERAL + _NUM_UNIT + f"(?:{m.group(1)}|大)", text):
+    # 个 is the measure of anything: "几个基金" is answered by "一只基金"
+    measure = f"[{_COUNT_UNITS}只]" if m.group(1) == "个" else m.group(1)
+    if not re.search(_NUMERAL + _NUM_UNIT + f"(?:{measure}|大)", text):
         return False
     # the noun ends where a verb or particle begins: "多少个部门去落实" counts 部门
     noun = re.split(r"[的了呢吗？?，,去来在要把给和与是被让用做]", m.group(2))[0][-2:]
