@@ -111,6 +111,8 @@ def test_a_long_sentence_becomes_clause_windows_that_still_slice_the_text():
         ("各组定的年度行动计划要报哪里审批？", "unit"),
         ("那套招商专案由谁来审定？", "unit"),
         ("市里几个月一次听各组汇报进展？", "frequency"),
+        ("每组一年的签约任务是多少个亿？", "amount"),
+        ("请机构代为招商，一年要付多少服务费？", "amount"),
         ("那个发动机项目是谁家的？", "fact"),  # a company, not a person
         ("2021年政府工作报告拟安排地方政府专项债券多少？", "amount"),
         ("赤字率多少？", "share"),
