@@ -413,6 +413,28 @@ def issue_date(
     return Draft("answer", text, citations, "date", [], feats, 1.0)
 
 
+def _whole_passage(
+    kind: AnswerType, chosen: list[Scored], units: Sequence[Unit], max_chars: int
+) -> list[Scored]:
+    """The quotes to show: a passage short enough to read whole (a reply, a record, one
+    clause of a notice) is shown whole when the answer quotes part of it and asks neither a
+    typed figure nor a list — cutting a 150-character reply after its second sentence loses
+    its conditions.
+    What is decided (the verdict, the features) reads the chosen quotes only.
+    """
+    # a list or a mechanism is its items, each cited, and nothing past them
+    if kind.checkable or kind.name in ("list", "mechanism") or not chosen:
+        return chosen
+    hit = chosen[0].hit_index
+    own = [u for u in units if u.hit_index == hit]
+    if not own or sum(len(u.text) for u in own) > max_chars:
+        return chosen
+    have = {(c.hit_index, c.start) for c in chosen}
+    return list(chosen) + [
+        Scored(u, 0.0, 0.0, 0.0, 0.0) for u in own if (u.hit_index, u.start) not in have
+    ]
+
+
 def answer_offline(
     question: str,
     hits: Sequence,
@@ -440,7 +462,9 @@ def answer_offline(
     if dated is not None:
         return dated
     chosen, whole = _choose(question, kind, hits, units, scored, terms, library, max_chars)
-    text, citations = compose(chosen, hits, max_chars, whole)
+    text, citations = compose(
+        _whole_passage(kind, chosen, units, max_chars), hits, max_chars, whole
+    )
     lead = (
         min(chosen, key=lambda c: reading_order(c, hits)).hit_index
         if chosen
