@@ -5,7 +5,8 @@ question of the split is searched once: the first runs (dense, BM25, fields, nam
 ``HybridRetriever.first_runs``, with the service's implied filters) and the best-sentence
 score of every candidate they bring. Each fusion setting of the grid then re-fuses those
 runs in memory (RRF with its constant k, or score-normalised CombSUM; a weight per run; the
-named-year run at the fixed ``--year-weight``, default 2, as the settings have it) and
+named-year and named-kind runs at the fixed ``--year-weight`` and ``--kind-weight``, default
+2 each, as the settings have them) and
 is scored by MRR@10 and Hit@5 per pair, relevance judged as ``policyqa eval`` judges it
 (gold document and a gold answer string). Near-duplicate collapsing is left out here.
 
@@ -70,6 +71,7 @@ def collect(qa: PolicyQA, set_path: Path, split: str, field_boost: float) -> lis
             fields_weight=1.0,
             place_weight=1.0,
             year_weight=1.0,
+            kind_weight=1.0,
             field_boost=field_boost,
         )
         runs = retriever.first_runs(query)
@@ -88,12 +90,12 @@ def collect(qa: PolicyQA, set_path: Path, split: str, field_boost: float) -> lis
 
 
 def ranking(
-    q: Question, s: Setting, sentence_candidates: int, year_weight: float = 0.0
+    q: Question, s: Setting, sentence_candidates: int, fixed: tuple[float, float] = (0.0, 0.0)
 ) -> list[str]:
     """The top ``DEPTH`` chunk ids under setting ``s`` (as ``HybridRetriever`` ranks them),
-    the named-year run fused at the fixed ``year_weight`` (not part of the grid)."""
-    runs = [*(q.runs[n] for n in FIRST), q.runs.get("year", [])]
-    first = (*s.weights[:4], year_weight)
+    the named-year and named-kind runs fused at the ``fixed`` weights (not part of the grid)."""
+    runs = [*(q.runs[n] for n in FIRST), q.runs.get("year", []), q.runs.get("kind", [])]
+    first = (*s.weights[:4], *fixed)
     fused = fuse(runs, first, s.method, s.k)
     if s.weights[4] and sentence_candidates:
         top = [cid for cid, _ in fused[:sentence_candidates]]
@@ -105,12 +107,15 @@ def ranking(
 
 
 def score(
-    questions: list[Question], s: Setting, sentence_candidates: int, year_weight: float = 0.0
+    questions: list[Question],
+    s: Setting,
+    sentence_candidates: int,
+    fixed: tuple[float, float] = (0.0, 0.0),
 ) -> tuple[float, float]:
     """(MRR@10, Hit@5) of setting ``s`` over the questions."""
     rr, hit5 = [], []
     for q in questions:
-        ranked = ranking(q, s, sentence_candidates, year_weight)
+        ranked = ranking(q, s, sentence_candidates, fixed)
         first = next((i for i, cid in enumerate(ranked, 1) if cid in q.relevant), None)
         rr.append(1 / first if first else 0.0)
         hit5.append(1.0 if first and first <= 5 else 0.0)
@@ -168,6 +173,9 @@ def main() -> None:
     ap.add_argument(
         "--year-weight", type=float, default=2.0, help="named-year run, fixed (0 = off)"
     )
+    ap.add_argument(
+        "--kind-weight", type=float, default=2.0, help="named-kind run, fixed (0 = off)"
+    )
     args = ap.parse_args()
     data, names = [], []
     for pair in args.pair:
@@ -175,10 +183,11 @@ def main() -> None:
         qa = PolicyQA(Settings(index_dir=Path(index_dir)))
         data.append(collect(qa, Path(set_path), args.split, args.field_boost))
         names.append(f"{Path(index_dir).name} × {Path(set_path).stem} ({len(data[-1])})")
+    fixed = (args.year_weight, args.kind_weight)
     settings = grid()
     baseline = Setting("rrf", 5, (1.0, 3.0, 0.0, 0.0, 0.0))
     table = {
-        s: [score(q, s, args.sentence_candidates, args.year_weight) for q in data]
+        s: [score(q, s, args.sentence_candidates, fixed) for q in data]
         for s in [*settings, baseline]
     }
     chosen, regret = choose(table)
@@ -197,7 +206,7 @@ def main() -> None:
     around = neighbours(chosen, baseline)
     for _, s in around:
         if s not in table:
-            table[s] = [score(q, s, args.sentence_candidates, args.year_weight) for q in data]
+            table[s] = [score(q, s, args.sentence_candidates, fixed) for q in data]
     _print_table(names, around, table)
 
 
