@@ -653,6 +653,30 @@ def test_a_short_passage_is_shown_whole(corpus_qa: PolicyQA):
     assert "闫小杏" in b.text and "责任单位" not in b.text, b.text
 
 
+def test_who_a_document_went_to_is_read_off_its_addressee_and_distribution_lines(
+    corpus_qa: PolicyQA,
+):
+    """The distribution line closes the document, in a chunk no search for the question
+    brings: it is read off the document itself, like the issue date."""
+    from rag.answering.issued import addressee_lines, asks_recipients
+
+    assert asks_recipients("郑州这份文件还抄给了哪些政法机关？")
+    assert asks_recipients("焦作那篇材料是发给哪些单位的？")
+    assert not asks_recipients("汝州今年下发了哪些文件？")  # what was sent, not to whom
+    closing = (
+        "着力营造保障有力的招商后续服务。\n2018年2月13日\n主办：市商务局\n"
+        "抄送：市委各部门，郑州警备区。\n市人大常委会办公厅，市政协办公厅，市法院，市检察院。\n"
+        "郑州市人民政府办公厅\n2018年2月13日印发"
+    )
+    assert [line for _, _, line in addressee_lines([closing])] == [
+        "抄送：市委各部门，郑州警备区。",
+        "市人大常委会办公厅，市政协办公厅，市法院，市检察院。",
+    ]
+    a = corpus_qa.ask("焦作那篇材料是发给哪些单位的？")
+    assert a.answered and "厅机关各处室" in a.text and "航空港区商务主管部门" in a.text, a.text
+    assert all(c.quote in corpus_qa.stored_texts([c.chunk_id])[c.chunk_id] for c in a.citations)
+
+
 def test_a_place_question_wants_a_place_of_the_level_it_asks():
     asked = "汝州驻地招商分局在上海的办公点设在哪个区？"
     assert not holds("place", "各招商分局分别在上海、浙江、福建、广东等30余地市开展招商", asked)

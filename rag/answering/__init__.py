@@ -23,7 +23,14 @@ import numpy as np
 from rag.answering import lists, select
 from rag.answering.compose import LIST_BUDGET, compose, reading_order
 from rag.answering.evidence import Scored, Term, hard_entities, question_terms, score_units
-from rag.answering.issued import asks_issue_date, asks_issuer, date_lines, names_issuer
+from rag.answering.issued import (
+    addressee_lines,
+    asks_issue_date,
+    asks_issuer,
+    asks_recipients,
+    date_lines,
+    names_issuer,
+)
 from rag.answering.refusal import (
     FEATURES,
     RefusalModel,
@@ -390,14 +397,19 @@ def issue_date(
     questions, for a document without such lines, or when the question names what the document
     is not about (then the question is answered as any other).
     """
-    if not (asks_issue_date(question) or asks_issuer(question)) or library.document is None:
+    recipients = asks_recipients(question)
+    if (
+        not (recipients or asks_issue_date(question) or asks_issuer(question))
+        or library.document is None
+    ):
         return None
     lead = scored[0].hit_index
     if missing_names(question, hits, lead):
         return None
     chunks = library.document(hits[lead])
-    lines = date_lines([c.text for c in chunks], question)
-    if not lines or (asks_issuer(question) and not names_issuer(lines)):
+    texts = [c.text for c in chunks]
+    lines = addressee_lines(texts) if recipients else date_lines(texts, question)
+    if not lines or (not recipients and asks_issuer(question) and not names_issuer(lines)):
         return None
     hits = list(hits)
     at: dict[int, int] = {}
@@ -410,7 +422,7 @@ def issue_date(
         chosen.append(Scored(Unit(at[i], off, line, ""), 0.0, 0.0, 0.0, 0.0))
     text, citations = compose(chosen, hits, max_chars)
     feats = features_of(question, kind, hits, scored, chosen, terms, at[lines[0][0]])
-    return Draft("answer", text, citations, "date", [], feats, 1.0)
+    return Draft("answer", text, citations, "unit" if recipients else "date", [], feats, 1.0)
 
 
 def _whole_passage(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.answering.units import is_fragment
+from rag.answering.units import is_addressee_line, is_fragment
 
 # the document as the thing asked about, and its issuing: "这份材料…出的", "通知…印发", "发文日期"
 _DOCUMENT = r"通知|文件|意见|办法|方案|规定|细则|决定|公告|通告|材料|文章|报告|参阅|简报|稿子|这份|那份|该文|这篇|那篇|此文|本文"
@@ -55,6 +55,49 @@ def asks_issuer(question: str) -> bool:
     """Whether the question asks who issued the document itself ("这份意见是哪个机关印发的？")."""
     own = re.sub(r"（[^）]*）", "", question)
     return bool(_ASKS_ISSUER.search(own))
+
+
+_ASKS_RECIPIENTS = re.compile(
+    r"(?:发给|印发给|发到|发至|下发给|下发到|抄送|抄给|主送|送达|分送)[^，。？?]{0,8}(?:哪|谁|什么)|"
+    r"哪些单位参考|(?:发|送)给谁|发文对象|主送(?:单位|机关)"
+)
+
+
+def asks_recipients(question: str) -> bool:
+    """Whether the question asks who the document went to ("还抄给了哪些政法机关？"), not what
+    was sent ("下发了哪些文件")."""
+    own = re.sub(r"（[^）]*）", "", question)
+    return bool(_ASKS_RECIPIENTS.search(own))
+
+
+def addressee_lines(chunks: Sequence[str]) -> list[tuple[int, int, str]]:
+    """A document's addressee and distribution lines, as (chunk index, offset, line): the
+    header's ("各县（市）区人民政府，…各有关单位：") and the closing's ("抄送：…", "发：…"), with
+    the lines a closing list runs on to ("市人大常委会办公厅，市政协办公厅，市法院，市检察院。").
+    """
+    out: list[tuple[int, int, str]] = []
+    last = len(chunks) - 1
+    for i in dict.fromkeys((0, last)) if chunks else ():
+        lines = _lines(chunks[i])
+        if i == 0 and i != last:
+            lines = lines[:HEAD_LINES]
+        j = 0
+        while j < len(lines):
+            off, line = lines[j]
+            j += 1
+            if not is_addressee_line(line):
+                continue
+            out.append((i, off, line))
+            while line[-1] not in "：:" and j < len(lines) and _runs_on(lines[j][1]):
+                out.append((i, *lines[j]))
+                j += 1
+    return out
+
+
+def _runs_on(line: str) -> bool:
+    """A line that continues a list of recipients: names of bodies, each short, no date."""
+    parts = [p for p in re.split(r"[，,、。；;]", line) if p]
+    return len(parts) >= 2 and all(len(p) <= 14 for p in parts) and not DATE.search(line)
 
 
 def names_issuer(lines: Sequence[tuple[int, int, str]]) -> bool:

@@ -122,7 +122,7 @@ def embedding_text(unit: Unit) -> str:
 # the addressees of a notice ("各县（市）区人民政府，市人民政府各部门，各有关单位：") and its
 # copy line ("抄送：市委各部门，…"): who received it, which answers no other question
 _ADDRESSEES = re.compile(
-    r"^(?:抄送[：:].*|(?:[^。；！？]{0,30}(?:人民政府|管委会|各部门|各有关单位|各单位|各处室|各委办局|"
+    r"^(?:(?:抄送|分送|主送|发)[：:].*|(?:[^。；！？]{0,30}(?:人民政府|管委会|各部门|各有关单位|各单位|各处室|各委办局|"
     r"各直属机构|主管部门)[，、]?){2,}[^。；！？]{0,20}[：:]\s*)$"
 )
 # a question about who a document went to
