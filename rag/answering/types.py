@@ -65,6 +65,11 @@ FIGURES = frozenset(
 _POST = r"(?:常务)?副?(?:书记|市长|省长|县长|区长|主任|局长|厅长|部长|主席|秘书长|处长|科长|股长|所长|站长|队长|院长|经理)"
 _COUNT_UNITS = "个家项名人次批条所座户处位类种支场期轮列趟架艘辆台套件栋幢间层笔份"
 
+# local governments answer for work too: "各县（市、区）、开发区要…编制出全市靶向项目库"
+_LOCAL = re.compile(r"开发区|产业集聚区|各(?:县|区|市|乡镇)|县（市、?区）")
+# the posts a who-question names ("组长是谁", "牵头领导由谁担任")
+_ASKED_POSTS = "组长|负责人|局长|主任|书记|市长|省长|主席|董事长|总经理|领导|联络员"
+
 TYPES: tuple[AnswerType, ...] = (
     AnswerType(
         # a telephone, a hotline, a website, an e-mail or a street address: "打哪个热线", "在哪个网站查"
@@ -194,7 +199,7 @@ TYPES: tuple[AnswerType, ...] = (
         "person",
         "人员",
         re.compile(
-            r"(?:组长|负责人|局长|主任|书记|市长|省长|主席|董事长|总经理|领导|联络员)[^，。？?]{0,3}(?:是谁|由谁|是哪位|谁)|"
+            rf"(?:{_ASKED_POSTS})[^，。？?]{{0,3}}(?:是谁|由谁|是哪位|谁)|"
             r"由谁担任|谁担任|由谁当|谁(?:来)?当|谁任|哪位|叫什么名字|(?<!单位)(?<!部门)(?<!机构)是谁(?!家)"
         ),
         re.compile(_NAME + "|" + _POST),
@@ -208,10 +213,9 @@ TYPES: tuple[AnswerType, ...] = (
             # an agent asked with 谁 or 哪里: "由谁来审定", "要报哪里审批", "向哪里报告"
             r"由谁|谁来|(?:报|送|交|报送|上报|提交|呈报)(?:给|到|至)?哪里|向哪里|哪里(?:审批|批准|审定|认定|受理)"
         ),
-        # local governments answer for work too: "各县（市、区）、开发区要…编制出全市靶向项目库"
         re.compile(
             r"[局委办厅部院所行会社]|中心|公司|集团|政府|单位|部门|机构|管委会|平台|"
-            r"开发区|产业集聚区|各(?:县|区|市|乡镇)|县（市、?区）"
+            + _LOCAL.pattern
         ),
     ),
     AnswerType(
@@ -342,7 +346,6 @@ _AGENTS = ("unit", "person")
 _AGENCY = re.compile(
     r"(?:局|厅|委|办|研究院|研究所|中心|公司|集团|政府|管委会|协会|商会|委员会|银行|部门)$"
 )
-_LOCAL = re.compile(r"开发区|产业集聚区|各(?:县|区|市|乡镇)|县（市、?区）")
 
 
 def names_agency(text: str, local: bool = True) -> bool:
@@ -358,7 +361,7 @@ def names_agency(text: str, local: bool = True) -> bool:
 
 # a 谁 that names no person's post or name: "是谁负责", "谁出面牵头" (not "组长是谁", "哪位")
 _BARE_WHO = re.compile(
-    r"^(?!.*(?:组长|负责人|局长|主任|书记|市长|省长|主席|董事长|总经理|领导|联络员|哪位|名字|同志))"
+    rf"^(?!.*(?:{_ASKED_POSTS}|哪位|名字|同志))"
     r".*(?:是谁|由谁|谁)(?!家)"
 )
 
