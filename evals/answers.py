@@ -1,7 +1,11 @@
 """Answer quality by split, on whatever index ``POLICYQA_INDEX_DIR`` names.
 
-    POLICYQA_INDEX_DIR=.policyqa .venv/bin/python evals/answers.py evals/sets/*.jsonl --split dev
-    POLICYQA_INDEX_DIR=.policyqa-eval .venv/bin/python evals/answers.py evals/sets/*.jsonl --split test
+    SETS="evals/sets/staff_qa.jsonl evals/sets/policy_qa.jsonl"
+    POLICYQA_INDEX_DIR=.policyqa .venv/bin/python evals/answers.py $SETS --split dev
+    POLICYQA_INDEX_DIR=.policyqa-eval .venv/bin/python evals/answers.py $SETS --split test
+
+(``evals/sets/pending_*.jsonl`` is a batch kept blind for the next round's first contact:
+not part of the runs until then.)
 
 For each set it asks every question of the split (``PolicyQA.ask`` with the question's
 history) and prints the answer metrics of ``rag.evaluation.scoring.answer_metrics`` — accuracy
