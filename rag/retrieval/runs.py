@@ -204,11 +204,11 @@ def _years(query: str) -> list[tuple[int, int]]:
             year = int("".join(_CN_YEAR_DIGIT[c] for c in m.group(2)))
         found.append((m.start(), year, m.end()))
     for m in _NPC_SESSION.finditer(query):
-        term, session = _cn_small(m.group(1)), _cn_small(m.group(2))
+        term, session = _cn_number(m.group(1)), _cn_number(m.group(2))
         first = _NPC_FIRST_YEAR.get(term, 1978 + 5 * (term - 5))
         found.append((m.start(), first + session - 1, m.end()))
     for m in _PLAN_YEAR.finditer(query):
-        plan = 10 if m.group(1) == "十" else _cn_small(m.group(1))
+        plan = 10 if m.group(1) == "十" else _cn_number(m.group(1))
         start = {1: 1953, 2: 1958}.get(plan, 1966 + 5 * (plan - 3))
         found.append((m.start(), start if m.group(2) else start + 4, m.end()))
     for m in _ANNIVERSARY.finditer(query):
@@ -232,15 +232,6 @@ def _cn_number(s: str) -> int:
             head, _, s = s.partition(unit)
             total += (digits.index(head) + 1 if head else 1) * size
     return total + (digits.index(s) + 1 if s and s in digits else 0)
-
-
-def _cn_small(s: str) -> int:
-    """A Chinese numeral below 100 written without 零: "七" → 7, "十" → 10, "十四" → 14."""
-    digits = "一二三四五六七八九"
-    if "十" not in s:
-        return digits.index(s) + 1
-    tens, _, ones = s.partition("十")
-    return (digits.index(tens) + 1 if tens else 1) * 10 + (digits.index(ones) + 1 if ones else 0)
 
 
 def named_issuers(query: str, issuers: Sequence[str]) -> list[str]:
