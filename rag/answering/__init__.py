@@ -383,7 +383,7 @@ def features_of(
     }
 
 
-def issue_date(
+def document_lines(
     question: str,
     kind: AnswerType,
     hits: list,
@@ -392,10 +392,11 @@ def issue_date(
     library: Library,
     max_chars: int,
 ) -> Draft | None:
-    """ "那份通知是哪天印发的？", "…是哪个机关印发的？": the dated closing (or opening) lines of
-    the best evidence's document, quoted and cited (``rag.answering.issued``); None for other
-    questions, for a document without such lines, or when the question names what the document
-    is not about (then the question is answered as any other).
+    """ "那份通知是哪天印发的？", "…是哪个机关印发的？", "…还抄给了哪些单位？": the dated closing
+    (or opening) lines, or the addressee and distribution lines, of the best evidence's
+    document, quoted and cited (``rag.answering.issued``); None for other questions, for a
+    document without such lines, or when the question names what the document is not about
+    (then the question is answered as any other).
     """
     recipients = asks_recipients(question)
     if (
@@ -470,9 +471,9 @@ def answer_offline(
     scored = score_units(question, units, hits, terms, meaning, kind)
     if not scored:
         return Draft("refuse", "", [], kind.name, missing_names(question, hits, 0))
-    dated = issue_date(question, kind, hits, scored, terms, library, max_chars)
-    if dated is not None:
-        return dated
+    read = document_lines(question, kind, hits, scored, terms, library, max_chars)
+    if read is not None:
+        return read
     chosen, whole = _choose(question, kind, hits, units, scored, terms, library, max_chars)
     text, citations = compose(
         _whole_passage(kind, chosen, units, max_chars), hits, max_chars, whole
