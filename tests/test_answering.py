@@ -246,6 +246,14 @@ def test_figures_of_other_measures_and_dates_of_the_year_are_told_apart():
     # the counted noun ends where the verb begins ("多少个部门去落实" counts 部门, under any name)
     assert holds("count", "分解至32个相关职能单位", "目标分给了多少个部门去落实？")
     assert not holds("count", "分解至32个项目", "目标分给了多少个部门去落实？")
+    # what is counted is the noun run after the measure word ("几家企业表态…" counts 企业);
+    # a verb right after it ("几个作为主攻对象") names nothing to count
+    assert holds("count", "已与10家汽车装备加工企业达成了入驻意向", "有几家企业表态要进驻了？")
+    assert holds("count", "确定重点项目31个", "最后挑出几个作为主攻对象？")
+    assert not holds("count", "设立3个联络处", "设了几个办事处？")
+    # a fraction is a share ("占全年多少" ← "不少于1/4时间"); a date written with slashes is not
+    assert holds("share", "全年外出实质招商要不少于1/4时间")
+    assert not holds("share", "于2020/3/12印发")
     # "年初" answers "什么时候"
     assert holds("date", "各县（市、区）、开发区年初要对招商引资工作进行专题研究")
 
@@ -369,6 +377,25 @@ def test_a_place_a_document_speaks_of_is_not_taken_for_its_owner():
     asked = "张家口是怎么做的？（这份材料提到城市出台了科技招商专项实施方案）"
     assert missing_names(asked, [material], 0) == []
     assert missing_names("张家口对科技招商顾问的补贴标准是多少？", [material], 0) == ["张家口"]
+
+
+def test_a_province_is_named_by_the_regional_bloc_it_belongs_to():
+    """ "往广东那边" is answered by what 郑州's notice (a document of 河南) says of 珠三角 — not
+    refused for want of the word 广东; a province of no bloc the passage names still is."""
+    from rag.lexicon.places import blocs_of, named_in
+
+    delta = Passage(
+        "在珠三角地区要重点利用南部沿海地区产业转移机会，突出电子信息、生物医药类项目。",
+        title="郑州市人民政府关于进一步加强招商引资工作的意见",
+        region="河南省郑州市",
+    )
+    library = Library(idf=lambda w: 2.0)
+    draft = answer_offline("郑州往广东那边去拉项目，主要盯哪几类？", [delta], library)
+    assert draft.verdict != "refuse" and "电子信息" in draft.text, (draft.missing, draft.text)
+    draft = answer_offline("郑州往四川那边去拉项目，主要盯哪几类？", [delta], library)
+    assert draft.verdict == "refuse" and draft.missing == ["四川"]
+    assert "珠三角" in blocs_of("广东省") and blocs_of("焦作") == ["中原城市群"]
+    assert named_in("深圳市", "在珠三角地区") and not named_in("成都", "在珠三角地区")
 
 
 def test_a_question_word_before_a_programme_word_names_no_programme():

@@ -6,8 +6,8 @@ named part are its items."""
 from __future__ import annotations
 
 from rag.answering import Library, answer_offline
-from rag.answering.evidence import Scored, Term, question_terms
-from rag.answering.lists import enclosing, list_items, mechanism, section_items
+from rag.answering.evidence import Scored, Term, numbered, question_terms
+from rag.answering.lists import enclosing, enumeration, list_items, mechanism, section_items
 from rag.answering.types import asks_procedure
 from rag.answering.units import Unit
 from rag.service import PolicyQA
@@ -319,3 +319,31 @@ def test_a_how_question_reads_on_over_the_paragraphs_that_follow():
     hit = Passage(text, "", title="卫生健康委答复", doc_id="faq", chunk_id="faq::0")
     draft = answer_offline("普通人应该如何预防禽流感？", [hit], Library(idf=lambda w: 2.0))
     assert "煮熟煮透" in draft.text and "活禽市场" in draft.text and "及时就医" in draft.text
+
+
+def test_a_list_called_by_another_name_is_found_by_its_count():
+    """The question says 毛病 where the lead-in says 弊病: the five items are still the answer,
+    because the lead-in counts five as the question does; a count that differs is no match."""
+    hit = Passage(ILLS, ILLS_TITLE)
+    draft = answer_offline("招商环境那五个毛病都有哪些？", [hit], Library(idf=lambda w: 2.0))
+    assert draft.verdict == "answer", draft.text
+    for head in ("新官不理旧账", "招商不重安商", "寻租不讲服务", "竞争机制不强", "土地管理不严"):
+        assert head in draft.text, (head, draft.text)
+    terms = question_terms("招商环境那三个毛病都有哪些？", lambda w: 2.0)
+    best = _at(0, hit, "一是新官不理旧账。")
+    assert enumeration("招商环境那三个毛病都有哪些？", [hit], [best], terms, None) == []
+
+
+def test_a_numbered_item_is_answered_with_that_item_even_in_a_follow_up():
+    """ "排第二的一条" asks item 2 — not item 1, which the question it follows (carried in
+    brackets by the rewriter) asked for."""
+    hit = Passage(REFORMS, "2.招商引资要做好“五改”")
+    draft = answer_offline(
+        "排第二的一条讲的是啥？（改进招商的五处改进，第一条是啥）",
+        [hit],
+        Library(idf=lambda w: 2.0),
+    )
+    assert "二要改“你出资我获利”为“双方互利共赢”" in draft.text, draft.text
+    assert "一要改坐等上门" not in draft.text and "三要改" not in draft.text
+    assert numbered("第四改讲的是什么？") == 4 and numbered("排第二的那一条呢？") == 2
+    assert numbered("一共有几条？（第一条是啥）") is None

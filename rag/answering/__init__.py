@@ -22,7 +22,14 @@ import numpy as np
 
 from rag.answering import lists, select
 from rag.answering.compose import LIST_BUDGET, compose, reading_order
-from rag.answering.evidence import Scored, Term, hard_entities, question_terms, score_units
+from rag.answering.evidence import (
+    Scored,
+    Term,
+    hard_entities,
+    numbered,
+    question_terms,
+    score_units,
+)
 from rag.answering.issued import (
     addressee_lines,
     asks_issue_date,
@@ -180,6 +187,12 @@ def _choose(
         )
         if parts:
             return parts, False
+    n = numbered(question)
+    if n and not listing and kind.name != "mechanism":
+        # "第二条讲的是啥": the numbered item of the enumeration the question is about
+        chosen = lists.numbered_item(hits, scored, terms, n)
+        if chosen:
+            return chosen, False
     if listing or kind.name == "mechanism":
         chosen = lists.enumeration(question, hits, scored, terms, library.following)
         if (

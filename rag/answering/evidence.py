@@ -39,7 +39,7 @@ import numpy as np
 
 from rag.answering.types import AnswerType, holds
 from rag.answering.units import Unit
-from rag.lexicon.places import find_places, place_level
+from rag.lexicon.places import find_places, named_in, place_level
 from rag.retrieval.query import Synonyms, normalize_query, number_variants
 from rag.store.bm25 import STOPWORDS
 
@@ -49,7 +49,19 @@ QUESTION_NOISE = frozenset(
     "一般 到底 究竟 能否 可以 需要 应该 得 要 吗 呢 啊 呀 吧 回事 怎么回事 咋 咋样 是怎么 样子 "
     "里头 里面 那些 这些 当中 之类 都有 哪几 几样 啥".split()
 )
-_ORDINAL = re.compile(r"第([一二三四五六七八九十])[改条项点个是要]")
+# "第二条", "第四改", "排第二的那一条"
+_ORDINAL = re.compile(
+    r"第([一二三四五六七八九十])(?:[改条项点个是要]|(?=的?(?:那|这)?一?[改条项点个]))"
+)
+
+
+def numbered(question: str) -> int | None:
+    """The number of the item the question itself (not the context a follow-up carries in
+    brackets) asks for: numbered("排第二的一条讲的是啥？（…第一条是啥）") → 2."""
+    m = _ORDINAL.search(re.sub(r"（[^）]*）", "", question))
+    return "一二三四五六七八九十".index(m.group(1)) + 1 if m else None
+
+
 _SHORTHAND = re.compile(r"[\da-z]+(?:[+＋][\da-z]+)+")
 _CONTENT = re.compile(r"[\u4e00-\u9fff\dA-Za-z]")
 GROUP = re.compile(r"招商[一二三四五六七八九十\d]+组")
@@ -130,11 +142,16 @@ def question_terms(
         alts = tuple(synonyms.alternatives(w) if synonyms else ()) + tuple(number_variants(w))
         weight = max([idf(w)] + [idf(a) for a in alts if " " not in a])
         terms[w] = Term(w, alts, weight)
-    # "第四改" is written "四要改…", "四是…", "（四）…" in the item itself
+    # "第四改" is written "四要改…", "四是…", "（四）…" in the item itself; a follow-up's own
+    # ordinal replaces the one of the question it follows, carried in brackets ("排第二的一条
+    # 讲的是啥？（…第一条是啥）" asks item 2)
+    own = re.sub(r"（[^）]*）", lambda b: "（" + " " * (len(b.group(0)) - 2) + "）", q)
     for m in _ORDINAL.finditer(q):
         n = m.group(1)
         for w in [w for w in terms if w in q[m.start() : m.end() + 2]]:
             del terms[w]
+        if own[m.start()] == " " and _ORDINAL.search(own):
+            continue
         terms[m.group(0)] = Term(
             m.group(0),
             (f"{n}要", f"{n}是", f"（{n}）", f"{n}、"),
@@ -261,7 +278,7 @@ def unit_features(
     ]
     hard = hard_entities(question)
     levels = {place_level(e) for e in hard}
-    ordinal = _ORDINAL.search(question)
+    ordinal = _ORDINAL.search(re.sub(r"（[^）]*）", "", question)) or _ORDINAL.search(question)
     item_n = (
         re.compile(
             rf"^(?:{ordinal.group(1)}[是要]|[（(]{ordinal.group(1)}[）)]|{ordinal.group(1)}、)"
@@ -273,7 +290,7 @@ def unit_features(
     rel = _rescale(sims)
     best = float(sims.max()) if len(sims) else 0.0
     pools = {i: f"{h.title} {h.section_path} {h.region} {h.text}" for i, h in enumerate(hits)}
-    consistent = {i: all(core(e) in pool for e in hard) for i, pool in pools.items()}
+    consistent = {i: all(named_in(e, pool) for e in hard) for i, pool in pools.items()}
     pairs = question_bigrams(question)
     order = np.empty(len(units), dtype=int)
     order[np.argsort(-sims, kind="stable")] = np.arange(len(units))
@@ -282,7 +299,7 @@ def unit_features(
         hit = hits[u.hit_index]
         context = f"{hit.title} {hit.section_path}"
         names = 0.0
-        if hard and any(core(e) in u.text for e in hard):
+        if hard and any(named_in(e, u.text) for e in hard):
             others = {core(p) for p in find_places(u.text) if place_level(p) in levels} - {
                 core(e) for e in hard
             }

@@ -24,7 +24,7 @@ from typing import Any
 
 from rag.answer import sentences
 from rag.answering.evidence import Scored, Term, main_weight, weight
-from rag.answering.types import asks_procedure
+from rag.answering.types import asks_procedure, small_number
 from rag.answering.units import Unit, section_label, squash
 
 ENUM = re.compile(
@@ -136,7 +136,7 @@ def enumeration(
                 _scored(s.hit_index, off, sent, terms, total)
                 for off, sent in _item_sentences(hit.text, items, one)
             ]
-        if not topical or (noun and noun[-2:] not in intro):
+        if not topical or (noun and noun[-2:] not in intro and not _counted(question, intro)):
             continue
         chosen = [_scored(s.hit_index, off, sent, terms, total) for off, sent in items]
         tail = hit.text[items[-1][0] :]
@@ -149,6 +149,54 @@ def enumeration(
                 hits.append(nxt)
                 chosen += [_scored(len(hits) - 1, off, sent, terms, total) for off, sent in more]
         return chosen
+    return []
+
+
+_COUNTED = re.compile(r"([二三四五六七八九十两]|\d{1,2})(?:个|项|类|条|张|种|大|件)")
+
+
+def _counted(question: str, intro: str) -> bool:
+    """Whether the lead-in counts its items as the question counts what it lists, when the
+    question calls them by another name: "那五个毛病都有哪些" against "存在“五大弊病”：一是…"."""
+    m = _COUNTED.search(question)
+    if not m:
+        return False
+    n = small_number(m.group(1))
+    return n is not None and any(small_number(c) == n for c in _COUNTED.findall(intro))
+
+
+def numbered_item(
+    hits: list, scored: Sequence[Scored], terms: Sequence[Term], n: int
+) -> list[Scored]:
+    """Item ``n`` of the enumeration among the best-scored passages whose lead-in carries the
+    question's main term ("改进招商的五改，排第二的一条讲的是啥" → "二要改…" and the sentences of
+    its item), else []. The item must be written with its number ("二要", "二是", "（二）", "2.")."""
+    if not terms or n < 1:
+        return []
+    total = sum(t.weight for t in terms) or 1.0
+    top = main_weight(terms, " ".join(f"{h.title} {h.section_path} {h.text}" for h in hits))
+    seen: set[int] = set()
+    for s in scored[:4]:
+        if s.hit_index in seen:
+            continue
+        seen.add(s.hit_index)
+        hit = hits[s.hit_index]
+        items = list_items(hit.text, hit.section_path)
+        if len(items) < n:
+            continue
+        intro = hit.section_path + hit.title + hit.text[: items[0][0]]
+        key = max(terms, key=lambda t: t.weight * t.found_in(intro))
+        marker = re.match(r"[（(]?([一二三四五六七八九十]+|\d+)", items[n - 1][1])
+        if (
+            key.found_in(intro)
+            and key.weight >= 0.5 * top
+            and marker
+            and small_number(marker.group(1)) == n
+        ):
+            return [
+                _scored(s.hit_index, off, sent, terms, total)
+                for off, sent in _item_sentences(hit.text, items, n - 1)
+            ]
     return []
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from rag.answering.evidence import GROUP, Term, core
 from rag.answering.types import holds, names_agency
-from rag.lexicon.places import find_places, place_level
+from rag.lexicon.places import find_places, named_in, place_level
 
 MODEL_FILE = Path(__file__).resolve().parent.parent / "data" / "refusal_model.json"
 FEATURES = ("meaning_unit", "meaning_passage", "words_quote", "words_passage")
@@ -120,7 +120,7 @@ def _programmes(question: str) -> list[tuple[str, str]]:
 
 
 def _names_place(hit: object, place: str) -> bool:
-    return core(place) in f"{hit.title} {hit.region} {hit.section_path} {hit.text}"  # type: ignore[attr-defined]
+    return named_in(place, f"{hit.title} {hit.region} {hit.section_path} {hit.text}")  # type: ignore[attr-defined]
 
 
 def place_consistent(question: str, hits: Sequence) -> set[int]:
@@ -228,7 +228,7 @@ def missing_names(
         if owners and core(places[0]) not in owners:
             missing.append(places[0])
     for place in places:
-        if core(place) in doc_pool or place in missing:
+        if named_in(place, doc_pool) or place in missing:
             continue
         level = place_level(place)
         others = {
@@ -238,7 +238,7 @@ def missing_names(
         }
         if (
             others - {core(place)}
-            or core(place) not in pool
+            or not named_in(place, pool)
             and head.region
             and place_level(head.region) == level
         ):

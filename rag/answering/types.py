@@ -170,7 +170,13 @@ TYPES: tuple[AnswerType, ...] = (
             r"涨幅|增幅|增速|多少个百分点|"
             r"率[^，。？?]{0,8}多少"  # "赤字率多少", "失业率目标是多少"
         ),
-        re.compile(r"\d+(?:\.\d+)?%|百分之|分之|" + _NUMERAL + r"成|百分点|" + _NUMERAL + r"倍"),
+        re.compile(
+            r"\d+(?:\.\d+)?%|百分之|分之|(?<![\d./])\d{1,3}/\d{1,3}(?![\d/])|"  # "1/4", not a date "2020/3/1"
+            + _NUMERAL
+            + r"成|百分点|"
+            + _NUMERAL
+            + r"倍"
+        ),
     ),
     AnswerType(
         # what follows a breach: "达不到会受到什么处罚" is answered by a sentence that says so
@@ -405,7 +411,7 @@ def unlisted(question: str, quotes: list[str]) -> bool:
     )
     if not m:
         return False
-    n = _small_number(m.group(1))
+    n = small_number(m.group(1))
     if n is None:
         return False
     need = min(n, 5)  # a long list is enumerated when at least five of its items are quoted
@@ -417,7 +423,7 @@ def unlisted(question: str, quotes: list[str]) -> bool:
     return widest < need
 
 
-def _small_number(s: str) -> int | None:
+def small_number(s: str) -> int | None:
     """ "五" → 5, "十二" → 12, "7" → 7; None for anything larger or odd."""
     if s.isdigit():
         return int(s)
@@ -462,9 +468,23 @@ def holds_count(question: str, text: str) -> bool:
     measure = f"[{_COUNT_UNITS}只]" if m.group(1) == "个" else m.group(1)
     if not re.search(_NUMERAL + _NUM_UNIT + f"(?:{measure}|大)", text):
         return False
-    # the noun ends where a verb or particle begins: "多少个部门去落实" counts 部门
-    noun = re.split(r"[的了呢吗？?，,去来在要把给和与是被让用做]", m.group(2))[0][-2:]
-    if len(noun) < 2:
+    nouns = _counted_nouns(m.group(2))
+    if not nouns:
         return True
     # units of government are counted under any of their names ("多少个部门" ← "32个相关职能单位")
-    return noun in text or (noun in _BODIES and any(b in text for b in _BODIES))
+    return any(n in text or (n in _BODIES and any(b in text for b in _BODIES)) for n in nouns)
+
+
+def _counted_nouns(after: str) -> list[str]:
+    """The nouns right after a count's measure word, each by its last two characters — the
+    run ends at the first word that is no noun:
+    "企业表态要进驻" → ["企业", "表态"]; "部门去落实" → ["部门"]; "作为主攻对象" → [] (a verb
+    first: what is counted is not named)."""
+    import rjieba
+
+    out = []
+    for word, tag in rjieba.tag(after):
+        if not tag.startswith("n") or len(word) < 2:
+            break
+        out.append(word[-2:])
+    return out

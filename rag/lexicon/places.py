@@ -41,6 +41,31 @@ def find_places(text: str) -> list[str]:
     return [w for _, w in sorted(found)]
 
 
+def _bloc_members() -> dict[str, frozenset[str]]:
+    out: dict[str, frozenset[str]] = {}
+    for line in word_list("bloc_members"):
+        bloc, *members = line.split()
+        out[bloc] = frozenset(members)
+    return out
+
+
+BLOC_MEMBERS = _bloc_members()
+
+
+def blocs_of(place: str) -> list[str]:
+    """The regional blocs a province or city belongs to: blocs_of("广东省") → ["珠三角",
+    "粤港澳大湾区"]."""
+    name = re.sub(r"(?:省|市|自治区)$", "", place)
+    return [bloc for bloc, members in BLOC_MEMBERS.items() if name in members]
+
+
+def named_in(place: str, text: str) -> bool:
+    """Whether ``text`` names ``place`` (without its level word), or a bloc it belongs to:
+    named_in("广东", "在珠三角地区要重点…") → True."""
+    name = re.sub(r"(?:省|市|县|区|自治区|地区)$", "", place) or place
+    return name in text or any(b in text for b in blocs_of(place))
+
+
 def place_level(name: str) -> str:
     """The level of a place name: 长三角 → "bloc", 河南省 → "province", 上海 → "city",
     山阳区 → "county", 焦作 → "city"."""
