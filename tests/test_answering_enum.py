@@ -347,3 +347,32 @@ def test_a_numbered_item_is_answered_with_that_item_even_in_a_follow_up():
     assert "一要改坐等上门" not in draft.text and "三要改" not in draft.text
     assert numbered("第四改讲的是什么？") == 4 and numbered("排第二的那一条呢？") == 2
     assert numbered("一共有几条？（第一条是啥）") is None
+
+
+def test_a_question_for_the_purpose_is_answered_with_the_statement_of_purpose():
+    """ "当初为啥要搞" wants the notice's own "为进一步加强…" — the sentence other questions
+    must not be answered with, as it summarises the whole notice."""
+    part = Passage(
+        "（五）督查激励机制。将“7+X”招商工作纳入市委、市政府中心工作督查事项，力促签约项目早落地。"
+        "年底，市委、市政府将对完成情况好的单位和干部在评先表彰、选拔任用等方面予以鼓励激励。"
+        "各招商小组要加强统筹协调，研究制定实施本组年度招商引资行动计划。",
+        section_path="三、健全保障机制 › （五）督查激励机制",
+        title=NOTICE,
+        doc_id="002",
+        chunk_id="002::a-1",
+    )
+    opening = Passage(
+        "为进一步加强组织领导，深入开展精准招商，切实形成全员招商合力，经市政府研究同意，"
+        "决定建立焦作市“7+X”招商引资工作机制。",
+        title=NOTICE,
+        doc_id="002",
+        chunk_id="002::a-0",
+        rank=2,
+        dense_rank=2,
+        bm25_rank=2,
+    )
+    library = Library(idf=lambda w: 2.0)
+    draft = answer_offline("焦作“7+X”机制当初为啥要搞？", [part, opening], library)
+    assert "深入开展精准招商" in draft.text, draft.text
+    draft = answer_offline("焦作“7+X”机制年底怎么激励？", [part, opening], library)
+    assert "为进一步加强组织领导" not in draft.text, draft.text

@@ -23,6 +23,8 @@ import numpy as np
 from rag.answering import lists, select
 from rag.answering.compose import LIST_BUDGET, compose, reading_order
 from rag.answering.evidence import (
+    ASKS_PURPOSE,
+    PURPOSE,
     Scored,
     Term,
     hard_entities,
@@ -175,6 +177,17 @@ def _choose(
     """The quotes of the answer, and whether they are one whole enumeration (which may take the
     list budget, ``LIST_BUDGET`` × ``max_chars``, in as few runs as its items make)."""
     best = scored[0]
+    if ASKS_PURPOSE.search(re.sub(r"（[^）]*）", "", question)):
+        # "当初为啥要搞？": the document's own statement of purpose ("为进一步加强…，决定…")
+        best = next(
+            (
+                s
+                for s in scored
+                if PURPOSE.search(s.text)
+                and hits[s.hit_index].doc_id == hits[best.hit_index].doc_id
+            ),
+            best,
+        )
     if kind.name == "mechanism":
         named = lists.named_section(hits[:PASSAGES], units, terms, max_chars)
         if named:

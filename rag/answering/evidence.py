@@ -64,6 +64,9 @@ def numbered(question: str) -> int | None:
 
 _SHORTHAND = re.compile(r"[\da-z]+(?:[+＋][\da-z]+)+")
 _CONTENT = re.compile(r"[\u4e00-\u9fff\dA-Za-z]")
+ASKS_PURPOSE = re.compile(
+    r"目的|为(?:啥|什么|何)要?(?:搞|建|设|出台|制定|印发|成立|这么)|初衷|出发点|想达到"
+)
 GROUP = re.compile(r"招商[一二三四五六七八九十\d]+组")
 # a notice's statement of purpose and an editor's note summarise the whole document
 # (and the editor's summary that follows it: "文中以…的角度，介绍了…")
@@ -286,6 +289,8 @@ def unit_features(
         if ordinal
         else None
     )
+    # "建这个机制最终想达到啥目的": a statement of purpose is the answer, not a summary to avoid
+    purpose_asked = bool(ASKS_PURPOSE.search(question))
     sims = meaning if meaning is not None and len(meaning) == len(units) else np.zeros(len(units))
     rel = _rescale(sims)
     best = float(sims.max()) if len(sims) else 0.0
@@ -316,7 +321,7 @@ def unit_features(
                 0.0 if consistent[u.hit_index] else 1.0,
                 names,
                 1.0 if item_n and item_n.match(u.text) else 0.0,
-                1.0 if PURPOSE.search(u.text) else 0.0,
+                1.0 if PURPOSE.search(u.text) and not purpose_asked else 0.0,
                 1.0 if _LABEL.match(u.text) else 0.0,
                 len(u.text) / 100,
                 sum(p in u.text for p in pairs) / len(pairs) if pairs else 0.0,
