@@ -12,7 +12,8 @@ government work reports) and checks:
   * answerable records: 1-3 answers, each 2-20 characters, no whitespace,
     occurring verbatim in the gold document or in one of "sources";
     source null  <=>  answers empty  <=>  type "unanswerable";
-  * followups carry a non-empty "history"; report_year golds are reports;
+  * followups (and unanswerables that follow a conversation) carry a 1-2 question "history";
+    report_year golds are reports;
   * type counts reach the staff-set minimums, list+mechanism >= 35,
     total >= 220, and every seed document is the gold of >= 10 questions;
   * no question is near-identical to a policy_qa.jsonl question
@@ -259,7 +260,8 @@ def check_record(n, r, docs, tally, errors, warnings):
         errors.append(f"{rid}: sources is not a list")
         extra = []
 
-    if t == "followup":
+    # an unanswerable question may follow a conversation too ("这“两区”具体是哪两个区？")
+    if t == "followup" or (t == "unanswerable" and "history" in r):
         h = r.get("history")
         if (
             not isinstance(h, list)
@@ -267,7 +269,7 @@ def check_record(n, r, docs, tally, errors, warnings):
             or len(h) > 2
             or not all(isinstance(x, str) and x.strip() for x in h)
         ):
-            errors.append(f"{rid}: followup needs a history of 1-2 questions")
+            errors.append(f"{rid}: {t} needs a history of 1-2 questions")
     elif "history" in r:
         warnings.append(f"{rid}: history on non-followup question")
 
