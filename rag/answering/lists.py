@@ -19,7 +19,7 @@ or procedure question gets the enumeration it sits in (``enclosing``): lead-in a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from rag.answer import sentences
@@ -91,6 +91,26 @@ def continued_items(text: str) -> list[tuple[int, str]]:
     return items
 
 
+def _enumerations(
+    hits: list, scored: Sequence[Scored], terms: Sequence[Term], top: float
+) -> Iterator[tuple[Scored, Any, list[tuple[int, str]], str, bool]]:
+    """The enumerations of the passages of the four best units, each once: (the unit, its
+    passage, the items, the lead-in with breadcrumb and title, whether the lead-in carries one
+    of the question's main terms)."""
+    seen: set[int] = set()
+    for s in scored[:4]:
+        if s.hit_index in seen:
+            continue
+        seen.add(s.hit_index)
+        hit = hits[s.hit_index]
+        items = list_items(hit.text, hit.section_path)
+        if not items:
+            continue
+        intro = hit.section_path + hit.title + hit.text[: items[0][0]]
+        key = max(terms, key=lambda t: t.weight * t.found_in(intro))
+        yield s, hit, items, intro, bool(key.found_in(intro) and key.weight >= 0.5 * top)
+
+
 def _scored(hit_index: int, start: int, text: str, terms: Sequence[Term], total: float) -> Scored:
     return Scored(Unit(hit_index, start, text, ""), weight(text, terms) / total, 0.0, 0.0, 0.0)
 
@@ -113,18 +133,7 @@ def enumeration(
     total = sum(t.weight for t in terms) or 1.0
     top = main_weight(terms, " ".join(f"{h.title} {h.section_path} {h.text}" for h in hits))
     noun = list_noun(question)
-    seen: set[int] = set()
-    for s in scored[:4]:
-        if s.hit_index in seen:
-            continue
-        seen.add(s.hit_index)
-        hit = hits[s.hit_index]
-        items = list_items(hit.text, hit.section_path)
-        if not items:
-            continue
-        intro = hit.section_path + hit.title + hit.text[: items[0][0]]
-        key = max(terms, key=lambda t: t.weight * t.found_in(intro))
-        topical = key.found_in(intro) and key.weight >= 0.5 * top
+    for s, hit, items, intro, topical in _enumerations(hits, scored, terms, top):
         # "平台化招商推了哪几种新模式": the list inside one item, not the items
         one = _item_asked(hit.text, items, intro, terms, top, heads_only=not topical)
         if one is not None and asks_procedure(question) and not quoted_names(question):
@@ -175,24 +184,13 @@ def numbered_item(
         return []
     total = sum(t.weight for t in terms) or 1.0
     top = main_weight(terms, " ".join(f"{h.title} {h.section_path} {h.text}" for h in hits))
-    seen: set[int] = set()
-    for s in scored[:4]:
-        if s.hit_index in seen:
-            continue
-        seen.add(s.hit_index)
-        hit = hits[s.hit_index]
-        items = list_items(hit.text, hit.section_path)
-        if len(items) < n:
-            continue
-        intro = hit.section_path + hit.title + hit.text[: items[0][0]]
-        key = max(terms, key=lambda t: t.weight * t.found_in(intro))
-        marker = re.match(r"[（(]?([一二三四五六七八九十]+|\d+)", items[n - 1][1])
-        if (
-            key.found_in(intro)
-            and key.weight >= 0.5 * top
-            and marker
-            and small_number(marker.group(1)) == n
-        ):
+    for s, hit, items, _, topical in _enumerations(hits, scored, terms, top):
+        marker = (
+            re.match(r"[（(]?([一二三四五六七八九十]+|\d+)", items[n - 1][1])
+            if len(items) >= n
+            else None
+        )
+        if topical and marker and small_number(marker.group(1)) == n:
             return [
                 _scored(s.hit_index, off, sent, terms, total)
                 for off, sent in _item_sentences(hit.text, items, n - 1)
