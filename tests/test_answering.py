@@ -625,6 +625,15 @@ def test_a_who_question_whose_action_no_quote_names_is_answered_in_part(corpus_q
     assert asked_action("“一站式”服务由哪个部门具体负责？") == ["负责"]
     assert action_absent("“一站式”服务由哪个部门具体负责？", service)
     assert not action_absent("招商六组由哪个部门具体负责？", "牵头单位：市工业和信息化局。")
+    # …a duty of what the question is about: the leaders' duty to head project teams does
+    # not say who builds the system; a record's label line ("主办：") always does
+    duties = (
+        "将重大招商引资项目进展情况纳入重大项目管理系统，进行动态跟踪。各级各部门“一把手”"
+        "要牵头担任重大招商项目组长。各部门要按各自职责对重大投资项目实行全程跟踪。"
+    )
+    assert action_absent("郑州的重大项目管理系统由哪个部门负责开发维护？", duties)
+    assert not action_absent("招商项目组由哪个部门负责牵头？", "一把手要牵头担任重大招商项目组长。")
+    assert not action_absent("这份意见是哪个部门主办的？", "主办：市商务局督办：市政府办公厅六处")
     a = corpus_qa.ask("焦作的智慧招商数字一体化平台由哪个单位负责运营？")
     assert not a.answered and a.mode == "partial", a.text
     assert "智慧招商数字一体化平台" in a.text and a.text.endswith("但资料未写明具体单位。"), a.text

@@ -311,6 +311,31 @@ def asked_action(question: str) -> list[str]:
 
 
 _CLAUSE = re.compile(r"[^，,。；;：:！!？?\n]+")
+_SENTENCE = re.compile(r"[^。；;！!？?\n]+")
+_DUTY_LABEL = re.compile(r"(?:牵头|责任|主管|主办|承办|督办|配合)(?:单位|领导|部门)?[：:]")
+
+
+def duty_stated(question: str, quotes: str) -> bool:
+    """Whether the quotes state a duty (牵头, 负责, 职责 …) of what the question is about: in a
+    record's label line ("牵头单位：…"), or in a sentence that names a word the question puts
+    before its who-asker ("郑州的重大项目管理系统由哪个部门…": 重大项目, 管理系统). A duty of
+    something else ("一把手…牵头担任重大招商项目组长") does not say who runs the system."""
+    import rjieba
+
+    if _DUTY_LABEL.search(quotes):
+        return True
+    own = re.sub(r"（[^）]*）", "", question)
+    m = _WHO_ASK.search(own)
+    places = {core(p) for p in find_places(own)}
+    topic = [
+        w
+        for w in rjieba.cut(own[: m.start()] if m else own)
+        if len(w) >= 2 and core(w) not in places and re.fullmatch(r"[\u4e00-\u9fff]+", w)
+    ]
+    sentences = _SENTENCE.findall(quotes)
+    return any(
+        _DUTY_WORDS.search(s) and (not topic or any(w in s for w in topic)) for s in sentences
+    )
 
 
 def agent_beside(kind: str, quotes: str, words: Sequence[str], question: str = "") -> bool:
@@ -348,7 +373,7 @@ def action_absent(question: str, quotes: str, alternatives: object = None) -> bo
     asked = asked_action(question)
     # a quote that states who leads or answers for something ("牵头单位：…", "由…负责")
     # answers a who-question however the question words the action (挂帅, 挑头, 指定)
-    if not asked or _DUTY_WORDS.search(quotes):
+    if not asked or duty_stated(question, quotes):
         return False
     spell = getattr(alternatives, "alternatives", None)
     return not any(
