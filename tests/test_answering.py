@@ -251,6 +251,12 @@ def test_figures_of_other_measures_and_dates_of_the_year_are_told_apart():
     assert holds("count", "已与10家汽车装备加工企业达成了入驻意向", "有几家企业表态要进驻了？")
     assert holds("count", "确定重点项目31个", "最后挑出几个作为主攻对象？")
     assert not holds("count", "设立3个联络处", "设了几个办事处？")
+    # "到2020年" is a target: it does not say when something was approved, only what year a
+    # plan looks to ("预计哪一年建成" is asked of such a target)
+    target = "到2020年，雄安新区、河北·京南国家科技成果转移转化示范区打造成为战略高地。"
+    assert not holds("year", target, "示范区是哪一年批下来的？")
+    assert holds("year", target, "示范区预计哪一年建成？")
+    assert holds("year", "2017年，先后在浙江绍兴、广东汕头召开两次推介会", "推介会是哪一年的事？")
     # a fraction is a share ("占全年多少" ← "不少于1/4时间"); a date written with slashes is not
     assert holds("share", "全年外出实质招商要不少于1/4时间")
     assert not holds("share", "于2020/3/12印发")

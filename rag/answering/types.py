@@ -326,12 +326,22 @@ def holds(type_name: str, text: str, question: str = "") -> bool:
         # "是谁负责编出来的": a bare 谁 is answered by a unit as well ("各县（市、区）、开发区")
         if names_agency(text):
             return True
+    if type_name in ("year", "date") and question and not _FUTURE.search(question):
+        # "是哪一年获批的" asks when something happened: "到2020年" is a target, not that year
+        text = _TARGET_YEAR.sub("", text)
     if type_name == "count" and question and not holds_count(question, text):
         return False
     if type_name == "quantity" and question and not holds_measure(question, text):
         return False
     t = _BY_NAME.get(type_name)
     return t is None or t.span is None or bool(t.span.search(text))
+
+
+# a question for a year to come ("预计哪一年建成"), and a target year of the text ("到2020年")
+_FUTURE = re.compile(
+    r"预计|计划|打算|力争|目标|要在|将在|能在|争取|截止|到哪一?年|哪一?年(?:前|之前|以前)"
+)
+_TARGET_YEAR = re.compile(r"(?:预计|力争|计划|争取)?到(?:19|20)\d{2}年(?:底|末)?")
 
 
 # the level a place question asks for: "设在上海哪个区" is not answered by "浙江、福建"
