@@ -62,6 +62,7 @@ from rag.answering.types import (
     asks_procedure,
     holds,
     holds_near,
+    own_question,
     unlisted,
 )
 from rag.answering.units import (
@@ -177,7 +178,7 @@ def _choose(
     """The quotes of the answer, and whether they are one whole enumeration (which may take the
     list budget, ``LIST_BUDGET`` × ``max_chars``, in as few runs as its items make)."""
     best = scored[0]
-    if ASKS_PURPOSE.search(re.sub(r"（[^）]*）", "", question)):
+    if ASKS_PURPOSE.search(own_question(question)):
         # "当初为啥要搞？": the document's own statement of purpose ("为进一步加强…，决定…")
         best = next(
             (
@@ -301,7 +302,7 @@ def asks(question: str) -> list[str]:
     asks("2021年报告拟安排专项债券多少？赤字率多少？") → ["2021年报告拟安排专项债券多少", "赤字率多少"]
     asks("对过紧日子有什么要求，一般性支出压多少？") → ["对过紧日子有什么要求", "一般性支出压多少"]
     """
-    own = re.sub(r"（[^）]*）", "", question)
+    own = own_question(question)
     parts = [p.strip() for p in re.split(r"[？?]", own) if p.strip()]
     if len(parts) == 1:
         # "…有什么硬要求，中央部门一般性支出压多少": two asks in one sentence

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.answering.types import AnswerType, holds
+from rag.answering.types import AnswerType, holds, own_question
 from rag.answering.units import Unit
 from rag.lexicon.places import find_places, named_in, place_level
 from rag.retrieval.query import Synonyms, normalize_query, number_variants
@@ -58,7 +58,7 @@ _ORDINAL = re.compile(
 def numbered(question: str) -> int | None:
     """The number of the item the question itself (not the context a follow-up carries in
     brackets) asks for: numbered("排第二的一条讲的是啥？（…第一条是啥）") → 2."""
-    m = _ORDINAL.search(re.sub(r"（[^）]*）", "", question))
+    m = _ORDINAL.search(own_question(question))
     return "一二三四五六七八九十".index(m.group(1)) + 1 if m else None
 
 
@@ -281,7 +281,7 @@ def unit_features(
     ]
     hard = hard_entities(question)
     levels = {place_level(e) for e in hard}
-    ordinal = _ORDINAL.search(re.sub(r"（[^）]*）", "", question)) or _ORDINAL.search(question)
+    ordinal = _ORDINAL.search(own_question(question)) or _ORDINAL.search(question)
     item_n = (
         re.compile(
             rf"^(?:{ordinal.group(1)}[是要]|[（(]{ordinal.group(1)}[）)]|{ordinal.group(1)}、)"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.answering.types import own_question
 from rag.answering.units import is_addressee_line, is_fragment
 
 # the document as the thing asked about, and its issuing: "这份材料…出的", "通知…印发", "发文日期"
@@ -47,13 +48,13 @@ HEAD_LINES = 8
 
 def asks_issue_date(question: str) -> bool:
     """Whether the question asks when the document itself was issued (not a date in it)."""
-    own = re.sub(r"（[^）]*）", "", question)
+    own = own_question(question)
     return bool(_ASKS.search(own))
 
 
 def asks_issuer(question: str) -> bool:
     """Whether the question asks who issued the document itself ("这份意见是哪个机关印发的？")."""
-    own = re.sub(r"（[^）]*）", "", question)
+    own = own_question(question)
     return bool(_ASKS_ISSUER.search(own))
 
 
@@ -66,7 +67,7 @@ _ASKS_RECIPIENTS = re.compile(
 def asks_recipients(question: str) -> bool:
     """Whether the question asks who the document went to ("还抄给了哪些政法机关？"), not what
     was sent ("下发了哪些文件")."""
-    own = re.sub(r"（[^）]*）", "", question)
+    own = own_question(question)
     return bool(_ASKS_RECIPIENTS.search(own))
 
 

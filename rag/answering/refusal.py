@@ -32,7 +32,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from rag.answering.evidence import GROUP, Term, core
-from rag.answering.types import holds, names_agency
+from rag.answering.types import holds, names_agency, own_question
 from rag.lexicon.places import find_places, named_in, place_level
 
 MODEL_FILE = Path(__file__).resolve().parent.parent / "data" / "refusal_model.json"
@@ -297,7 +297,7 @@ def asked_action(question: str) -> list[str]:
     """
     import rjieba
 
-    own = re.sub(r"（[^）]*）", "", question)
+    own = own_question(question)
     m = _WHO_ASK.search(own)
     if not m:
         return []
@@ -324,7 +324,7 @@ def duty_stated(question: str, quotes: str) -> bool:
 
     if _DUTY_LABEL.search(quotes):
         return True
-    own = re.sub(r"（[^）]*）", "", question)
+    own = own_question(question)
     m = _WHO_ASK.search(own)
     places = {core(p) for p in find_places(own)}
     topic = [

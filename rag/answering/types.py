@@ -277,13 +277,22 @@ def asks_procedure(question: str) -> bool:
     return bool(PROCEDURE.search(question))
 
 
+_CONTEXT = re.compile(r"（[^）]*）")
+
+
+def own_question(question: str) -> str:
+    """The question without the context a follow-up's rewrite carries in brackets — what the
+    turn itself asks: own_question("报给哪里？（每个月几号前要报）") → "报给哪里？"."""
+    return _CONTEXT.sub("", question)
+
+
 _HOW = re.compile(r"如何|怎么(?!样)|怎样|哪些措施|什么措施|什么办法|哪些办法")
 
 
 def asks_how(question: str) -> bool:
     """Whether the question asks how something is done — a procedure, or a way or measures:
     asks_how("普通人应该如何预防禽流感？") → True; asks_how("招商六组的牵头领导是谁？") → False."""
-    return asks_procedure(question) or bool(_HOW.search(re.sub(r"（[^）]*）", "", question)))
+    return asks_procedure(question) or bool(_HOW.search(own_question(question)))
 
 
 _BY_NAME = {t.name: t for t in TYPES}
@@ -295,7 +304,7 @@ def answer_type(question: str) -> AnswerType:
     Context a follow-up carries in brackets does not decide: "报给哪里？（每个月几号前要报）"
     asks for a unit, not a date.
     """
-    own = re.sub(r"（[^）]*）", "", question)
+    own = own_question(question)
     for t in TYPES:
         if t.asks is not None and t.asks.search(own):
             return t
