@@ -23,10 +23,10 @@ import numpy as np
 from rag.answering import lists, select
 from rag.answering.compose import LIST_BUDGET, compose, reading_order
 from rag.answering.evidence import (
-    ASKS_PURPOSE,
     PURPOSE,
     Scored,
     Term,
+    asks_purpose,
     hard_entities,
     numbered,
     question_terms,
@@ -178,7 +178,7 @@ def _choose(
     """The quotes of the answer, and whether they are one whole enumeration (which may take the
     list budget, ``LIST_BUDGET`` × ``max_chars``, in as few runs as its items make)."""
     best = scored[0]
-    if ASKS_PURPOSE.search(own_question(question)):
+    if asks_purpose(question):
         # "当初为啥要搞？": the document's own statement of purpose ("为进一步加强…，决定…")
         best = next(
             (

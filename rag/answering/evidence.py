@@ -64,9 +64,17 @@ def numbered(question: str) -> int | None:
 
 _SHORTHAND = re.compile(r"[\da-z]+(?:[+＋][\da-z]+)+")
 _CONTENT = re.compile(r"[\u4e00-\u9fff\dA-Za-z]")
-ASKS_PURPOSE = re.compile(
+_ASKS_PURPOSE = re.compile(
     r"目的|为(?:啥|什么|何)要?(?:搞|建|设|出台|制定|印发|成立|这么)|初衷|出发点|想达到"
 )
+
+
+def asks_purpose(question: str) -> bool:
+    """Whether the turn itself asks why or to what end something was set up ("当初为啥要搞",
+    "想达到啥目的"): the document's statement of purpose answers it."""
+    return bool(_ASKS_PURPOSE.search(own_question(question)))
+
+
 GROUP = re.compile(r"招商[一二三四五六七八九十\d]+组")
 # a notice's statement of purpose and an editor's note summarise the whole document
 # (and the editor's summary that follows it: "文中以…的角度，介绍了…")
@@ -290,7 +298,7 @@ def unit_features(
         else None
     )
     # "建这个机制最终想达到啥目的": a statement of purpose is the answer, not a summary to avoid
-    purpose_asked = bool(ASKS_PURPOSE.search(question))
+    purpose_asked = asks_purpose(question)
     sims = meaning if meaning is not None and len(meaning) == len(units) else np.zeros(len(units))
     rel = _rescale(sims)
     best = float(sims.max()) if len(sims) else 0.0
