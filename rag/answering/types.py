@@ -15,6 +15,7 @@ words. The first matching type decides ("多久报送一次" is a frequency, not
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -494,10 +495,11 @@ def holds_count(question: str, text: str) -> bool:
     return any(n in text or (n in _BODIES and any(b in text for b in _BODIES)) for n in nouns)
 
 
-def _counted_nouns(after: str) -> list[str]:
+@functools.lru_cache(maxsize=256)  # asked once per unit of the question's passages
+def _counted_nouns(after: str) -> tuple[str, ...]:
     """The nouns right after a count's measure word, each by its last two characters — the
     run ends at the first word that is no noun:
-    "企业表态要进驻" → ["企业", "表态"]; "部门去落实" → ["部门"]; "作为主攻对象" → [] (a verb
+    "企业表态要进驻" → ("企业", "表态"); "部门去落实" → ("部门",); "作为主攻对象" → () (a verb
     first: what is counted is not named)."""
     import rjieba
 
@@ -506,4 +508,4 @@ def _counted_nouns(after: str) -> list[str]:
         if not tag.startswith("n") or len(word) < 2:
             break
         out.append(word[-2:])
-    return out
+    return tuple(out)
