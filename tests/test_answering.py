@@ -828,3 +828,25 @@ def test_a_notices_addressees_answer_only_who_received_it(corpus_qa: PolicyQA):
     assert a.answered and any("各有关单位" in c.quote for c in a.citations), a.text
     b = corpus_qa.ask("焦作城乡一体化示范区的招商工作怎么开展？")
     assert not any(is_addressee_line(c.quote) for c in b.citations), b.text
+
+
+def test_a_document_that_names_a_place_by_its_bloc_gives_way_to_that_places_own():
+    """ "河北重点支持哪些领域" keeps 河北's own report and leaves out 焦作's article, which names
+    河北 only by its bloc ("赴京津冀…招商"); a question naming both places keeps both."""
+    from rag.answering.refusal import place_consistent
+
+    hebei = Passage(
+        "在新一代信息技术、集成电路、医药健康、新材料、人工智能、现代农业等领域，选择一批转化项目，给予集中支持。",
+        title="河北省将落地转化千项京津重大成果",
+        region="河北省",
+        doc_id="003#2",
+    )
+    jiaozuo = Passage(
+        "市委市政府主要负责同志亲自带队赴京津冀、长三角等重点区域开展招商考察12次。",
+        title="破局“内卷式”竞争 开辟“体系化”路径——焦作市精准高效促进新形势下招商良性发展",
+        region="河南省焦作市",
+        doc_id="000",
+    )
+    assert place_consistent("河北重点支持哪些领域？", [hebei, jiaozuo]) == {0}
+    assert place_consistent("河北重点支持哪些领域？", [jiaozuo]) == {0}  # nothing of 河北's own
+    assert place_consistent("焦作去河北招商考察了几次？", [hebei, jiaozuo]) == {0, 1}

@@ -131,19 +131,31 @@ def place_consistent(question: str, hits: Sequence) -> set[int]:
     when none does, all are kept (and ``missing_names`` decides).
     """
     keep = set(range(len(hits)))
-    for place in find_places(question):
+    places = find_places(question)
+    for place in places:
         naming = {i for i in keep if _names_place(hits[i], place)}
         if not naming:
             continue
         level = place_level(place)
+        owners = {i: _owners(hits[i]) for i in keep}
         for i in keep - naming:
-            h = hits[i]
-            others = {
-                core(p) for p in find_places(f"{h.title} {h.region}") if place_level(p) == level
-            }
-            if others - {core(place)}:
+            if {p for p, lv in owners[i] if lv == level} - {core(place)}:
                 keep.discard(i)
+        # when the place's own documents are there, the document of a place the question does
+        # not name that only mentions it ("焦作…赴京津冀招商" names 河北 by its bloc) is not
+        # about its policy
+        if any((core(place), level) in owners[i] for i in keep):
+            asked = {core(p) for p in places}
+            keep -= {i for i in naming if owners[i] and not {p for p, _ in owners[i]} & asked}
     return keep
+
+
+def _owners(hit: object) -> set[tuple[str, str]]:
+    """The places a passage's document belongs to (its title and region), with their level."""
+    return {
+        (core(p), place_level(p))
+        for p in find_places(f"{hit.title} {hit.region}")  # type: ignore[attr-defined]
+    }
 
 
 def year_consistent(question: str, hits: Sequence, keep: set[int]) -> set[int]:
