@@ -376,3 +376,49 @@ def test_a_question_for_the_purpose_is_answered_with_the_statement_of_purpose():
     assert "深入开展精准招商" in draft.text, draft.text
     draft = answer_offline("焦作“7+X”机制年底怎么激励？", [part, opening], library)
     assert "为进一步加强组织领导" not in draft.text, draft.text
+
+
+def test_an_asked_item_that_runs_into_the_next_chunk_is_read_on_there():
+    """The chunker ended a chunk right after "四是实施闭环服务。": the item's sentences are in the
+    next chunk of the section, up to the next item, and follow its head in the answer."""
+    head = Passage(
+        "三是优化资源配置。通过盘活存量资产，推动建立城区闲置厂房、楼宇、土地等资源信息库。四是实施闭环服务。",
+        section_path="三、强化要素保障，构筑发展新优势",
+        title="焦作市精准高效促进新形势下招商良性发展",
+        doc_id="000",
+        chunk_id="000::a-0",
+        rank=2,
+    )
+    rest = Passage(
+        "激发政府行为内生动力，实现项目从对接、洽谈、签约、落地、投产全周期闭环服务机制。"
+        "五是强化队伍建设。成立各级招商引资服务中心。",
+        section_path="三、强化要素保障，构筑发展新优势",
+        title="焦作市精准高效促进新形势下招商良性发展",
+        doc_id="000",
+        chunk_id="000::a-1",
+    )
+    library = Library(idf=lambda w: 2.0, following=lambda h: rest if h is head else None)
+    draft = answer_offline("焦作的闭环服务要经过哪几个环节？", [head], library)
+    assert "四是实施闭环服务。" in draft.text, draft.text
+    assert "从对接、洽谈、签约、落地、投产" in draft.text, draft.text
+    assert draft.text.index("四是实施闭环服务") < draft.text.index("从对接")
+    assert "五是强化队伍建设" not in draft.text
+
+
+def test_the_lead_in_that_best_answers_opens_the_items_it_introduces():
+    """ "新的招商打法想弄成什么样" is answered by the sentence before "一是…二是…三是…"; the items
+    follow it instead of replacing it."""
+    part = Passage(
+        "突破传统路径依赖，积极探索多元化、开放式招商新模式，促进招商有的放矢、灵活高效。"
+        "一是精准化招商。建立项目线索筛选机制。二是平台化招商。创新推行“飞地招商”等模式。"
+        "三是“数字化”招商。谋划搭建智慧招商数字一体化平台。",
+        section_path="二、强化方式转变，拓展招商新空间",
+        title="焦作市精准高效促进新形势下招商良性发展",
+        doc_id="000",
+    )
+    draft = answer_offline(
+        "焦作要突破传统路径依赖，招商新模式是什么样的做法？", [part], Library(idf=lambda w: 2.0)
+    )
+    assert "多元化、开放式" in draft.text, draft.text
+    assert "一是精准化招商" in draft.text, draft.text
+    assert draft.text.index("多元化") < draft.text.index("一是精准化招商")

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from rag.answer import sentences
 from rag.answering.evidence import Scored, Term, main_weight, weight
 from rag.answering.types import asks_procedure, small_number
-from rag.answering.units import Unit, section_label, squash
+from rag.answering.units import Unit, is_addressee_line, section_label, squash
 
 ENUM = re.compile(
     r"^(?:[一二三四五六七八九十]+(?:是|要|抓|看|靠)|[（(][一二三四五六七八九十\d]+[）)]|\d{1,2}[.、．]|[①-⑳]|"
@@ -141,13 +142,19 @@ def enumeration(
             # when its words name one item (``enclosing``), not another passage's list
             return []
         if one is not None:
-            return [
+            chosen = [
                 _scored(s.hit_index, off, sent, terms, total)
                 for off, sent in _item_sentences(hit.text, items, one)
             ]
+            return chosen + _item_goes_on(hits, hit, items, one, terms, total, following)
         if not topical or (noun and noun[-2:] not in intro and not _counted(question, intro)):
             continue
         chosen = [_scored(s.hit_index, off, sent, terms, total) for off, sent in items]
+        best = scored[0]
+        if best.hit_index == s.hit_index and best.start < items[0][0]:
+            # the best evidence is the lead-in that introduces the items ("突破传统路径依赖，积极
+            # 探索多元化、开放式招商新模式…" before "一是…二是…"): it opens the answer
+            chosen.insert(0, best)
         tail = hit.text[items[-1][0] :]
         if (
             following is not None and len(sentences(tail)) <= 2
@@ -226,6 +233,39 @@ def _item_asked(
         if len(holders) == 1:
             return holders.pop()
     return None
+
+
+def _item_goes_on(
+    hits: list,
+    hit: Any,
+    items: Sequence[tuple[int, str]],
+    i: int,
+    terms: Sequence[Term],
+    total: float,
+    following: Callable[[Any], Any] | None,
+    most: int = 6,
+) -> list[Scored]:
+    """The sentences of the last item of a chunk that go on in the next chunk of its section, up
+    to the next item ("四是实施闭环服务。" ends a chunk; "…实现项目从对接、洽谈、签约、落地、投产
+    全周期闭环服务机制…" opens the next). ``hits`` grows by that chunk unless it is there already.
+    """
+    if following is None or i != len(items) - 1:
+        return []
+    if len(_sentences_at(hit.text, items[i][0], len(hit.text))) > 2:
+        return []  # the item is told in this chunk
+    nxt = following(hit)
+    if nxt is None:
+        return []
+    more = continued_items(nxt.text)
+    end = more[0][0] if more else len(nxt.text)
+    # read in the item's place: after its head, whatever rank retrieval gave the next chunk
+    hits.append(replace(nxt, rank=hit.rank))
+    out = []
+    for off, sent in _sentences_at(nxt.text, 0, end)[:most]:
+        if is_addressee_line(sent):  # a notice's copy line ends its last item
+            break
+        out.append(_scored(len(hits) - 1, off, sent, terms, total))
+    return out
 
 
 def _item_sentences(
