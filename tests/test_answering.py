@@ -850,3 +850,24 @@ def test_a_document_that_names_a_place_by_its_bloc_gives_way_to_that_places_own(
     assert place_consistent("河北重点支持哪些领域？", [hebei, jiaozuo]) == {0}
     assert place_consistent("河北重点支持哪些领域？", [jiaozuo]) == {0}  # nothing of 河北's own
     assert place_consistent("焦作去河北招商考察了几次？", [hebei, jiaozuo]) == {0, 1}
+
+
+def test_the_leader_of_a_groups_record_answers_for_the_duties_the_record_names():
+    """ "城市基础设施方面的招商那组是谁负责" names the group by its duties; "牵头领导：闫小杏。" is
+    a field of the same record, so the person is there — no "但资料未写明具体人员". A question word
+    found only inside another body's name ("城乡" in 市住房和城乡建设局) is no mention of what the
+    question asks about: who heads the 城乡一体化示范区管委会 is not said."""
+    record = Passage(
+        "（四）招商四组。\n牵头领导：闫小杏。\n牵头单位：市住房和城乡建设局。\n"
+        "责任单位：市交通运输局、公路局、园林局及市直相关单位，各县（市）区。\n"
+        "工作职责：结合分管单位职能，重点负责城市基础设施等分管领域的招商引资工作。",
+        section_path="一、成立7个招商小组 › （四）招商四组。",
+        title="焦作市人民政府办公室关于建立焦作市“7+X”招商引资工作机制的通知",
+        doc_id="002",
+    )
+    library = Library(idf=lambda w: 2.0)
+    draft = answer_offline("焦作城市基础设施方面的招商那组是谁负责？", [record], library)
+    assert draft.verdict == "answer", (draft.verdict, draft.missing, draft.text)
+    assert "闫小杏" in draft.text
+    draft = answer_offline("焦作城乡一体化示范区管委会现在谁当主任？", [record], library)
+    assert draft.verdict != "answer", draft.text

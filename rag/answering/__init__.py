@@ -322,6 +322,11 @@ _ASKING = re.compile(r"多少|几[个项家条次年月天]|什么|哪|谁|是�
 _MEASURE = re.compile(r"[万亿千百]*(?:美?元|块钱)|[万亿]|百分点|个百分点")
 
 
+_BODY_NAME = re.compile(
+    r"[\u4e00-\u9fff]{2,12}?(?:(?<![布格大全开结当])局(?![面势])|厅|委员会|管委会|公司|集团|协会|商会|银行)"
+)
+
+
 def figure_found(
     question: str, kind: AnswerType, chosen: Sequence[Scored], terms: Sequence[Term], hits: Sequence
 ) -> bool:
@@ -331,14 +336,24 @@ def figure_found(
         return True
     text = "".join(c.text for c in chosen)
     # the most specific words first: long phrases ("技术转移") and rare words ("盘毂")
+    found = [
+        t
+        for t in terms
+        if len(t.surface) >= 2 and t.surface in text and not _MEASURE.fullmatch(t.surface)
+    ]
+    # a question word found only inside another body's name ("城乡" in "市住房和城乡建设局") is
+    # no mention of what the question is about; the body's own name is ("汝州市商务局" for 商务局)
+    bodies = [m.group(0) for m in _BODY_NAME.finditer(text)]
+
+    def inside(word: str) -> int:
+        return sum(b.count(word) for b in bodies if not b.endswith(word))
+
     present = sorted(
-        (
-            t
-            for t in terms
-            if len(t.surface) >= 2 and t.surface in text and not _MEASURE.fullmatch(t.surface)
-        ),
+        (t for t in found if text.count(t.surface) > inside(t.surface)),
         key=lambda t: -t.weight * len(t.surface),
     )
+    if found and not present:
+        return False
     anchors: list[str] = []
     for t in present:  # three distinct words: not 国内生产总值, 生产总值, 国内生产
         if not any(t.surface in a or a in t.surface for a in anchors):
@@ -355,15 +370,30 @@ def figure_found(
     return any(holds_near(kind.name, r, a, question) for r in runs for a in anchors if a in r)
 
 
+_FIELD_LINE = re.compile(r"\s*[\u4e00-\u9fff]{2,8}[：:]")
+
+
+def _record(text: str) -> bool:
+    """Whether every line of ``text`` is a labelled field ("牵头领导：…", "工作职责：…")."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    return len(lines) >= 2 and all(_FIELD_LINE.match(line) for line in lines)
+
+
 def _runs(chosen: Sequence[Scored], hits: Sequence) -> list[str]:
     """The chosen quotes joined with those on the same line of the same passage (the fields of
-    one table row, "牵头单位：…；…；完成时限：…", are one statement)."""
+    one table row, "牵头单位：…；…；完成时限：…", are one statement), and with the neighbouring
+    lines of one record ("牵头领导：闫小杏。" … "工作职责：…重点负责城市基础设施…": the group's
+    leader is the leader of what its duties name)."""
     out: list[tuple[int, int, int]] = []  # (hit, start, end)
     for c in sorted(chosen, key=lambda c: (c.hit_index, c.start)):
+        text = hits[c.hit_index].text
         if (
             out
             and out[-1][0] == c.hit_index
-            and "\n" not in hits[c.hit_index].text[out[-1][2] : c.start]
+            and (
+                "\n" not in text[out[-1][2] : c.start]
+                or _record(text[out[-1][1] : c.start + len(c.text)])
+            )
         ):
             out[-1] = (c.hit_index, out[-1][1], max(out[-1][2], c.start + len(c.text)))
         else:
