@@ -66,6 +66,7 @@ from rag.answering.types import (
     unlisted,
 )
 from rag.answering.units import (
+    LABEL,
     RECIPIENTS,
     Unit,
     embedding_text,
@@ -370,13 +371,10 @@ def figure_found(
     return any(holds_near(kind.name, r, a, question) for r in runs for a in anchors if a in r)
 
 
-_FIELD_LINE = re.compile(r"\s*[\u4e00-\u9fff]{2,8}[：:]")
-
-
 def _record(text: str) -> bool:
     """Whether every line of ``text`` is a labelled field ("牵头领导：…", "工作职责：…")."""
     lines = [line for line in text.split("\n") if line.strip()]
-    return len(lines) >= 2 and all(_FIELD_LINE.match(line) for line in lines)
+    return len(lines) >= 2 and all(LABEL.match(line.strip()) for line in lines)
 
 
 def _runs(chosen: Sequence[Scored], hits: Sequence) -> list[str]:

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.answering.types import AnswerType, holds, own_question
-from rag.answering.units import Unit
+from rag.answering.units import LABEL, Unit
 from rag.lexicon.places import find_places, named_in, place_level
 from rag.retrieval.query import Synonyms, normalize_query, number_variants
 from rag.store.bm25 import STOPWORDS
@@ -82,7 +82,6 @@ PURPOSE = re.compile(
     r"^(?:为(?:进一步|了|深入|加快|切实|全面|更好)|编者按|文中以|本文)|经[^，。]{1,12}研究同意|"
     r"现将[^，。]{0,12}(?:印发|刊发)|[^，。]{0,20}的角度，介绍了"
 )
-_LABEL = re.compile(r"^[\u4e00-\u9fff]{2,8}[：:]")
 
 
 @dataclass(frozen=True)
@@ -330,7 +329,7 @@ def unit_features(
                 names,
                 1.0 if item_n and item_n.match(u.text) else 0.0,
                 1.0 if PURPOSE.search(u.text) and not purpose_asked else 0.0,
-                1.0 if _LABEL.match(u.text) else 0.0,
+                1.0 if LABEL.match(u.text) else 0.0,
                 len(u.text) / 100,
                 sum(p in u.text for p in pairs) / len(pairs) if pairs else 0.0,
                 1.0 / (1 + int(rank)),

@@ -146,7 +146,9 @@ def enumeration(
                 _scored(s.hit_index, off, sent, terms, total)
                 for off, sent in _item_sentences(hit.text, items, one)
             ]
-            return chosen + _item_goes_on(hits, hit, items, one, terms, total, following)
+            if len(chosen) <= 2:  # an item cut off at the chunk's end: it may go on in the next
+                chosen += _item_goes_on(hits, hit, items, one, terms, total, following)
+            return chosen
         if not topical or (noun and noun[-2:] not in intro and not _counted(question, intro)):
             continue
         chosen = [_scored(s.hit_index, off, sent, terms, total) for off, sent in items]
@@ -247,12 +249,11 @@ def _item_goes_on(
 ) -> list[Scored]:
     """The sentences of the last item of a chunk that go on in the next chunk of its section, up
     to the next item ("四是实施闭环服务。" ends a chunk; "…实现项目从对接、洽谈、签约、落地、投产
-    全周期闭环服务机制…" opens the next). ``hits`` grows by that chunk unless it is there already.
+    全周期闭环服务机制…" opens the next). ``hits`` grows by a copy of that chunk ranked as
+    ``hit``, so that the sentences are read after the item's head.
     """
     if following is None or i != len(items) - 1:
         return []
-    if len(_sentences_at(hit.text, items[i][0], len(hit.text))) > 2:
-        return []  # the item is told in this chunk
     nxt = following(hit)
     if nxt is None:
         return []

@@ -132,12 +132,13 @@ def place_consistent(question: str, hits: Sequence) -> set[int]:
     """
     keep = set(range(len(hits)))
     places = find_places(question)
+    asked = {core(p) for p in places}
+    owners = [_owners(h) for h in hits] if places else []
     for place in places:
         naming = {i for i in keep if _names_place(hits[i], place)}
         if not naming:
             continue
         level = place_level(place)
-        owners = {i: _owners(hits[i]) for i in keep}
         for i in keep - naming:
             if {p for p, lv in owners[i] if lv == level} - {core(place)}:
                 keep.discard(i)
@@ -145,7 +146,6 @@ def place_consistent(question: str, hits: Sequence) -> set[int]:
         # not name that only mentions it ("焦作…赴京津冀招商" names 河北 by its bloc) is not
         # about its policy
         if any((core(place), level) in owners[i] for i in keep):
-            asked = {core(p) for p in places}
             keep -= {i for i in naming if owners[i] and not {p for p, _ in owners[i]} & asked}
     return keep
 

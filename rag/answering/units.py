@@ -50,7 +50,8 @@ def section_label(path: str) -> str:
     return last.rstrip("。.") if 0 < len(last) <= 30 else ""
 
 
-_LABEL = re.compile(r"^[\u4e00-\u9fff]{2,8}[：:]")
+# a label line's head: "牵头领导：", "工作职责："
+LABEL = re.compile(r"^[\u4e00-\u9fff]{2,8}[：:]")
 
 
 def is_fragment(sentence: str) -> bool:
@@ -59,7 +60,7 @@ def is_fragment(sentence: str) -> bool:
     "焦作市人民政府办公室" → True; "2020年3月6日" → True; "牵头领导：孙起鹏。" → False
     """
     s = sentence.strip()
-    return len(s) < 30 and not re.search(r"[，,。；;！？!?、]", s) and not _LABEL.match(s)
+    return len(s) < 30 and not re.search(r"[，,。；;！？!?、]", s) and not LABEL.match(s)
 
 
 def _windows(sentence: str) -> list[tuple[int, str]]:
